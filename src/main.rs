@@ -1,0 +1,3 @@
+fn main() {
+    println!("acs-edge {}", env!("CARGO_PKG_VERSION"));
+}
