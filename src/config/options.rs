@@ -1,0 +1,600 @@
+//! The option table: the one place that names every section and option with its default,
+//! allowed values, whether a reload applies it, and its documentation. Parsing checks values
+//! against it, `Config::default()` is built from its defaults, and `print-config` renders it.
+
+use std::fmt::Write as _;
+
+use super::uci;
+use crate::model::validate_name;
+
+/// A section of the config file: `config <name> '<name>'`.
+pub struct SectionSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// One option: `option <name> '<default>'` inside `config <section>`.
+pub struct OptionSpec {
+    pub section: &'static str,
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+    /// Applied by a SIGHUP reload; otherwise the daemon must be restarted.
+    pub reload: bool,
+    pub doc: &'static str,
+}
+
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// 1/0, true/false, yes/no, on/off, enabled/disabled.
+    Bool,
+    /// A decimal integer in `min..=max`.
+    Int { min: u64, max: u64 },
+    /// One of the listed words.
+    Choice(&'static [&'static str]),
+    /// Free text, checked by the function (which explains a refusal).
+    Text(fn(&str) -> Result<(), String>),
+    /// Text that must never be logged or printed.
+    Secret,
+}
+
+/// A checked value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    Bool(bool),
+    Int(u64),
+    Text(String),
+}
+
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+pub const SECTIONS: &[SectionSpec] = &[
+    SectionSpec {
+        name: "main",
+        doc: "General settings.",
+    },
+    SectionSpec {
+        name: "store",
+        doc: "The SQLite ring buffer. Readings stay until one of the limits evicts the oldest\n\
+              (evictions are counted), and upstream sync reads from it.",
+    },
+    SectionSpec {
+        name: "mqtt",
+        doc: "Ingest from an MQTT broker: <topic_prefix>/<device_id>/telemetry (JSON),\n\
+              /frame (binary acs-proto) and /status (online/offline).",
+    },
+    SectionSpec {
+        name: "api",
+        doc: "REST API under /api/v1 and WebSocket events at /api/v1/ws, on one port.",
+    },
+    SectionSpec {
+        name: "upstream",
+        doc: "Store-and-forward sync to the cloud over MQTT: readings leave the store only after\n\
+              the cloud acknowledged them. (Checked, but not active in this version.)",
+    },
+];
+
+pub const OPTIONS: &[OptionSpec] = &[
+    // main
+    OptionSpec {
+        section: "main",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "1",
+        reload: false,
+        doc: "Run the daemon. The init script does not start it when this is 0.",
+    },
+    OptionSpec {
+        section: "main",
+        name: "gateway_id",
+        kind: Kind::Text(check_gateway_id),
+        default: "",
+        reload: false,
+        doc: "Name of this gateway in upstream topics and client ids: 1-64 letters, digits, _ - . :\n\
+              '' = the hostname.",
+    },
+    OptionSpec {
+        section: "main",
+        name: "log_level",
+        kind: Kind::Choice(LOG_LEVELS),
+        default: "info",
+        reload: true,
+        doc: "Log verbosity.",
+    },
+    // store
+    OptionSpec {
+        section: "store",
+        name: "path",
+        kind: Kind::Text(check_not_empty),
+        default: "/etc/acs-edge/store.db",
+        reload: false,
+        doc: "The store's SQLite file. On flash it survives reboots; under /tmp (RAM) it spares\n\
+              the flash but is lost on reboot. See docs/OPERATIONS.md for flash wear.",
+    },
+    OptionSpec {
+        section: "store",
+        name: "max_rows",
+        kind: Kind::Int {
+            min: 1000,
+            max: 100_000_000,
+        },
+        default: "1000000",
+        reload: true,
+        doc: "Most readings kept; the oldest are evicted beyond it.",
+    },
+    OptionSpec {
+        section: "store",
+        name: "max_mb",
+        kind: Kind::Int { min: 1, max: 65536 },
+        default: "8",
+        reload: true,
+        doc: "Most megabytes the store file may take; the oldest readings are evicted beyond it.",
+    },
+    OptionSpec {
+        section: "store",
+        name: "max_age_days",
+        kind: Kind::Int { min: 0, max: 3650 },
+        default: "30",
+        reload: true,
+        doc: "Readings older than this many days are evicted. 0 = no age limit.",
+    },
+    OptionSpec {
+        section: "store",
+        name: "commit_interval_ms",
+        kind: Kind::Int { min: 10, max: 60000 },
+        default: "1000",
+        reload: true,
+        doc: "Milliseconds between commits of batched readings. Longer writes less to flash;\n\
+              readings not yet committed are lost by a power cut.",
+    },
+    OptionSpec {
+        section: "store",
+        name: "max_devices",
+        kind: Kind::Int { min: 1, max: 100_000 },
+        default: "1000",
+        reload: false,
+        doc: "Most devices in the registry; readings from further new devices are dropped and counted.",
+    },
+    OptionSpec {
+        section: "store",
+        name: "max_metrics",
+        kind: Kind::Int { min: 1, max: 100_000 },
+        default: "1000",
+        reload: false,
+        doc: "Most distinct metric names; readings of further new metrics are dropped and counted.",
+    },
+    // mqtt
+    OptionSpec {
+        section: "mqtt",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "1",
+        reload: true,
+        doc: "Ingest readings from the broker.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "host",
+        kind: Kind::Text(check_host),
+        default: "127.0.0.1",
+        reload: true,
+        doc: "Broker host name or address (usually the mosquitto on this router).",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "port",
+        kind: Kind::Int { min: 1, max: 65535 },
+        default: "1883",
+        reload: true,
+        doc: "Broker TCP port.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "username",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: true,
+        doc: "User name at the broker. '' = connect without credentials.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "password",
+        kind: Kind::Secret,
+        default: "",
+        reload: true,
+        doc: "Password at the broker. '' = none. Never logged.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "topic_prefix",
+        kind: Kind::Text(check_topic_prefix),
+        default: "acs",
+        reload: true,
+        doc: "First topic level(s) of device topics. No wildcards (+ #), no leading or trailing /.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "client_id",
+        kind: Kind::Text(check_client_id),
+        default: "",
+        reload: true,
+        doc: "MQTT client id. '' = acs-edge-<gateway_id>.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "qos",
+        kind: Kind::Int { min: 0, max: 1 },
+        default: "1",
+        reload: true,
+        doc: "QoS of the subscriptions: 0 (at most once) or 1 (at least once).",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "clean_session",
+        kind: Kind::Bool,
+        default: "0",
+        reload: true,
+        doc: "0 = a persistent session: the broker keeps QoS 1 readings while the daemon is down.\n\
+              1 = start afresh on every connect.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "keepalive_s",
+        kind: Kind::Int { min: 5, max: 3600 },
+        default: "30",
+        reload: true,
+        doc: "Keep-alive interval, in seconds.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "max_payload_kb",
+        kind: Kind::Int { min: 1, max: 1024 },
+        default: "64",
+        reload: true,
+        doc: "Largest message accepted, in KiB; larger ones are dropped and counted.",
+    },
+    OptionSpec {
+        section: "mqtt",
+        name: "reconnect_max_s",
+        kind: Kind::Int { min: 1, max: 3600 },
+        default: "30",
+        reload: true,
+        doc: "Longest wait between reconnection attempts, in seconds.",
+    },
+    // api
+    OptionSpec {
+        section: "api",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "1",
+        reload: false,
+        doc: "Serve the REST API and WebSocket events.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "listen",
+        kind: Kind::Text(check_socket_addr),
+        default: "127.0.0.1:8080",
+        reload: false,
+        doc: "Address and port: 127.0.0.1:8080 (this router only), 0.0.0.0:8080 or [::]:8080\n\
+              (every interface: mind the firewall).",
+    },
+    OptionSpec {
+        section: "api",
+        name: "max_connections",
+        kind: Kind::Int { min: 1, max: 1024 },
+        default: "16",
+        reload: false,
+        doc: "Most client connections at a time.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "request_timeout_s",
+        kind: Kind::Int { min: 1, max: 300 },
+        default: "10",
+        reload: false,
+        doc: "Seconds a client has to send its request before it is disconnected.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "max_body_kb",
+        kind: Kind::Int { min: 1, max: 4096 },
+        default: "64",
+        reload: false,
+        doc: "Largest request body, in KiB.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "workers",
+        kind: Kind::Int { min: 1, max: 32 },
+        default: "2",
+        reload: false,
+        doc: "Threads serving requests.",
+    },
+    // upstream
+    OptionSpec {
+        section: "upstream",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "0",
+        reload: false,
+        doc: "Forward readings to the cloud.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "url",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: false,
+        doc: "Cloud broker: mqtts://host:8883 (TLS, certificate verified) or mqtt://host:1883.\n\
+              Required when enabled.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "client_id",
+        kind: Kind::Text(check_client_id),
+        default: "",
+        reload: false,
+        doc: "MQTT client id at the cloud broker. '' = acs-edge-<gateway_id>.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "ca_file",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: false,
+        doc: "PEM file with the CA certificate(s) to trust. '' = the system trust store.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "cert_file",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: false,
+        doc: "PEM client certificate for mutual TLS, set together with key_file. '' = none.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "key_file",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: false,
+        doc: "PEM private key of cert_file. '' = none.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "username",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: false,
+        doc: "User name at the cloud broker. '' = none.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "password",
+        kind: Kind::Secret,
+        default: "",
+        reload: false,
+        doc: "Password at the cloud broker. '' = none. Never logged.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "topic",
+        kind: Kind::Text(check_upstream_topic),
+        default: "acs/{gateway_id}/up",
+        reload: false,
+        doc: "Topic to publish to; {gateway_id} is replaced by the gateway id.",
+    },
+];
+
+/// Index of an option in [`OPTIONS`].
+pub fn find(section: &str, name: &str) -> Option<usize> {
+    OPTIONS
+        .iter()
+        .position(|o| o.section == section && o.name == name)
+}
+
+const BOOL_HELP: &str = "1/0, true/false, yes/no, on/off, enabled/disabled";
+
+impl Kind {
+    /// Checks a raw value; the error completes "expected ..., got '<value>'" or explains.
+    pub fn check(&self, raw: &str) -> Result<Val, String> {
+        let got = || format!("got '{raw}'");
+        match *self {
+            Kind::Bool => parse_bool(raw)
+                .map(Val::Bool)
+                .ok_or_else(|| format!("expected a boolean ({BOOL_HELP}), {}", got())),
+            Kind::Int { min, max } => raw
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| raw.parse::<u64>().ok())
+                .flatten()
+                .filter(|n| (min..=max).contains(n))
+                .map(Val::Int)
+                .ok_or_else(|| format!("expected an integer {min}..={max}, {}", got())),
+            Kind::Choice(words) => words
+                .iter()
+                .find(|w| **w == raw)
+                .map(|w| Val::Text((*w).to_owned()))
+                .ok_or_else(|| format!("expected one of {}, {}", words.join(", "), got())),
+            Kind::Text(check) => check(raw).map(|()| Val::Text(raw.to_owned())),
+            Kind::Secret => Ok(Val::Text(raw.to_owned())),
+        }
+    }
+
+    /// The allowed values, for the rendered documentation.
+    fn describe(&self) -> Option<String> {
+        match *self {
+            Kind::Bool => Some("Boolean".into()),
+            Kind::Int { min, max } if max == min + 1 => Some(format!("{min} or {max}")),
+            Kind::Int { min, max } => Some(format!("{min} to {max}")),
+            Kind::Choice(words) => Some(match words.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => words.join(""),
+            }),
+            Kind::Text(_) | Kind::Secret => None,
+        }
+    }
+}
+
+pub fn parse_bool(raw: &str) -> Option<bool> {
+    match raw {
+        "1" | "true" | "yes" | "on" | "enabled" => Some(true),
+        "0" | "false" | "no" | "off" | "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+fn check_any(_: &str) -> Result<(), String> {
+    Ok(())
+}
+
+fn check_not_empty(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_gateway_id(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    validate_name(v).map_err(|e| format!("'{v}' {e}"))
+}
+
+fn check_host(v: &str) -> Result<(), String> {
+    if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(format!("expected a host name or address, got '{v}'"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_client_id(v: &str) -> Result<(), String> {
+    if v.len() > 128 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        Err(format!(
+            "expected '' or up to 128 printable ASCII characters without spaces, got '{v}'"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_topic_prefix(v: &str) -> Result<(), String> {
+    let problem = if v.is_empty() {
+        "is empty"
+    } else if v.contains(['+', '#']) {
+        "contains a wildcard (+ or #)"
+    } else if v.starts_with('/') || v.ends_with('/') {
+        "starts or ends with /"
+    } else if v.contains("//") {
+        "has an empty topic level (//)"
+    } else if v.starts_with('$') {
+        "starts with $ (reserved for the broker)"
+    } else if v.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(format!("topic prefix '{v}' {problem}"))
+}
+
+fn check_upstream_topic(v: &str) -> Result<(), String> {
+    if v.is_empty() || v.contains(['+', '#']) || v.chars().any(char::is_control) {
+        Err(format!(
+            "expected a topic without wildcards (+ #), got '{v}'"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_socket_addr(v: &str) -> Result<(), String> {
+    v.parse::<std::net::SocketAddr>().map(|_| ()).map_err(|_| {
+        format!("expected an address and port such as 127.0.0.1:8080 or [::]:8080, got '{v}'")
+    })
+}
+
+/// The fully commented default configuration, rendered from [`SECTIONS`] and [`OPTIONS`].
+pub fn default_config_text() -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# acs-edge configuration (/etc/config/acs-edge), in OpenWrt UCI format.\n\
+         #\n\
+         # Edit it with LuCI (Services > acs-edge), with `uci set acs-edge.mqtt.port=1884;\n\
+         # uci commit acs-edge`, or with a text editor. Every option is shown with its default;\n\
+         # a missing option or section takes the default. `acs-edge check-config` checks the\n\
+         # file, `acs-edge print-config` prints this text. `uci commit` drops these comments.\n\
+         #\n\
+         # Booleans accept 1/0, true/false, yes/no, on/off, enabled/disabled.\n\
+         #\n\
+         # Applied by a reload (`/etc/init.d/acs-edge reload`, which sends SIGHUP):\n",
+    );
+    list_by_section(&mut out, true);
+    out.push_str("# Need a restart (`/etc/init.d/acs-edge restart`):\n");
+    list_by_section(&mut out, false);
+    for section in SECTIONS {
+        out.push('\n');
+        push_comment(&mut out, "", section.doc);
+        let _ = writeln!(
+            out,
+            "config {0} {1}",
+            section.name,
+            uci::quote(section.name)
+        );
+        for (i, opt) in OPTIONS
+            .iter()
+            .filter(|o| o.section == section.name)
+            .enumerate()
+        {
+            if i > 0 {
+                out.push('\n');
+            }
+            push_comment(&mut out, "\t", opt.doc);
+            let applies = if opt.reload {
+                "applied by a reload"
+            } else {
+                "needs a restart"
+            };
+            let line = match opt.kind.describe() {
+                Some(allowed) => format!("{allowed}; {applies}."),
+                None => format!("{}{}.", applies[..1].to_uppercase(), &applies[1..]),
+            };
+            push_comment(&mut out, "\t", &line);
+            let _ = writeln!(out, "\toption {} {}", opt.name, uci::quote(opt.default));
+        }
+    }
+    out
+}
+
+fn push_comment(out: &mut String, indent: &str, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "{indent}# {}", line.trim_start());
+    }
+}
+
+/// `#   section: a, b` lines for the options that a reload applies (or that need a restart).
+fn list_by_section(out: &mut String, reload: bool) {
+    for section in SECTIONS {
+        let all: Vec<_> = OPTIONS
+            .iter()
+            .filter(|o| o.section == section.name)
+            .collect();
+        let names: Vec<_> = all
+            .iter()
+            .filter(|o| o.reload == reload)
+            .map(|o| o.name)
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let list = if names.len() == all.len() {
+            "all options".to_owned()
+        } else {
+            names.join(", ")
+        };
+        let _ = writeln!(out, "#   {}: {list}", section.name);
+    }
+}
