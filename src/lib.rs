@@ -4,3 +4,4 @@
 //! writer batches them into the SQLite ring buffer ([`store`]), and the REST API reads from it.
 
 pub mod model;
+pub mod store;
