@@ -14,6 +14,8 @@
 //!   (`(page_count - freelist_count) * page_size`) are `<= max_bytes` (unless the schema alone
 //!   is bigger). Freed pages go to the freelist and are reused by later inserts
 //!   (`auto_vacuum=NONE`, never `VACUUM`), so the file stops growing once the bound is reached.
+//!   Measured (5k rows, 4 devices x 3 metrics): the index settles at its fill factor within a
+//!   few wraps (+11% over the size at the second wrap), then the file is flat up to 100 wraps.
 //! - Every evicted row is counted in `meta` in the same transaction that deletes it:
 //!   `evicted_total`, and `evicted_unsynced` for rows whose seq is above the sync cursor
 //!   (counted only when `StoreOptions::sync_enabled`: with no upstream nothing is "unsynced").
