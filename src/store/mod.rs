@@ -1,0 +1,426 @@
+//! The store: a bounded, crash-safe SQLite ring buffer of readings plus the device registry.
+//!
+//! # Invariants
+//!
+//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. Seqs
+//!   are contiguous: the rows on disk are exactly `oldest_seq..next_seq`, so the row count is
+//!   `next_seq - oldest_seq` and is known without `COUNT(*)`. A seq is never reused, also not
+//!   after eviction or a restart (`next_seq` is persisted in `meta` in the same transaction
+//!   as the rows it numbers).
+//! - Rows are appended at the high seq end and deleted only from the low seq end, as one rowid
+//!   range (`DELETE FROM readings WHERE seq < ?`). Insert cost therefore does not depend on how
+//!   full the buffer is.
+//! - After every committed batch: `rows <= max_rows` and the pages in use
+//!   (`(page_count - freelist_count) * page_size`) are `<= max_bytes` (unless the schema alone
+//!   is bigger). Freed pages go to the freelist and are reused by later inserts
+//!   (`auto_vacuum=NONE`, never `VACUUM`), so the file stops growing once the bound is reached.
+//!   Measured (5k rows, 4 devices x 3 metrics): the index settles at its fill factor within a
+//!   few wraps (+11% over the size at the second wrap), then the file is flat up to 100 wraps.
+//! - Every evicted row is counted in `meta` in the same transaction that deletes it:
+//!   `evicted_total`, and `evicted_unsynced` for rows whose seq is above the sync cursor
+//!   (counted only when `StoreOptions::sync_enabled`: with no upstream nothing is "unsynced").
+//! - The device and metric registries are capped (`max_devices`, `max_metrics`): a flood of
+//!   random ids is rejected and counted, it grows neither memory nor the file.
+//!
+//! # On-disk format (schema version 1, `PRAGMA user_version`, see `schema.rs`)
+//!
+//! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
+//!   `(device_id, metric_id, ts)`; `ts` is epoch ms as reported by the device.
+//! - `devices(id, key UNIQUE, name, transport, first_seen, last_seen, online, enabled, metadata)`
+//!   with `metadata` a JSON object as text.
+//! - `metrics(id, name UNIQUE)`.
+//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`.
+//!
+//! A file with a newer `user_version` than this build knows is refused with
+//! [`StoreError::NewerSchema`], never silently downgraded.
+//!
+//! # When data may be deleted
+//!
+//! Only by eviction, always oldest-*inserted* first (lowest seq), and always counted:
+//! - a batch pushes the buffer over `max_rows` or `max_bytes` (evicted in the same transaction);
+//! - [`Store::evict_expired`] removes rows from the low seq end while their `ts` is older than
+//!   `now - max_age`. Insertion order, not `ts`, defines "oldest": a row with a very old `ts`
+//!   that arrived late stays until the rows inserted before it have expired. This keeps the
+//!   delete a rowid range and the invariants above intact.
+//! - [`Store::set_limits`] with lower bounds evicts immediately.
+//!
+//! The sync cursor does not protect rows: when the buffer is full, unsynced rows are evicted
+//! too (and counted as `evicted_unsynced`). Keeping the newest data is the `WhenFull` policy.
+//!
+//! # Pragmas, chosen for 128 MB routers and flash file systems
+//!
+//! - `page_size=4096` (set before the first table exists; the unit of flash writes).
+//! - `locking_mode=EXCLUSIVE` before the first WAL access when `StoreOptions::exclusive`
+//!   (default): on jffs2 the `-shm` file cannot be mmapped shared; in exclusive mode SQLite
+//!   keeps the WAL index on the heap. It means ONE connection per file, so the daemon shares
+//!   one `Store` behind a `Mutex`; a second process opening the file gets
+//!   [`StoreError::Locked`].
+//! - `journal_mode=WAL`: one sequential append per commit instead of rewriting pages in place
+//!   and a rollback journal; readers are never blocked by the writer.
+//! - `synchronous=FULL`: a committed batch survives power loss. The cost is one fsync per
+//!   commit, which group commit keeps at one per commit interval.
+//! - `cache_size=-1024` (1 MiB), `temp_store=MEMORY`, `mmap_size=0`: RAM stays small and
+//!   predictable.
+//! - `wal_autocheckpoint` and `journal_size_limit` scale with `max_bytes`: a quarter of it,
+//!   between 64 pages (256 KiB) and SQLite's default 1000 pages (~4 MiB). Measured: the WAL
+//!   grows to the checkpoint threshold and then stays that size, so with the fixed default a
+//!   store bounded to 1 MiB would carry a 4 MiB WAL on a 5 MB overlay. A larger WAL means
+//!   fewer checkpoints (hot pages such as `meta` and index tails are written back less often),
+//!   so big stores keep the default.
+//! - Disk use is therefore at most `max_bytes` + the WAL limit (+ one commit).
+//!
+//! # Commit interval: latency vs flash wear
+//!
+//! [`Store::insert_batch`] writes one whole batch (readings and device status changes) in one
+//! transaction. Each commit appends the changed pages to the WAL plus a commit frame and
+//! fsyncs, so bytes written per reading fall with the batch size: a 4 KiB page holds about
+//! 100 readings, and a commit of 10 readings still rewrites whole pages (index and table leaf,
+//! `meta`, device rows). Longer intervals (e.g. 1 s) mean fewer, fuller pages per commit and
+//! less flash wear, at the price of up to one interval of readings being lost on power loss
+//! and of queries seeing them one interval later. The interval is the runtime's setting
+//! (`commit_interval_ms`); this module only guarantees that what `insert_batch` returned `Ok`
+//! for is durable.
+
+mod devices;
+mod query;
+mod ring;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+pub use devices::{Device, DevicePatch};
+pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
+pub use ring::{Batch, BatchOutcome, DeviceStatus};
+
+/// Most rows [`Store::evict_expired`] deletes per call, so one call is bounded work.
+pub const EXPIRE_CHUNK: u64 = 10_000;
+
+/// Page size of files this build creates.
+const PAGE_SIZE: u64 = 4096;
+
+/// How the store is opened and bounded.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The database file; parent directories are created.
+    pub path: PathBuf,
+    /// Most readings kept (>= 1).
+    pub max_rows: u64,
+    /// Most bytes of database pages in use (>= 1); the WAL comes on top (see `wal_limit_bytes`).
+    pub max_bytes: u64,
+    /// Readings older than this (by `ts`) are removed by [`Store::evict_expired`].
+    pub max_age_ms: Option<i64>,
+    /// Most devices in the registry; readings of further new devices are rejected.
+    pub max_devices: usize,
+    /// Most distinct metric names; readings with further new names are rejected.
+    pub max_metrics: usize,
+    /// `locking_mode=EXCLUSIVE` (one connection; required on jffs2). Default true.
+    pub exclusive: bool,
+    /// Whether an upstream sync exists, so that evicting rows past the cursor is data loss.
+    pub sync_enabled: bool,
+}
+
+impl StoreOptions {
+    /// Defaults for `path`: 1M rows, 64 MiB, no age limit, 10k devices, 1k metrics.
+    pub fn new(path: impl Into<PathBuf>) -> StoreOptions {
+        StoreOptions {
+            path: path.into(),
+            max_rows: 1_000_000,
+            max_bytes: 64 << 20,
+            max_age_ms: None,
+            max_devices: 10_000,
+            max_metrics: 1_000,
+            exclusive: true,
+            sync_enabled: false,
+        }
+    }
+}
+
+/// The one error type of the storage layer; each variant says where it happened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: cannot create directory: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store {path}: cannot open: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("store {path}: locked by another process (exclusive mode allows one connection)")]
+    Locked { path: PathBuf },
+    #[error(
+        "store {path}: schema version {found} is newer than this build supports ({supported}); \
+         upgrade acs-edge or move the file away"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("store: invalid option: {0}")]
+    InvalidOptions(&'static str),
+    #[error("store: device metadata must be a JSON object")]
+    InvalidMetadata,
+    #[error("store: {op}: {source}")]
+    Sqlite {
+        op: &'static str,
+        source: rusqlite::Error,
+    },
+}
+
+/// Adds the operation name to a rusqlite error.
+pub(crate) trait Ctx<T> {
+    fn ctx(self, op: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Ctx<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, op: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite { op, source })
+    }
+}
+
+/// Cheap figures for `/health` and `status` (memory plus two pragmas).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub rows: u64,
+    pub oldest_seq: i64,
+    pub next_seq: i64,
+    /// `page_count * page_size` of the main database file.
+    pub file_bytes: u64,
+    /// Pages in use (not on the freelist) times the page size: what `max_bytes` bounds.
+    pub used_bytes: u64,
+    /// Current size of the `-wal` file (0 when absent).
+    pub wal_bytes: u64,
+    pub max_rows: u64,
+    pub max_bytes: u64,
+    pub evicted_total: u64,
+    pub evicted_unsynced: u64,
+    pub devices: usize,
+    pub metrics: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DevEntry {
+    pub id: i64,
+    pub enabled: bool,
+}
+
+/// Everything the store keeps in memory besides the connection.
+pub(crate) struct State {
+    pub opts: StoreOptions,
+    pub page_size: i64,
+    pub next_seq: i64,
+    pub oldest_seq: i64,
+    pub evicted_total: u64,
+    pub evicted_unsynced: u64,
+    pub sync_cursor: i64,
+    pub devices: HashMap<String, DevEntry>,
+    pub device_keys: HashMap<i64, String>,
+    pub metrics: HashMap<String, i64>,
+    pub metric_names: HashMap<i64, String>,
+}
+
+/// The ring buffer and device registry in one SQLite file. One writer; `Send`, not `Sync`:
+/// share it behind a `Mutex`.
+pub struct Store {
+    conn: Connection,
+    st: State,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `opts.path`, migrates the schema and loads the
+    /// registries and counters into memory.
+    pub fn open(opts: StoreOptions) -> Result<Store, StoreError> {
+        if opts.max_rows == 0 {
+            return Err(StoreError::InvalidOptions("max_rows must be at least 1"));
+        }
+        if opts.max_bytes == 0 {
+            return Err(StoreError::InvalidOptions("max_bytes must be at least 1"));
+        }
+        let path = opts.path.clone();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        configure(&conn, &opts).map_err(|e| open_error(&path, e))?;
+        schema::migrate(&conn, &path)?;
+        let st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
+        log::info!(
+            "path={} rows={} next_seq={} devices={} metrics={} store opened",
+            path.display(),
+            st.next_seq - st.oldest_seq,
+            st.next_seq,
+            st.devices.len(),
+            st.metrics.len()
+        );
+        Ok(Store { conn, st })
+    }
+
+    /// Figures from memory plus `page_count`/`freelist_count`.
+    pub fn stats(&self) -> StoreStats {
+        let (pages, free) = page_counts(&self.conn).unwrap_or((0, 0));
+        let ps = self.st.page_size as u64;
+        let wal = wal_path(&self.st.opts.path);
+        StoreStats {
+            rows: self.st.rows(),
+            oldest_seq: self.st.oldest_seq,
+            next_seq: self.st.next_seq,
+            file_bytes: pages * ps,
+            used_bytes: pages.saturating_sub(free) * ps,
+            wal_bytes: std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0),
+            max_rows: self.st.opts.max_rows,
+            max_bytes: self.st.opts.max_bytes,
+            evicted_total: self.st.evicted_total,
+            evicted_unsynced: self.st.evicted_unsynced,
+            devices: self.st.devices.len(),
+            metrics: self.st.metrics.len(),
+        }
+    }
+
+    /// Runs `PRAGMA integrity_check`; `"ok"` when the file is sound, else SQLite's findings.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .ctx("integrity_check")?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .ctx("integrity_check")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("integrity_check")?;
+        Ok(lines.join("\n"))
+    }
+
+    /// The options in force (limits reflect [`Store::set_limits`]).
+    pub fn options(&self) -> &StoreOptions {
+        &self.st.opts
+    }
+}
+
+impl State {
+    fn load(conn: &Connection, opts: StoreOptions) -> rusqlite::Result<State> {
+        let meta = |key: &str| -> rusqlite::Result<i64> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        };
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let (min, max): (Option<i64>, Option<i64>) =
+            conn.query_row("SELECT min(seq), max(seq) FROM readings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        // `meta.next_seq` is written in the same transaction as the rows; max(seq) + 1 is a
+        // belt-and-braces floor so that a seq can never be handed out twice.
+        let next_seq = meta("next_seq")?.max(max.map_or(1, |m| m + 1));
+        let mut st = State {
+            opts,
+            page_size,
+            next_seq,
+            oldest_seq: min.unwrap_or(next_seq),
+            evicted_total: meta("evicted_total")? as u64,
+            evicted_unsynced: meta("evicted_unsynced")? as u64,
+            sync_cursor: meta("sync_cursor")?,
+            devices: HashMap::new(),
+            device_keys: HashMap::new(),
+            metrics: HashMap::new(),
+            metric_names: HashMap::new(),
+        };
+        let mut stmt = conn.prepare("SELECT id, key, enabled FROM devices")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (id, key, enabled): (i64, String, Option<i64>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let enabled = enabled.unwrap_or(1) != 0;
+            st.devices.insert(key.clone(), DevEntry { id, enabled });
+            st.device_keys.insert(id, key);
+        }
+        let mut stmt = conn.prepare("SELECT id, name FROM metrics")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
+            st.metrics.insert(name.clone(), id);
+            st.metric_names.insert(id, name);
+        }
+        Ok(st)
+    }
+
+    pub fn rows(&self) -> u64 {
+        (self.next_seq - self.oldest_seq) as u64
+    }
+}
+
+/// Sets the pragmas in the order SQLite needs: locking mode and page size before the first
+/// access that creates the WAL or a table.
+fn configure(conn: &Connection, opts: &StoreOptions) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(48);
+    if opts.exclusive {
+        conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE")?;
+    } else {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    }
+    conn.execute_batch("PRAGMA page_size=4096; PRAGMA auto_vacuum=NONE;")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        log::warn!(
+            "path={} journal_mode={mode} WAL not available, using the rollback journal",
+            opts.path.display()
+        );
+    }
+    let wal_pages = wal_limit_bytes(opts) / PAGE_SIZE;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous=FULL;
+         PRAGMA cache_size=-1024;
+         PRAGMA temp_store=MEMORY;
+         PRAGMA mmap_size=0;
+         PRAGMA wal_autocheckpoint={wal_pages};
+         PRAGMA journal_size_limit={};",
+        wal_pages * PAGE_SIZE
+    ))
+}
+
+/// The WAL's steady size: a quarter of `max_bytes`, between 64 pages and SQLite's default
+/// 1000 pages (the checkpoint threshold and the size the WAL is truncated back to).
+pub(crate) fn wal_limit_bytes(opts: &StoreOptions) -> u64 {
+    (opts.max_bytes / 4 / PAGE_SIZE).clamp(64, 1000) * PAGE_SIZE
+}
+
+fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// `(page_count, freelist_count)`: both read from the database header, no scan.
+pub(crate) fn page_counts(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    Ok((pages as u64, free as u64))
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}

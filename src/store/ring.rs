@@ -1,0 +1,421 @@
+//! The write path: group commit of a batch, ring-buffer eviction and the persisted counters.
+//!
+//! Everything a batch changes (rows, devices, metrics, evictions, `meta`) commits in one
+//! transaction. The in-memory mirror (`next_seq`, `oldest_seq`, counters, registry caches) is
+//! updated only after the commit succeeded; registry entries added by a failed batch are
+//! removed again, so memory and file never disagree.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use super::{page_counts, Ctx, DevEntry, State, Store, StoreError, EXPIRE_CHUNK};
+use crate::model::{validate_name, Reading, Transport};
+
+/// A device came online or went offline (MQTT `status` topic, BLE connect/disconnect, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceStatus {
+    pub device: String,
+    pub transport: Transport,
+    pub online: bool,
+    pub ts_ms: i64,
+}
+
+/// What one commit writes.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub readings: Vec<(Transport, Reading)>,
+    pub statuses: Vec<DeviceStatus>,
+}
+
+/// What one commit did; every reading of the batch is in exactly one of `inserted`,
+/// `rejected_*` or `dropped_disabled`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub inserted: u64,
+    pub evicted: u64,
+    pub evicted_unsynced: u64,
+    /// Readings (and statuses) of new devices beyond `max_devices`.
+    pub rejected_device_cap: u64,
+    /// Readings with a new metric name beyond `max_metrics`.
+    pub rejected_metric_cap: u64,
+    /// Readings with an invalid device/metric name or a non-finite value (NaN, inf).
+    pub rejected_invalid: u64,
+    /// Readings of devices with `enabled = 0`.
+    pub dropped_disabled: u64,
+}
+
+/// Counters a transaction works on; copied into `State` after commit.
+#[derive(Debug, Clone, Copy)]
+struct Counters {
+    next_seq: i64,
+    oldest_seq: i64,
+    evicted_total: u64,
+    evicted_unsynced: u64,
+}
+
+/// Registry entries created inside the running transaction (undone if it fails).
+#[derive(Default)]
+struct Added {
+    devices: Vec<String>,
+    metrics: Vec<String>,
+}
+
+impl Store {
+    /// Writes `batch` in one transaction: registry upserts, rows, eviction down to the bounds,
+    /// counters. `now_ms` is the gateway's clock, used for `first_seen`/`last_seen`.
+    pub fn insert_batch(&mut self, batch: &Batch, now_ms: i64) -> Result<BatchOutcome, StoreError> {
+        let mut out = BatchOutcome::default();
+        if batch.readings.is_empty() && batch.statuses.is_empty() {
+            return Ok(out);
+        }
+        let mut added = Added::default();
+        let st = &mut self.st;
+        let res = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .ctx("insert_batch: begin")?;
+            let c = write_batch(&tx, st, batch, now_ms, &mut out, &mut added)?;
+            tx.commit().ctx("insert_batch: commit")?;
+            Ok(c)
+        })();
+        match res {
+            Ok(c) => {
+                st.apply(c);
+                if out.evicted_unsynced > 0 {
+                    log::warn!(
+                        "evicted_unsynced={} evicted_total={} ring buffer full, unsynced readings evicted",
+                        out.evicted_unsynced,
+                        st.evicted_total
+                    );
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                st.forget(&added);
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes, from the oldest-inserted end, rows whose `ts < now_ms - max_age_ms`, stopping
+    /// at the first row (in insertion order) that is young enough. Deletes at most
+    /// [`EXPIRE_CHUNK`] rows per call so one call is bounded work; the runtime calls it
+    /// periodically (and again at once when it returned `EXPIRE_CHUNK`).
+    pub fn evict_expired(&mut self, now_ms: i64) -> Result<u64, StoreError> {
+        let Some(max_age) = self.st.opts.max_age_ms else {
+            return Ok(0);
+        };
+        let cutoff = now_ms.saturating_sub(max_age);
+        let st = &mut self.st;
+        let limit = st
+            .oldest_seq
+            .saturating_add(EXPIRE_CHUNK as i64)
+            .min(st.next_seq);
+        if limit <= st.oldest_seq {
+            return Ok(0);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("evict_expired: begin")?;
+        let first_young: Option<i64> = tx
+            .prepare_cached(
+                "SELECT seq FROM readings WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 \
+                 ORDER BY seq LIMIT 1",
+            )
+            .and_then(|mut s| {
+                let mut rows = s.query(params![st.oldest_seq, limit, cutoff])?;
+                rows.next()?.map(|r| r.get(0)).transpose()
+            })
+            .ctx("evict_expired: find")?;
+        let mut c = st.counters();
+        let n = evict_below(&tx, st, &mut c, first_young.unwrap_or(limit))?;
+        if n > 0 {
+            write_meta(&tx, &c, false, true)?;
+            tx.commit().ctx("evict_expired: commit")?;
+            st.apply(c);
+            log::info!("evicted={n} max_age_ms={max_age} expired readings evicted");
+        }
+        Ok(n)
+    }
+
+    /// Changes the bounds (config reload) and evicts at once down to the new ones; returns
+    /// the number of rows evicted. `max_age_ms` applies from the next `evict_expired`.
+    pub fn set_limits(
+        &mut self,
+        max_rows: u64,
+        max_bytes: u64,
+        max_age_ms: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        if max_rows == 0 || max_bytes == 0 {
+            return Err(StoreError::InvalidOptions(
+                "max_rows and max_bytes must be at least 1",
+            ));
+        }
+        let st = &mut self.st;
+        st.opts.max_rows = max_rows;
+        st.opts.max_bytes = max_bytes;
+        st.opts.max_age_ms = max_age_ms;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("set_limits: begin")?;
+        let mut c = st.counters();
+        let n = enforce_bounds(&tx, st, &mut c)?;
+        if n > 0 {
+            write_meta(&tx, &c, false, true)?;
+            tx.commit().ctx("set_limits: commit")?;
+            st.apply(c);
+        }
+        Ok(n)
+    }
+
+    /// The highest seq the upstream has acknowledged (0: none). Rows with `seq <= cursor` are
+    /// synced.
+    pub fn sync_cursor(&self) -> i64 {
+        self.st.sync_cursor
+    }
+
+    /// Persists the sync cursor (call after the upstream acknowledged up to `seq`).
+    pub fn set_sync_cursor(&mut self, seq: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'sync_cursor'")
+            .and_then(|mut s| s.execute([seq]))
+            .ctx("set_sync_cursor")?;
+        self.st.sync_cursor = seq;
+        Ok(())
+    }
+}
+
+impl State {
+    fn counters(&self) -> Counters {
+        Counters {
+            next_seq: self.next_seq,
+            oldest_seq: self.oldest_seq,
+            evicted_total: self.evicted_total,
+            evicted_unsynced: self.evicted_unsynced,
+        }
+    }
+
+    fn apply(&mut self, c: Counters) {
+        self.next_seq = c.next_seq;
+        self.oldest_seq = c.oldest_seq;
+        self.evicted_total = c.evicted_total;
+        self.evicted_unsynced = c.evicted_unsynced;
+    }
+
+    fn forget(&mut self, added: &Added) {
+        for key in &added.devices {
+            if let Some(e) = self.devices.remove(key) {
+                self.device_keys.remove(&e.id);
+            }
+        }
+        for name in &added.metrics {
+            if let Some(id) = self.metrics.remove(name) {
+                self.metric_names.remove(&id);
+            }
+        }
+    }
+}
+
+fn write_batch(
+    conn: &Connection,
+    st: &mut State,
+    batch: &Batch,
+    now_ms: i64,
+    out: &mut BatchOutcome,
+    added: &mut Added,
+) -> Result<Counters, StoreError> {
+    let mut c = st.counters();
+    // Device id -> transport of its latest reading; one UPDATE per device per batch.
+    let mut seen: HashMap<i64, Transport> = HashMap::new();
+    {
+        let mut ins = conn
+            .prepare_cached(
+                "INSERT INTO readings (seq, device_id, metric_id, ts, value) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .ctx("insert_batch: prepare")?;
+        for (transport, r) in &batch.readings {
+            if !r.value.is_finite()
+                || validate_name(&r.device).is_err()
+                || validate_name(&r.metric).is_err()
+            {
+                out.rejected_invalid += 1;
+                continue;
+            }
+            let Some(dev) = device_id(conn, st, &r.device, *transport, now_ms, added)? else {
+                out.rejected_device_cap += 1;
+                continue;
+            };
+            if !dev.enabled {
+                out.dropped_disabled += 1;
+                continue;
+            }
+            let Some(metric) = metric_id(conn, st, &r.metric, added)? else {
+                out.rejected_metric_cap += 1;
+                continue;
+            };
+            ins.execute(params![c.next_seq, dev.id, metric, r.ts_ms, r.value])
+                .ctx("insert_batch: insert reading")?;
+            c.next_seq += 1;
+            out.inserted += 1;
+            seen.insert(dev.id, *transport);
+        }
+    }
+    if !seen.is_empty() {
+        let mut upd = conn
+            .prepare_cached(
+                "UPDATE devices SET last_seen = max(coalesce(last_seen, ?1), ?1), online = 1, \
+                 transport = ?2 WHERE id = ?3",
+            )
+            .ctx("insert_batch: prepare")?;
+        for (id, transport) in &seen {
+            upd.execute(params![now_ms, transport.as_str(), id])
+                .ctx("insert_batch: device seen")?;
+        }
+    }
+    // Statuses after readings: a device that sent its last reading and then its will in the
+    // same interval ends up offline.
+    for s in &batch.statuses {
+        if validate_name(&s.device).is_err() {
+            continue;
+        }
+        let Some(dev) = device_id(conn, st, &s.device, s.transport, s.ts_ms, added)? else {
+            out.rejected_device_cap += 1;
+            continue;
+        };
+        conn.prepare_cached(
+            "UPDATE devices SET online = ?1, transport = ?2, \
+             last_seen = CASE WHEN ?1 THEN max(coalesce(last_seen, ?3), ?3) ELSE last_seen END \
+             WHERE id = ?4",
+        )
+        .and_then(|mut u| u.execute(params![s.online, s.transport.as_str(), s.ts_ms, dev.id]))
+        .ctx("insert_batch: device status")?;
+    }
+    let before = c.evicted_total;
+    let unsynced_before = c.evicted_unsynced;
+    enforce_bounds(conn, st, &mut c)?;
+    out.evicted = c.evicted_total - before;
+    out.evicted_unsynced = c.evicted_unsynced - unsynced_before;
+    write_meta(conn, &c, out.inserted > 0, out.evicted > 0)?;
+    Ok(c)
+}
+
+/// The registry entry of `key`, created when new and under the cap; `None` when over the cap.
+fn device_id(
+    conn: &Connection,
+    st: &mut State,
+    key: &str,
+    transport: Transport,
+    first_seen: i64,
+    added: &mut Added,
+) -> Result<Option<DevEntry>, StoreError> {
+    if let Some(e) = st.devices.get(key) {
+        return Ok(Some(*e));
+    }
+    if st.devices.len() >= st.opts.max_devices {
+        return Ok(None);
+    }
+    conn.prepare_cached(
+        "INSERT INTO devices (key, transport, first_seen, last_seen, online, enabled, metadata) \
+         VALUES (?1, ?2, ?3, ?3, 0, 1, '{}')",
+    )
+    .and_then(|mut s| s.execute(params![key, transport.as_str(), first_seen]))
+    .ctx("insert_batch: new device")?;
+    let e = DevEntry {
+        id: conn.last_insert_rowid(),
+        enabled: true,
+    };
+    st.devices.insert(key.to_owned(), e);
+    st.device_keys.insert(e.id, key.to_owned());
+    added.devices.push(key.to_owned());
+    log::info!("device={key} transport={} new device", transport.as_str());
+    Ok(Some(e))
+}
+
+/// The id of metric `name`, created when new and under the cap; `None` when over the cap.
+fn metric_id(
+    conn: &Connection,
+    st: &mut State,
+    name: &str,
+    added: &mut Added,
+) -> Result<Option<i64>, StoreError> {
+    if let Some(id) = st.metrics.get(name) {
+        return Ok(Some(*id));
+    }
+    if st.metrics.len() >= st.opts.max_metrics {
+        return Ok(None);
+    }
+    conn.prepare_cached("INSERT INTO metrics (name) VALUES (?1)")
+        .and_then(|mut s| s.execute([name]))
+        .ctx("insert_batch: new metric")?;
+    let id = conn.last_insert_rowid();
+    st.metrics.insert(name.to_owned(), id);
+    st.metric_names.insert(id, name.to_owned());
+    added.metrics.push(name.to_owned());
+    Ok(Some(id))
+}
+
+/// Evicts down to `max_rows`, then in chunks (1% of rows, at least 64) while the pages in use
+/// exceed `max_bytes`. Returns the rows evicted.
+fn enforce_bounds(conn: &Connection, st: &State, c: &mut Counters) -> Result<u64, StoreError> {
+    let mut n = 0;
+    let rows = (c.next_seq - c.oldest_seq) as u64;
+    if rows > st.opts.max_rows {
+        n += evict_below(conn, st, c, c.next_seq - st.opts.max_rows as i64)?;
+    }
+    loop {
+        let (pages, free) = page_counts(conn).ctx("evict: page_count")?;
+        let rows = (c.next_seq - c.oldest_seq) as u64;
+        if (pages - free) * st.page_size as u64 <= st.opts.max_bytes || rows == 0 {
+            return Ok(n);
+        }
+        let chunk = (rows / 100).max(64).min(rows);
+        n += evict_below(conn, st, c, c.oldest_seq + chunk as i64)?;
+    }
+}
+
+/// Deletes the rows `oldest_seq..new_oldest` (a rowid range) and counts them.
+fn evict_below(
+    conn: &Connection,
+    st: &State,
+    c: &mut Counters,
+    new_oldest: i64,
+) -> Result<u64, StoreError> {
+    if new_oldest <= c.oldest_seq {
+        return Ok(0);
+    }
+    let deleted = conn
+        .prepare_cached("DELETE FROM readings WHERE seq < ?1")
+        .and_then(|mut s| s.execute([new_oldest]))
+        .ctx("evict: delete")?;
+    let n = (new_oldest - c.oldest_seq) as u64;
+    debug_assert_eq!(deleted as u64, n, "seqs are contiguous");
+    if st.opts.sync_enabled {
+        // Rows with seq > cursor were not yet acknowledged upstream.
+        let first_unsynced = c.oldest_seq.max(st.sync_cursor + 1);
+        c.evicted_unsynced += (new_oldest - first_unsynced).max(0) as u64;
+    }
+    c.evicted_total += n;
+    c.oldest_seq = new_oldest;
+    Ok(n)
+}
+
+fn write_meta(conn: &Connection, c: &Counters, seq: bool, evicted: bool) -> Result<(), StoreError> {
+    let set = |key: &str, value: i64| {
+        conn.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")
+            .and_then(|mut s| s.execute(params![key, value]))
+            .ctx("write meta")
+    };
+    if seq {
+        set("next_seq", c.next_seq)?;
+    }
+    if evicted {
+        set("evicted_total", c.evicted_total as i64)?;
+        set("evicted_unsynced", c.evicted_unsynced as i64)?;
+    }
+    Ok(())
+}

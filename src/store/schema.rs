@@ -1,0 +1,69 @@
+//! Schema migrations keyed on `PRAGMA user_version`: step `i` (0-based) takes a file from
+//! version `i` to `i + 1`, each in its own transaction. Steps are only ever appended.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{Ctx, StoreError};
+
+/// The migration steps; `MIGRATIONS.len()` is the version this build writes.
+const MIGRATIONS: &[&str] = &[
+    // 1: ring buffer, registries, persisted counters.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+     INSERT INTO meta (key, value) VALUES
+         ('next_seq', 1), ('evicted_total', 0), ('evicted_unsynced', 0), ('sync_cursor', 0);
+     CREATE TABLE metrics (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+     CREATE TABLE devices (
+         id INTEGER PRIMARY KEY,
+         key TEXT UNIQUE NOT NULL,
+         name TEXT,
+         transport TEXT,
+         first_seen INTEGER,
+         last_seen INTEGER,
+         online INTEGER,
+         enabled INTEGER DEFAULT 1,
+         metadata TEXT
+     );
+     CREATE TABLE readings (
+         seq INTEGER PRIMARY KEY,
+         device_id INTEGER NOT NULL,
+         metric_id INTEGER NOT NULL,
+         ts INTEGER NOT NULL,
+         value REAL NOT NULL
+     );
+     CREATE INDEX readings_device_metric_ts ON readings (device_id, metric_id, ts);",
+];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the file to [`SCHEMA_VERSION`]; refuses files from a newer build.
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| super::open_error(path, source))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let sql = format!(
+            "BEGIN IMMEDIATE; {step}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        );
+        if let Err(e) = conn.execute_batch(&sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e).ctx("migrate");
+        }
+        log::info!(
+            "path={} schema_version={} store migrated",
+            path.display(),
+            i + 1
+        );
+    }
+    Ok(())
+}
