@@ -1,8 +1,17 @@
 //! acs-edge: the edge daemon of the Arquivo Central de Sensações IoT platform.
 //!
-//! Data flows one way: sources (MQTT, BLE, LoRa) turn bytes into [`model::Reading`]s, a single
-//! writer batches them into the SQLite ring buffer ([`store`]), and the REST API reads from it.
+//! Data flows one way: sources ([`ingest`]: MQTT today; BLE and LoRa to come) turn bytes into
+//! [`model::Reading`]s, a single writer ([`runtime::writer`]) batches them into the SQLite ring
+//! buffer ([`store`]), and the REST API ([`api`]) reads from it. [`runtime`] starts, reloads
+//! and stops the parts; [`config`] reads the UCI file they are configured by.
 
+pub mod api;
+pub mod cli;
 pub mod config;
+pub mod ingest;
+pub mod logging;
 pub mod model;
+pub mod runtime;
+pub mod stats;
 pub mod store;
+pub mod timestamp;

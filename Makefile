@@ -1,0 +1,43 @@
+# acs-edge: the one entry point. `make run` runs the daemon locally, `make test` runs every test.
+.PHONY: run test test-unit test-integration lint fmt bench check-no-std fuzz clean help
+
+CARGO ?= cargo
+DEV_CONFIG := dev/acs-edge.config
+
+help:
+	@echo "make run           run the daemon with $(DEV_CONFIG) (data in ./data, broker 127.0.0.1:1883)"
+	@echo "make test          every test: unit, integration (real mosquitto + daemon), lint, no_std build"
+	@echo "make bench         benchmarks that print figures (never part of make test)"
+	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
+	@echo "make size          stripped binary sizes per target"
+	@echo "make test-cross    integration tests against cross binaries under qemu-user"
+
+run:
+	@mkdir -p data
+	$(CARGO) run --release -- --config $(DEV_CONFIG)
+
+test: lint
+	$(CARGO) test --workspace --all-targets
+	$(MAKE) check-no-std
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	bench/run.sh
+
+check-no-std:
+	proto/check-no-std.sh
+
+fuzz:
+	cd proto/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_frame -- -max_total_time=60
+
+clean:
+	$(CARGO) clean
+	rm -rf dist
+
+-include cross/cross.mk

@@ -1,0 +1,346 @@
+//! `make bench`: prints throughput and memory figures measured on this machine, in one run.
+//!
+//! 1. store: batched inserts/s straight into the ring buffer, and the insert cost at a nearly
+//!    empty vs a full ring (the "flat insert cost" property);
+//! 2. ingest end to end: readings/s from MQTT publish (a real mosquitto) to committed rows in
+//!    the release daemon, next to the broker's own delivery rate to a subscriber that only
+//!    counts, measured the same way in the same run;
+//! 3. memory: the daemon's resident set idle and its peak after the ingest run.
+//!
+//! Figures are printed and written to `bench/results.json`; nothing here asserts a time.
+
+use acs_edge::model::{Reading, Transport};
+use acs_edge::store::{Batch, Store, StoreOptions};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let ingest_readings: u64 = arg_or("ACS_BENCH_READINGS", 200_000);
+    let mut results = Vec::new();
+    let work = tempfile::tempdir().unwrap();
+
+    let (rate, small, full) = bench_store(work.path());
+    results.push(figure("store batched insert", rate, "readings/s"));
+    results.push(figure(
+        "store insert cost, ring 10% full",
+        small,
+        "us/reading",
+    ));
+    results.push(figure(
+        "store insert cost, ring full (evicting)",
+        full,
+        "us/reading",
+    ));
+
+    let broker_port = free_port();
+    let _broker = start_broker(work.path(), broker_port);
+    let broker_rate = bench_broker(broker_port, ingest_readings);
+    results.push(figure(
+        "broker QoS 0 delivery to a counting subscriber",
+        broker_rate,
+        "msg/s",
+    ));
+
+    let daemon = Daemon::start(work.path(), broker_port);
+    std::thread::sleep(Duration::from_secs(2));
+    results.push(figure(
+        "daemon RSS idle",
+        daemon.rss_kb("VmRSS") as f64 / 1024.0,
+        "MB",
+    ));
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+        let rate = daemon.ingest(broker_port, ingest_readings, qos);
+        let label = format!("ingest MQTT -> committed row, {qos:?}, 1 reading/message");
+        results.push(figure(&label, rate, "readings/s"));
+    }
+    results.push(figure(
+        "daemon RSS peak (VmHWM)",
+        daemon.rss_kb("VmHWM") as f64 / 1024.0,
+        "MB",
+    ));
+
+    println!("\n{:<58} {:>14}  unit", "figure", "value");
+    for r in &results {
+        println!(
+            "{:<58} {:>14.1}  {}",
+            r["figure"].as_str().unwrap(),
+            r["value"].as_f64().unwrap(),
+            r["unit"].as_str().unwrap()
+        );
+    }
+    let out = PathBuf::from("bench/results.json");
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let doc = json!({"machine": machine, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "results": results});
+    std::fs::write(&out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    println!("\nwritten to {}", out.display());
+}
+
+fn arg_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn figure(name: &str, value: f64, unit: &str) -> serde_json::Value {
+    println!("{name}: {value:.1} {unit}");
+    json!({"figure": name, "value": value, "unit": unit})
+}
+
+fn reading(i: u64) -> (Transport, Reading) {
+    (
+        Transport::Mqtt,
+        Reading {
+            device: format!("dev{}", i % 50),
+            metric: ["temperature", "humidity", "pressure"][(i % 3) as usize].to_owned(),
+            ts_ms: 1_767_225_600_000 + i as i64,
+            value: i as f64 * 0.5,
+        },
+    )
+}
+
+/// Returns (readings/s over the whole run, us/reading with the ring 10% full, us/reading full).
+fn bench_store(dir: &Path) -> (f64, f64, f64) {
+    const CAP: u64 = 200_000;
+    const BATCH: u64 = 1000;
+    let mut store = Store::open(StoreOptions {
+        path: dir.join("bench-store.db"),
+        max_rows: CAP,
+        max_bytes: 1 << 30,
+        max_age_ms: None,
+        max_devices: 1000,
+        max_metrics: 1000,
+        exclusive: true,
+        sync_enabled: false,
+    })
+    .unwrap();
+    let mut seq = 0u64;
+    let mut timed_batches = |store: &mut Store, batches: u64| -> f64 {
+        let start = Instant::now();
+        for _ in 0..batches {
+            let batch = Batch {
+                readings: (seq..seq + BATCH).map(reading).collect(),
+                statuses: Vec::new(),
+            };
+            seq += BATCH;
+            store.insert_batch(&batch, 0).unwrap();
+        }
+        start.elapsed().as_secs_f64() * 1e6 / (batches * BATCH) as f64
+    };
+    let start = Instant::now();
+    let small = timed_batches(&mut store, CAP / BATCH / 10);
+    timed_batches(&mut store, CAP / BATCH * 9 / 10);
+    let full = timed_batches(&mut store, CAP / BATCH);
+    let rate = seq as f64 / start.elapsed().as_secs_f64();
+    (rate, small, full)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_broker(dir: &Path, port: u16) -> Killed {
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n")).unwrap();
+    let child = Command::new("mosquitto")
+        .arg("-c")
+        .arg(&conf)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto");
+    wait(|| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    Killed(child)
+}
+
+fn wait(mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn connect(port: u16, id: &str) -> (Client, rumqttc::Connection) {
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    options
+        .set_inflight(1000)
+        .set_max_packet_size(1 << 20, 1 << 20);
+    Client::new(options, 10_000)
+}
+
+/// Publishes `n` one-reading messages as fast as the client goes; returns when the broker has
+/// taken them all (QoS 1: every PUBACK seen).
+fn publish_all(port: u16, n: u64, qos: QoS) {
+    let (client, mut connection) = connect(port, "bench-pub");
+    let acked = Arc::new(AtomicU64::new(0));
+    let counter = acked.clone();
+    let driver = std::thread::spawn(move || {
+        for event in connection.iter() {
+            match event {
+                Ok(Event::Incoming(Packet::PubAck(_))) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    for i in 0..n {
+        let payload = format!("{{\"ts\":{},\"t\":{}}}", 1_767_225_600_000u64 + i, i % 1000);
+        client
+            .publish(format!("acs/b{}/telemetry", i % 50), qos, false, payload)
+            .unwrap();
+    }
+    if qos == QoS::AtLeastOnce {
+        wait(|| acked.load(Ordering::Relaxed) >= n);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = client.disconnect();
+    let _ = driver.join();
+}
+
+/// The broker's limit: QoS 0 messages/s delivered to a subscriber that only counts.
+fn bench_broker(port: u16, n: u64) -> f64 {
+    let (sub, mut connection) = connect(port, "bench-sub");
+    sub.subscribe("acs/+/telemetry", QoS::AtMostOnce).unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let first = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let (r, f) = (received.clone(), first.clone());
+    std::thread::spawn(move || {
+        for event in connection.iter() {
+            match event {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {}
+                Ok(Event::Incoming(Packet::Publish(_))) => {
+                    f.lock().unwrap().get_or_insert_with(Instant::now);
+                    r.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    std::thread::spawn(move || publish_all(port, n, QoS::AtMostOnce));
+    // QoS 0 may drop under load: stop when the count has not moved for a second.
+    let mut last = (0, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = received.load(Ordering::Relaxed);
+        if now >= n || (now == last.0 && last.1.elapsed() > Duration::from_secs(1)) {
+            break;
+        }
+        if now != last.0 {
+            last = (now, Instant::now());
+        }
+    }
+    let got = received.load(Ordering::Relaxed);
+    let elapsed = last.1.duration_since(start).as_secs_f64().max(1e-3);
+    let _ = sub.disconnect();
+    println!("broker delivered {got} of {n} QoS 0 messages");
+    got as f64 / elapsed
+}
+
+struct Daemon {
+    child: Killed,
+    api: u16,
+}
+
+impl Daemon {
+    fn start(dir: &Path, broker_port: u16) -> Daemon {
+        let api = free_port();
+        let config = dir.join("acs-edge");
+        std::fs::write(&config, format!(
+            "config main 'main'\n\toption log_level 'warn'\n\nconfig store 'store'\n\toption path '{}'\n\toption max_rows '2000000'\n\toption max_mb '1024'\n\toption commit_interval_ms '200'\n\nconfig mqtt 'mqtt'\n\toption port '{broker_port}'\n\toption client_id 'bench-daemon'\n\nconfig api 'api'\n\toption listen '127.0.0.1:{api}'\n",
+            dir.join("daemon.db").display()
+        )).unwrap();
+        let binary =
+            std::env::var("ACS_EDGE_BIN").unwrap_or_else(|_| "target/release/acs-edge".into());
+        let child = Command::new(binary)
+            .arg("--config")
+            .arg(&config)
+            .spawn()
+            .expect("start the release daemon (cargo build --release)");
+        let daemon = Daemon {
+            child: Killed(child),
+            api,
+        };
+        wait(|| {
+            daemon
+                .health()
+                .is_some_and(|h| h["mqtt"]["connected"] == true)
+        });
+        daemon
+    }
+
+    fn health(&self) -> Option<serde_json::Value> {
+        ureq::get(&format!("http://127.0.0.1:{}/api/v1/health", self.api))
+            .call()
+            .ok()?
+            .into_json()
+            .ok()
+    }
+
+    fn committed(&self) -> u64 {
+        self.health()
+            .map(|h| h["ingest"]["committed"].as_u64().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    fn ingest(&self, broker_port: u16, n: u64, qos: QoS) -> f64 {
+        let before = self.committed();
+        let start = Instant::now();
+        std::thread::spawn(move || publish_all(broker_port, n, qos));
+        let mut last = (before, Instant::now());
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.committed();
+            if now - before >= n || (now == last.0 && last.1.elapsed() > Duration::from_secs(3)) {
+                break;
+            }
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+        }
+        let got = self.committed() - before;
+        let elapsed = last.1.duration_since(start).as_secs_f64().max(1e-3);
+        println!("daemon committed {got} of {n} readings ({qos:?})");
+        got as f64 / elapsed
+    }
+
+    fn rss_kb(&self, field: &str) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.0.id())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}

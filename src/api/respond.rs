@@ -1,0 +1,292 @@
+//! JSON responses, API errors, capped body reading and query strings.
+
+use std::io::{Cursor, Read};
+
+use serde::Serialize;
+use tiny_http::{Header, Request, Response};
+
+/// A response whose body is in memory.
+pub type JsonResponse = Response<Cursor<Vec<u8>>>;
+
+/// An error a handler reports to the client as `{"error": {"code": ..., "message": ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unprocessable entity: {0}")]
+    UnprocessableEntity(String),
+    #[error("too many requests, retry after {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The detail is logged, never sent: clients only see "internal error".
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnprocessableEntity(_) => 422,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnprocessableEntity(_) => "unprocessable_entity",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message the client sees.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::NotFound(m)
+            | ApiError::UnprocessableEntity(m)
+            | ApiError::Unavailable(m) => m.clone(),
+            ApiError::MethodNotAllowed => "method not allowed".into(),
+            ApiError::PayloadTooLarge => "request body too large".into(),
+            ApiError::TooManyRequests { .. } => "too many requests".into(),
+            ApiError::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn with_header(resp: JsonResponse, name: &str, value: &str) -> JsonResponse {
+    match header(name, value) {
+        Some(h) => resp.with_header(h),
+        None => resp,
+    }
+}
+
+/// `body` as JSON with `Content-Type: application/json`. Never panics: a value that fails to
+/// serialize becomes a 500.
+pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonResponse {
+    let (status, bytes) = match serde_json::to_vec(body) {
+        Ok(bytes) => (status, bytes),
+        Err(e) => {
+            log::error!("http: response serialization failed: {e}");
+            (
+                500,
+                br#"{"error":{"code":"internal","message":"internal error"}}"#.to_vec(),
+            )
+        }
+    };
+    with_header(
+        Response::from_data(bytes).with_status_code(status),
+        "Content-Type",
+        "application/json",
+    )
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// `{"error": {"code": "...", "message": "..."}}` with the matching status (and `Retry-After`
+/// for 429). Internal details are logged here and never sent.
+pub fn error_response(err: &ApiError) -> JsonResponse {
+    if let ApiError::Internal(detail) = err {
+        log::error!("http: internal error: {detail}");
+    }
+    let message = err.public_message();
+    let resp = json_response(
+        err.status(),
+        &ErrorBody {
+            error: ErrorDetail {
+                code: err.code(),
+                message: &message,
+            },
+        },
+    );
+    match err {
+        ApiError::TooManyRequests { retry_after_s } => {
+            with_header(resp, "Retry-After", &retry_after_s.to_string())
+        }
+        _ => resp,
+    }
+}
+
+/// Reads the whole body, refusing (413) more than `max` bytes: a declared `Content-Length`
+/// above `max` is refused before reading anything, otherwise bytes are counted while reading.
+pub fn read_body_capped(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
+    let declared = req.body_length();
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max));
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    req.as_reader()
+        .take(limit)
+        .read_to_end(&mut body)
+        .map_err(|_| ApiError::BadRequest("could not read request body".into()))?;
+    if body.len() > max {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(body)
+}
+
+/// Splits a request target into its path and percent-decoded query pairs (`+` is a space;
+/// invalid escapes are kept as they are; invalid UTF-8 is replaced). A fragment is dropped.
+pub fn parse_query(url: &str) -> (&str, Vec<(String, String)>) {
+    let url = url.split('#').next().unwrap_or(url);
+    let (path, query) = match url.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (url, ""),
+    };
+    let pairs = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect();
+    (path, pairs)
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let digit = |j: usize| bytes.get(j).copied().and_then(hex);
+                match (digit(i + 1), digit(i + 2)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(resp: JsonResponse) -> serde_json::Value {
+        let mut out = Vec::new();
+        resp.into_reader().read_to_end(&mut out).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn query_strings_are_split_and_decoded() {
+        let (path, q) =
+            parse_query("/api/readings?sensor=a%2Fb&from=2024-01-01T00%3A00&x+y=1+2&&flag#frag");
+        assert_eq!(path, "/api/readings");
+        assert_eq!(
+            q,
+            vec![
+                ("sensor".into(), "a/b".into()),
+                ("from".into(), "2024-01-01T00:00".into()),
+                ("x y".into(), "1 2".into()),
+                ("flag".into(), "".into()),
+            ]
+        );
+        assert_eq!(parse_query("/p").1, vec![]);
+        let (_, q) = parse_query("/p?a=%zz&b=%4&c=%41%");
+        assert_eq!(
+            q,
+            vec![
+                ("a".into(), "%zz".into()),
+                ("b".into(), "%4".into()),
+                ("c".into(), "A%".into())
+            ]
+        );
+        assert_eq!(parse_query("/p?n=%C3%A9%FF").1[0].1, "é\u{fffd}");
+    }
+
+    #[test]
+    fn errors_have_codes_statuses_and_no_internal_details() {
+        let r = error_response(&ApiError::Internal("/etc/acs/secret.db: locked".into()));
+        assert_eq!(r.status_code().0, 500);
+        let v = body(r);
+        assert_eq!(v["error"]["code"], "internal");
+        assert_eq!(v["error"]["message"], "internal error");
+
+        let r = error_response(&ApiError::TooManyRequests { retry_after_s: 30 });
+        assert_eq!(r.status_code().0, 429);
+        assert!(r
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("Retry-After") && h.value.as_str() == "30"));
+        assert_eq!(body(r)["error"]["code"], "too_many_requests");
+
+        for (e, status, code) in [
+            (ApiError::BadRequest("x".into()), 400, "bad_request"),
+            (ApiError::Unauthorized("x".into()), 401, "unauthorized"),
+            (ApiError::NotFound("x".into()), 404, "not_found"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (
+                ApiError::UnprocessableEntity("x".into()),
+                422,
+                "unprocessable_entity",
+            ),
+            (ApiError::Unavailable("x".into()), 503, "unavailable"),
+        ] {
+            let r = error_response(&e);
+            assert_eq!(r.status_code().0, status);
+            assert!(r
+                .headers()
+                .iter()
+                .any(|h| h.field.equiv("Content-Type") && h.value.as_str() == "application/json"));
+            assert_eq!(body(r)["error"]["code"], code);
+        }
+    }
+}

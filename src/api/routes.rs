@@ -1,0 +1,219 @@
+//! The read-only REST API under `/api/v1`, in the shapes the cloud API uses:
+//! lists are `{"items": [...], "next_cursor": ...}`, errors `{"error": {"code", "message"}}`.
+//! Handlers hold the store lock only for the duration of one query.
+
+use super::respond::{error_response, json_response, parse_query, ApiError};
+use super::server::{ClientInfo, Reply};
+use crate::stats::{Stats, StatsSnapshot};
+use crate::store::{Cursor, Device, Store, StoreStats, TelemetryQuery};
+use crate::timestamp::parse_ms_or_rfc3339;
+use serde::Serialize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 10_000;
+
+/// What the handlers share.
+pub struct AppState {
+    pub store: Arc<Mutex<Store>>,
+    pub stats: Arc<Stats>,
+    pub started: Instant,
+    pub gateway_id: String,
+}
+
+/// Entry point for one request.
+pub fn handle(state: &AppState, request: &mut tiny_http::Request, _client: &ClientInfo) -> Reply {
+    state.stats.api_requests.fetch_add(1, Relaxed);
+    let url = request.url().to_owned();
+    let (path, params) = parse_query(&url);
+    match route(state, request.method(), path, &params) {
+        Ok(response) => response.into(),
+        Err(error) => {
+            state.stats.api_errors.fetch_add(1, Relaxed);
+            error_response(&error).into()
+        }
+    }
+}
+
+type Json = super::respond::JsonResponse;
+
+fn route(
+    state: &AppState,
+    method: &tiny_http::Method,
+    path: &str,
+    params: &[(String, String)],
+) -> Result<Json, ApiError> {
+    let path = path.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let get_only = || match method {
+        tiny_http::Method::Get | tiny_http::Method::Head => Ok(()),
+        _ => Err(ApiError::MethodNotAllowed),
+    };
+    match segments.as_slice() {
+        ["api", "v1", "health"] => {
+            get_only()?;
+            reject_params(params, &[])?;
+            health(state)
+        }
+        ["api", "v1", "devices"] => {
+            get_only()?;
+            list_devices(state, params)
+        }
+        ["api", "v1", "devices", id] => {
+            get_only()?;
+            reject_params(params, &[])?;
+            get_device(state, id)
+        }
+        ["api", "v1", "telemetry"] => {
+            get_only()?;
+            telemetry(state, params)
+        }
+        _ => Err(ApiError::NotFound(format!("no route for {path}"))),
+    }
+}
+
+fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
+    state.store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    gateway_id: String,
+    uptime_s: u64,
+    store: StoreStats,
+    #[serde(flatten)]
+    counters: StatsSnapshot,
+}
+
+fn health(state: &AppState) -> Result<Json, ApiError> {
+    let store = lock(state).stats();
+    Ok(json_response(
+        200,
+        &Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+            gateway_id: state.gateway_id.clone(),
+            uptime_s: state.started.elapsed().as_secs(),
+            store,
+            counters: state.stats.snapshot(),
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct List<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+fn list_devices(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {
+    reject_params(params, &["limit", "cursor"])?;
+    let limit = parse_limit(params)?;
+    let after = param(params, "cursor");
+    let devices = lock(state).devices().map_err(internal)?;
+    let mut items: Vec<Device> = devices
+        .into_iter()
+        .filter(|d| after.is_none_or(|a| d.id.as_str() > a))
+        .collect();
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    let next_cursor = (items.len() > limit).then(|| items[limit - 1].id.clone());
+    items.truncate(limit);
+    Ok(json_response(200, &List { items, next_cursor }))
+}
+
+fn get_device(state: &AppState, id: &str) -> Result<Json, ApiError> {
+    match lock(state).device(id).map_err(internal)? {
+        Some(device) => Ok(json_response(200, &device)),
+        None => Err(ApiError::NotFound(format!("no device {id:?}"))),
+    }
+}
+
+fn telemetry(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {
+    reject_params(
+        params,
+        &["device", "metric", "from", "to", "limit", "cursor"],
+    )?;
+    let time = |name: &str| -> Result<Option<i64>, ApiError> {
+        param(params, name)
+            .map(|v| {
+                parse_ms_or_rfc3339(v).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "'{name}' must be epoch milliseconds or RFC 3339, got {v:?}"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let after = param(params, "cursor")
+        .map(|c| {
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::BadRequest(format!("'cursor' {c:?} is not valid")))
+        })
+        .transpose()?;
+    let query = TelemetryQuery {
+        device: param(params, "device").map(str::to_owned),
+        metric: param(params, "metric").map(str::to_owned),
+        from_ms: time("from")?,
+        to_ms: time("to")?,
+        limit: parse_limit(params)?,
+        after,
+    };
+    let page = lock(state).query(&query).map_err(internal)?;
+    Ok(json_response(
+        200,
+        &List {
+            items: page.items,
+            next_cursor: page.next_cursor.map(|c| c.encode()),
+        },
+    ))
+}
+
+fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Unknown or repeated parameters are refused: a typo must not silently widen a query.
+fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+    for (i, (key, _)) in params.iter().enumerate() {
+        if !allowed.contains(&key.as_str()) {
+            let allowed = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter {key:?}; allowed: {allowed}"
+            )));
+        }
+        if params[..i].iter().any(|(k, _)| k == key) {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter {key:?} repeated"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
+    match param(params, "limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "'limit' must be an integer 1..={MAX_LIMIT}, got {v:?}"
+            ))),
+        },
+    }
+}
+
+fn internal(error: crate::store::StoreError) -> ApiError {
+    log::error!("store query failed: {error}");
+    ApiError::Internal("the store could not answer; see the daemon log".into())
+}

@@ -1,0 +1,80 @@
+//! Offline subcommands of the `acs-edge` binary: they read files or arguments, print, and
+//! exit; none of them touches a running daemon's store.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+/// `acs-edge 0.1.0 (rev 1a2b3c4, mipsel-unknown-linux-musl)`
+pub fn version_line() -> String {
+    format!(
+        "acs-edge {} (rev {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("ACS_EDGE_GIT_REV"),
+        env!("ACS_EDGE_TARGET")
+    )
+}
+
+/// Validates a config file: exit 0 when it loads (warnings are printed), 1 otherwise.
+pub fn check_config(path: &Path) -> ExitCode {
+    match crate::config::load(path) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Decodes an acs-proto frame given in hex and prints its header and readings as JSON.
+pub fn decode_frame(hex: &str) -> ExitCode {
+    let bytes = match decode_hex(hex) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("acs-edge decode frame: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::ingest::frame::describe_frame(&bytes, crate::model::now_ms()) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("acs-edge decode frame: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b':')
+        .collect();
+    if digits.len() % 2 != 0 {
+        return Err("odd number of hex digits".into());
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).map_err(|_| "not hex".to_string())?;
+            u8::from_str_radix(s, 16).map_err(|_| format!("{s:?} is not a hex byte"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_accepts_spaces_and_colons_and_refuses_odd_lengths() {
+        assert_eq!(super::decode_hex("01 ab:FF"), Ok(vec![1, 0xab, 0xff]));
+        assert!(super::decode_hex("abc").is_err());
+        assert!(super::decode_hex("zz").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Sources: everything that turns bytes from a radio or a broker into [`Event`]s for the writer.
+//! A source never touches the store; it only sends on the bounded writer channel, and blocks
+//! when that channel is full (backpressure reaches the broker, which queues QoS 1 messages).
+
+pub mod frame;
+pub mod mqtt;
+pub mod telemetry;
+pub mod topic;
+
+use crate::model::{Reading, Transport};
+use crate::store::DeviceStatus;
+
+/// What a source hands to the writer. The readings of one message travel together, so the
+/// writer commits a message whole or not at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Readings(Transport, Vec<Reading>),
+    Status(DeviceStatus),
+}
+
+/// Capacity of the source -> writer channel, in messages. Typical sensor messages carry 1-10
+/// readings (~100 B each in memory), so a full queue holds about 1 MB.
+pub const WRITER_QUEUE_CAPACITY: usize = 1024;

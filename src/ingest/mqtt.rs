@@ -1,0 +1,276 @@
+//! MQTT ingest: one thread drives rumqttc's blocking connection (rumqttc runs a private tokio
+//! runtime inside it), subscribes to the three ingest topics, decodes each publish and sends
+//! the resulting events to the writer.
+//!
+//! Invariants: a malformed message is counted, logged (rate-limited) and dropped, and never
+//! stops ingest; a lost broker is retried forever with exponential backoff and jitter, capped at
+//! `reconnect_max`; when the writer queue is full this thread blocks, which stops reading from
+//! the socket, so the broker holds (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
+
+use super::topic::{self, Kind};
+use super::{frame, telemetry, Event};
+use crate::model::{now_ms, Transport};
+use crate::stats::{Malformed, Stats};
+use crate::store::DeviceStatus;
+use rumqttc::{Client, Connection, MqttOptions, Packet, QoS};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Everything the MQTT source needs from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MqttSettings {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub topic_prefix: String,
+    pub qos: u8,
+    pub clean_session: bool,
+    pub keepalive: Duration,
+    pub max_payload: usize,
+    pub reconnect_max: Duration,
+}
+
+/// A running MQTT source; dropping it without `stop` leaves the thread running.
+pub struct MqttSource {
+    client: Client,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl MqttSource {
+    pub fn spawn(
+        settings: MqttSettings,
+        tx: async_channel::Sender<Event>,
+        stats: Arc<Stats>,
+    ) -> std::io::Result<MqttSource> {
+        let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
+        options
+            .set_keep_alive(settings.keepalive)
+            .set_clean_session(settings.clean_session)
+            // rumqttc drops the whole connection on a packet above this size, and a QoS 1
+            // message would then be redelivered forever; so its limit sits well above ours and
+            // our own cap (`max_payload`) drops and counts oversize messages one by one.
+            .set_max_packet_size(settings.max_payload.max(64 * 1024) * 4, 256 * 1024);
+        if let Some(user) = &settings.username {
+            options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
+        }
+        let (client, connection) = Client::new(options, 64);
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            settings,
+            client: client.clone(),
+            tx,
+            stats,
+            stop: stop.clone(),
+            log_limit: LogLimit::default(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("mqtt-ingest".into())
+            .spawn(move || worker.run(connection))?;
+        Ok(MqttSource {
+            client,
+            stop,
+            thread,
+        })
+    }
+
+    /// Disconnects and waits for the thread; events already sent stay queued for the writer.
+    pub fn stop(self) {
+        self.stop.store(true, Relaxed);
+        let _ = self.client.try_disconnect();
+        let _ = self.thread.join();
+    }
+}
+
+struct Worker {
+    settings: MqttSettings,
+    client: Client,
+    tx: async_channel::Sender<Event>,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    log_limit: LogLimit,
+}
+
+impl Worker {
+    fn run(mut self, mut connection: Connection) {
+        let initial_backoff = Duration::from_millis(250);
+        let mut backoff = initial_backoff;
+        let mut was_connected = true; // so the first failure is logged
+        while !self.stop.load(Relaxed) {
+            match connection.recv() {
+                Ok(Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack)))) => {
+                    backoff = initial_backoff;
+                    was_connected = true;
+                    self.stats.mqtt_connected.store(true, Relaxed);
+                    self.stats.mqtt_connects.fetch_add(1, Relaxed);
+                    self.stats.set_mqtt_error(None);
+                    log::info!(
+                        "broker={}:{} session_present={} connected to MQTT broker",
+                        self.settings.host,
+                        self.settings.port,
+                        ack.session_present
+                    );
+                    self.subscribe();
+                }
+                Ok(Ok(rumqttc::Event::Incoming(Packet::Publish(publish)))) => {
+                    if !self.handle(&publish.topic, &publish.payload) {
+                        break; // the writer is gone: shutting down
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    if self.stop.load(Relaxed) {
+                        break;
+                    }
+                    self.stats.mqtt_connected.store(false, Relaxed);
+                    self.stats.set_mqtt_error(Some(error.to_string()));
+                    if was_connected {
+                        log::warn!(
+                            "broker={}:{} retry_max_s={} MQTT connection failed, retrying: {error}",
+                            self.settings.host,
+                            self.settings.port,
+                            self.settings.reconnect_max.as_secs()
+                        );
+                        was_connected = false;
+                    }
+                    self.sleep_unless_stopped(jittered(backoff));
+                    backoff = (backoff * 2).min(self.settings.reconnect_max);
+                }
+                Err(_) => break,
+            }
+        }
+        self.stats.mqtt_connected.store(false, Relaxed);
+    }
+
+    fn subscribe(&self) {
+        let qos = if self.settings.qos == 0 {
+            QoS::AtMostOnce
+        } else {
+            QoS::AtLeastOnce
+        };
+        for kind in Kind::ALL {
+            let filter = topic::filter(&self.settings.topic_prefix, kind);
+            if let Err(e) = self.client.try_subscribe(filter.clone(), qos) {
+                log::error!("filter={filter} could not subscribe: {e}");
+            }
+        }
+    }
+
+    /// Decodes one publish and queues its events. Returns false once the writer has gone.
+    fn handle(&mut self, topic_name: &str, payload: &[u8]) -> bool {
+        self.stats.mqtt_messages.fetch_add(1, Relaxed);
+        let event = match self.decode(topic_name, payload) {
+            Ok(event) => event,
+            Err((kind, reason)) => {
+                self.stats.count_malformed(kind);
+                self.log_limit.warn(topic_name, &reason);
+                return true;
+            }
+        };
+        if let Event::Readings(_, readings) = &event {
+            self.stats
+                .readings_received
+                .fetch_add(readings.len() as u64, Relaxed);
+        }
+        if self.tx.send_blocking(event).is_err() {
+            return false;
+        }
+        self.stats.queue_depth.store(self.tx.len() as u64, Relaxed);
+        true
+    }
+
+    fn decode(&self, topic_name: &str, payload: &[u8]) -> Result<Event, (Malformed, String)> {
+        let (device, kind) = topic::parse(&self.settings.topic_prefix, topic_name)
+            .map_err(|e| (Malformed::Topic, e))?;
+        if payload.len() > self.settings.max_payload {
+            return Err((
+                Malformed::TooLarge,
+                format!(
+                    "payload of {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
+                    payload.len(),
+                    self.settings.max_payload
+                ),
+            ));
+        }
+        let now = now_ms();
+        let readings = match kind {
+            Kind::Telemetry => telemetry::decode_telemetry(device, payload, now)
+                .map_err(|e| (Malformed::Json, e))?,
+            Kind::Frame => {
+                frame::decode_frame(device, payload, now).map_err(|e| (Malformed::Frame, e))?
+            }
+            Kind::Status => {
+                let online = topic::parse_status(payload).map_err(|e| (Malformed::Status, e))?;
+                return Ok(Event::Status(DeviceStatus {
+                    device: device.to_owned(),
+                    transport: Transport::Mqtt,
+                    online,
+                    ts_ms: now,
+                }));
+            }
+        };
+        Ok(Event::Readings(Transport::Mqtt, readings))
+    }
+
+    fn sleep_unless_stopped(&self, total: Duration) {
+        let until = Instant::now() + total;
+        while !self.stop.load(Relaxed) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// Adds up to 25% random jitter so that many gateways do not reconnect in lockstep.
+fn jittered(base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+/// At most `BURST` warnings per minute, then one line saying how many were suppressed, so a
+/// misbehaving device cannot flood syslog on a router.
+#[derive(Default)]
+struct LogLimit {
+    window_start: Option<Instant>,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl LogLimit {
+    const BURST: u32 = 10;
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    fn warn(&mut self, topic_name: &str, reason: &str) {
+        let now = Instant::now();
+        match self.window_start {
+            Some(start) if now.duration_since(start) < Self::WINDOW => {}
+            _ => {
+                if self.suppressed > 0 {
+                    log::warn!(
+                        "suppressed={} malformed messages not logged in the last minute",
+                        self.suppressed
+                    );
+                }
+                self.window_start = Some(now);
+                self.logged = 0;
+                self.suppressed = 0;
+            }
+        }
+        if self.logged < Self::BURST {
+            self.logged += 1;
+            log::warn!("topic={topic_name} dropped malformed message: {reason}");
+        } else {
+            self.suppressed += 1;
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The daemon's life cycle: start every part in dependency order, supervise, reload on SIGHUP,
+//! and shut down on SIGTERM/SIGINT through one path.
+//!
+//! Shutdown order is what keeps committed data safe: stop the sources (nothing new arrives),
+//! close the writer channel, let the writer commit what it holds, then stop the API. The main
+//! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
+
+pub mod settings;
+pub mod writer;
+
+use crate::api::routes::{self, AppState};
+use crate::api::server::HttpServer;
+use crate::config::{self, Config};
+use crate::ingest::mqtt::MqttSource;
+use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
+use crate::model::now_ms;
+use crate::stats::Stats;
+use crate::store::Store;
+use settings::{api_limits, mqtt_settings, store_options};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use writer::WriterSettings;
+
+/// How often readings older than `store.max_age_days` are looked for.
+const AGE_EVICTION_PERIOD: Duration = Duration::from_secs(60);
+
+/// Why the daemon could not start; each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr} (api.listen): {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        what: &'static str,
+        source: std::io::Error,
+    },
+}
+
+/// Runs the daemon until SIGTERM/SIGINT. Returns once everything pending is committed.
+pub fn run(config_path: &Path) -> Result<(), StartError> {
+    let loaded = config::load(config_path)?;
+    let config = loaded.config;
+    crate::logging::init(config.main.log_level.to_filter());
+    for warning in &loaded.warnings {
+        log::warn!("config={} {warning}", config_path.display());
+    }
+    if !config.main.enabled {
+        log::info!("main.enabled is off in {}; exiting", config_path.display());
+        return Ok(());
+    }
+    let gateway_id = config.gateway_id();
+    log::info!(
+        "version={} gateway_id={gateway_id} store={} starting",
+        env!("CARGO_PKG_VERSION"),
+        config.store.path.display()
+    );
+
+    let store = Arc::new(Mutex::new(Store::open(store_options(&config))?));
+    let stats = Arc::new(Stats::default());
+    let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
+    let writer_settings = Arc::new(WriterSettings {
+        commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),
+    });
+    let writer = writer::spawn(
+        store.clone(),
+        rx,
+        writer_settings.clone(),
+        stats.clone(),
+        None,
+    )
+    .map_err(|source| StartError::Spawn {
+        what: "the store writer",
+        source,
+    })?;
+
+    let mut daemon = Daemon {
+        config_path: config_path.to_owned(),
+        config,
+        gateway_id: gateway_id.clone(),
+        store: store.clone(),
+        stats: stats.clone(),
+        tx,
+        writer_settings,
+        mqtt: None,
+    };
+    daemon.start_mqtt();
+
+    let api = if daemon.config.api.enabled {
+        let state = Arc::new(AppState {
+            store,
+            stats,
+            started: Instant::now(),
+            gateway_id,
+        });
+        let addr = daemon.config.api.listen;
+        let server = HttpServer::start(
+            addr,
+            api_limits(&daemon.config),
+            Arc::new(
+                move |request: &mut tiny_http::Request, client: &crate::api::ClientInfo| {
+                    routes::handle(&state, request, client)
+                },
+            ),
+        )
+        .map_err(|source| StartError::Listen { addr, source })?;
+        log::info!("listen={} REST API ready", server.local_addr());
+        Some(server)
+    } else {
+        None
+    };
+
+    let signals = signal_channel().map_err(|source| StartError::Spawn {
+        what: "the signal handler",
+        source,
+    })?;
+    smol::block_on(daemon.supervise(signals));
+
+    // One shutdown path: sources first, then the writer's final commit, then the API.
+    if let Some(mqtt) = daemon.mqtt.take() {
+        mqtt.stop();
+    }
+    drop(daemon.tx);
+    let _ = writer.join();
+    if let Some(api) = api {
+        api.shutdown();
+    }
+    log::info!("stopped cleanly");
+    Ok(())
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    gateway_id: String,
+    store: Arc<Mutex<Store>>,
+    stats: Arc<Stats>,
+    tx: async_channel::Sender<Event>,
+    writer_settings: Arc<WriterSettings>,
+    mqtt: Option<MqttSource>,
+}
+
+enum Wake {
+    Signal(i32),
+    Tick,
+}
+
+impl Daemon {
+    async fn supervise(&mut self, signals: async_channel::Receiver<i32>) {
+        let mut next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
+        loop {
+            let wake = smol::future::or(
+                async { Wake::Signal(signals.recv().await.unwrap_or(SIGTERM)) },
+                async {
+                    smol::Timer::at(next_eviction).await;
+                    Wake::Tick
+                },
+            )
+            .await;
+            match wake {
+                Wake::Signal(SIGHUP) => self.reload(),
+                Wake::Signal(signal) => {
+                    log::info!("signal={signal} shutting down");
+                    return;
+                }
+                Wake::Tick => {
+                    next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
+                    self.evict_expired();
+                }
+            }
+        }
+    }
+
+    fn start_mqtt(&mut self) {
+        if !self.config.mqtt.enabled {
+            return;
+        }
+        match MqttSource::spawn(
+            mqtt_settings(&self.config),
+            self.tx.clone(),
+            self.stats.clone(),
+        ) {
+            Ok(source) => self.mqtt = Some(source),
+            Err(e) => log::error!("could not start MQTT ingest: {e}"),
+        }
+    }
+
+    fn evict_expired(&self) {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        match store.evict_expired(now_ms()) {
+            Ok(0) => {}
+            Ok(n) => log::info!("evicted={n} readings older than store.max_age_days removed"),
+            Err(e) => log::error!("age eviction failed: {e}"),
+        }
+    }
+
+    /// Applies a changed config file. What cannot change while running is reported, not applied.
+    fn reload(&mut self) {
+        let loaded = match config::load(&self.config_path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                log::error!("reload refused, keeping the running config: {e}");
+                return;
+            }
+        };
+        for warning in &loaded.warnings {
+            log::warn!("config={} {warning}", self.config_path.display());
+        }
+        let new = loaded.config;
+        log::set_max_level(new.main.log_level.to_filter());
+        let options = store_options(&new);
+        let evicted = self
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_limits(options.max_rows, options.max_bytes, options.max_age_ms);
+        match evicted {
+            Ok(0) => {}
+            Ok(n) => log::info!("evicted={n} readings beyond the new store bounds removed"),
+            Err(e) => log::error!("new store bounds not applied: {e}"),
+        }
+        self.writer_settings
+            .commit_interval_ms
+            .store(new.store.commit_interval.as_millis() as u64, Relaxed);
+        if new.store.path != self.config.store.path || new.api != self.config.api {
+            log::warn!("store.path and the api section change only on restart");
+        }
+        let new_gateway_id = new.gateway_id();
+        let mqtt_changed = new.mqtt != self.config.mqtt || new_gateway_id != self.gateway_id;
+        self.config = new;
+        self.gateway_id = new_gateway_id;
+        if mqtt_changed {
+            if let Some(mqtt) = self.mqtt.take() {
+                mqtt.stop();
+            }
+            self.start_mqtt();
+        }
+        log::info!("config reloaded");
+    }
+}
+
+/// Forwards SIGTERM, SIGINT and SIGHUP to an async channel from a dedicated thread.
+fn signal_channel() -> std::io::Result<async_channel::Receiver<i32>> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    let (tx, rx) = async_channel::bounded(8);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if tx.send_blocking(signal).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
+}

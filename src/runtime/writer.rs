@@ -1,0 +1,165 @@
+//! The single store writer: drains the source channel into batches and commits each batch in
+//! one transaction (group commit). A batch closes when `commit_interval` has passed since its
+//! first event, or when it holds `MAX_BATCH` readings, whichever comes first; a message's
+//! readings are never split across batches.
+//!
+//! Invariants: events are committed in the order they were queued; when the channel closes the
+//! writer commits what it holds and returns (this is the clean-shutdown flush); a batch that
+//! fails to commit is retried with backoff, and only dropped, loudly and counted, after
+//! `COMMIT_ATTEMPTS` failures so one bad disk write cannot stall ingest forever.
+
+use crate::ingest::Event;
+use crate::model::now_ms;
+use crate::stats::Stats;
+use crate::store::{Batch, Store};
+use smol::future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Readings per transaction beyond which a batch closes early: bounds the writer's memory (~1 MB) and how long a
+/// REST query may wait for the store lock.
+pub const MAX_BATCH: usize = 8192;
+const COMMIT_ATTEMPTS: u32 = 5;
+
+/// Settings the writer re-reads for every batch, so a reload applies them at once.
+#[derive(Debug)]
+pub struct WriterSettings {
+    pub commit_interval_ms: AtomicU64,
+}
+
+/// Called after every successful commit with the committed batch (the live bus hooks in here).
+pub type CommitHook = Box<dyn Fn(&Batch) + Send>;
+
+pub fn spawn(
+    store: Arc<Mutex<Store>>,
+    rx: async_channel::Receiver<Event>,
+    settings: Arc<WriterSettings>,
+    stats: Arc<Stats>,
+    on_commit: Option<CommitHook>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || {
+            smol::block_on(run(store, rx, settings, stats, on_commit));
+        })
+}
+
+async fn run(
+    store: Arc<Mutex<Store>>,
+    rx: async_channel::Receiver<Event>,
+    settings: Arc<WriterSettings>,
+    stats: Arc<Stats>,
+    on_commit: Option<CommitHook>,
+) {
+    let mut batch = Batch::default();
+    loop {
+        let Ok(first) = rx.recv().await else {
+            break; // closed and drained
+        };
+        push(&mut batch, first);
+        let interval = Duration::from_millis(settings.commit_interval_ms.load(Relaxed));
+        let deadline = Instant::now() + interval;
+        let mut closed = false;
+        while batch_len(&batch) < MAX_BATCH {
+            let next = future::or(async { Some(rx.recv().await) }, async {
+                smol::Timer::at(deadline).await;
+                None
+            })
+            .await;
+            match next {
+                Some(Ok(event)) => push(&mut batch, event),
+                Some(Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        stats.queue_depth.store(rx.len() as u64, Relaxed);
+        commit(&store, &batch, &stats, on_commit.as_ref()).await;
+        batch.readings.clear();
+        batch.statuses.clear();
+        if closed {
+            break;
+        }
+    }
+    if batch_len(&batch) > 0 {
+        commit(&store, &batch, &stats, on_commit.as_ref()).await;
+    }
+}
+
+fn push(batch: &mut Batch, event: Event) {
+    match event {
+        Event::Readings(transport, readings) => batch
+            .readings
+            .extend(readings.into_iter().map(|r| (transport, r))),
+        Event::Status(status) => batch.statuses.push(status),
+    }
+}
+
+fn batch_len(batch: &Batch) -> usize {
+    batch.readings.len() + batch.statuses.len()
+}
+
+async fn commit(
+    store: &Mutex<Store>,
+    batch: &Batch,
+    stats: &Stats,
+    on_commit: Option<&CommitHook>,
+) {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=COMMIT_ATTEMPTS {
+        let result = match store.lock() {
+            Ok(mut store) => store.insert_batch(batch, now_ms()),
+            Err(poisoned) => poisoned.into_inner().insert_batch(batch, now_ms()),
+        };
+        match result {
+            Ok(outcome) => {
+                stats
+                    .readings_committed
+                    .fetch_add(outcome.inserted, Relaxed);
+                stats.batches_committed.fetch_add(1, Relaxed);
+                stats
+                    .rejected_device_cap
+                    .fetch_add(outcome.rejected_device_cap, Relaxed);
+                stats
+                    .rejected_metric_cap
+                    .fetch_add(outcome.rejected_metric_cap, Relaxed);
+                stats
+                    .dropped_disabled
+                    .fetch_add(outcome.dropped_disabled, Relaxed);
+                stats
+                    .rejected_invalid
+                    .fetch_add(outcome.rejected_invalid, Relaxed);
+                stats.last_commit_ms.store(now_ms(), Relaxed);
+                if outcome.evicted_unsynced > 0 {
+                    log::warn!(
+                        "evicted_unsynced={} ring buffer full: evicted readings not yet synced upstream",
+                        outcome.evicted_unsynced
+                    );
+                }
+                if let Some(hook) = on_commit {
+                    hook(batch);
+                }
+                return;
+            }
+            Err(error) => {
+                stats.store_errors.fetch_add(1, Relaxed);
+                log::error!(
+                    "attempt={attempt} readings={} commit failed: {error}",
+                    batch.readings.len()
+                );
+                if attempt < COMMIT_ATTEMPTS {
+                    smol::Timer::after(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+    }
+    log::error!(
+        "lost={} batch dropped after {COMMIT_ATTEMPTS} failed commits",
+        batch.readings.len()
+    );
+}

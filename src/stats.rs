@@ -1,0 +1,151 @@
+//! Process-wide counters that `GET /api/v1/health` reports. One `Stats` is created at start and
+//! shared by `Arc`; every field is an atomic so hot paths never take a lock to count.
+//! Counters only grow (they are totals since start); gauges (`queue_depth`, `mqtt_connected`)
+//! are overwritten.
+
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+/// Why an incoming message was dropped before it became readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// The topic does not match `<prefix>/<device>/<kind>` or names an invalid device.
+    Topic,
+    /// The payload exceeds `mqtt.max_payload_kb`.
+    TooLarge,
+    /// Telemetry that is not the documented JSON shape.
+    Json,
+    /// A binary frame that failed acs-proto's checks.
+    Frame,
+    /// A status payload other than `online` / `offline`.
+    Status,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub mqtt_connected: AtomicBool,
+    pub mqtt_connects: AtomicU64,
+    pub mqtt_messages: AtomicU64,
+    pub malformed_topic: AtomicU64,
+    pub malformed_too_large: AtomicU64,
+    pub malformed_json: AtomicU64,
+    pub malformed_frame: AtomicU64,
+    pub malformed_status: AtomicU64,
+    pub readings_received: AtomicU64,
+    pub readings_committed: AtomicU64,
+    pub batches_committed: AtomicU64,
+    pub rejected_device_cap: AtomicU64,
+    pub rejected_metric_cap: AtomicU64,
+    pub dropped_disabled: AtomicU64,
+    pub rejected_invalid: AtomicU64,
+    pub store_errors: AtomicU64,
+    pub queue_depth: AtomicU64,
+    pub last_commit_ms: AtomicI64,
+    pub api_requests: AtomicU64,
+    pub api_errors: AtomicU64,
+    last_mqtt_error: Mutex<Option<String>>,
+}
+
+impl Stats {
+    pub fn count_malformed(&self, kind: Malformed) {
+        let counter = match kind {
+            Malformed::Topic => &self.malformed_topic,
+            Malformed::TooLarge => &self.malformed_too_large,
+            Malformed::Json => &self.malformed_json,
+            Malformed::Frame => &self.malformed_frame,
+            Malformed::Status => &self.malformed_status,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    pub fn set_mqtt_error(&self, error: Option<String>) {
+        if let Ok(mut slot) = self.last_mqtt_error.lock() {
+            *slot = error;
+        }
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Relaxed);
+        StatsSnapshot {
+            mqtt: MqttSnapshot {
+                connected: self.mqtt_connected.load(Relaxed),
+                connects: get(&self.mqtt_connects),
+                messages: get(&self.mqtt_messages),
+                last_error: self.last_mqtt_error.lock().ok().and_then(|e| e.clone()),
+                malformed: MalformedSnapshot {
+                    topic: get(&self.malformed_topic),
+                    too_large: get(&self.malformed_too_large),
+                    json: get(&self.malformed_json),
+                    frame: get(&self.malformed_frame),
+                    status: get(&self.malformed_status),
+                },
+            },
+            ingest: IngestSnapshot {
+                received: get(&self.readings_received),
+                committed: get(&self.readings_committed),
+                batches: get(&self.batches_committed),
+                queue_depth: get(&self.queue_depth),
+                rejected_device_cap: get(&self.rejected_device_cap),
+                rejected_metric_cap: get(&self.rejected_metric_cap),
+                dropped_disabled: get(&self.dropped_disabled),
+                rejected_invalid: get(&self.rejected_invalid),
+                store_errors: get(&self.store_errors),
+                last_commit: match self.last_commit_ms.load(Relaxed) {
+                    0 => None,
+                    ms => Some(ms),
+                },
+            },
+            api: ApiSnapshot {
+                requests: get(&self.api_requests),
+                errors: get(&self.api_errors),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatsSnapshot {
+    pub mqtt: MqttSnapshot,
+    pub ingest: IngestSnapshot,
+    pub api: ApiSnapshot,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MqttSnapshot {
+    pub connected: bool,
+    pub connects: u64,
+    pub messages: u64,
+    pub last_error: Option<String>,
+    pub malformed: MalformedSnapshot,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MalformedSnapshot {
+    pub topic: u64,
+    pub too_large: u64,
+    pub json: u64,
+    pub frame: u64,
+    pub status: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IngestSnapshot {
+    pub received: u64,
+    pub committed: u64,
+    pub batches: u64,
+    pub queue_depth: u64,
+    pub rejected_device_cap: u64,
+    pub rejected_metric_cap: u64,
+    pub dropped_disabled: u64,
+    pub rejected_invalid: u64,
+    pub store_errors: u64,
+    /// Epoch ms of the last committed batch.
+    pub last_commit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiSnapshot {
+    pub requests: u64,
+    pub errors: u64,
+}

@@ -1,0 +1,332 @@
+//! Test harness: a real mosquitto on a free port, the real daemon binary (or a cross binary
+//! under qemu-user, via `ACS_EDGE_BIN` and `ACS_EDGE_WRAPPER`), a real MQTT client and a real
+//! HTTP client. Every process is killed when its guard drops.
+#![allow(dead_code)]
+
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long to wait for things that involve process start-up; generous for qemu-user.
+pub fn patience() -> Duration {
+    if std::env::var_os("ACS_EDGE_WRAPPER").is_some() {
+        Duration::from_secs(90)
+    } else {
+        Duration::from_secs(20)
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wait_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A mosquitto broker on 127.0.0.1.
+pub struct Broker {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        Broker::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 max_queued_messages 100000\nmax_inflight_messages 1000\n"
+            ),
+        )
+        .unwrap();
+        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("mosquitto is not installed (apt-get install mosquitto)");
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        wait_until("mosquitto to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        Broker {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An MQTT client for publishing test traffic; counts acknowledged QoS 1 publishes.
+pub struct Publisher {
+    pub client: Client,
+    acked: Arc<AtomicU64>,
+}
+
+impl Publisher {
+    pub fn connect(port: u16) -> Publisher {
+        let id = format!("test-pub-{}", free_port());
+        let mut options = MqttOptions::new(id, "127.0.0.1", port);
+        options.set_max_packet_size(4 << 20, 4 << 20);
+        options.set_inflight(500);
+        let (client, mut connection) = Client::new(options, 1000);
+        let acked = Arc::new(AtomicU64::new(0));
+        let counter = acked.clone();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        });
+        Publisher { client, acked }
+    }
+
+    pub fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.into())
+            .unwrap();
+    }
+
+    pub fn publish_retained(&self, topic: &str, payload: impl Into<Vec<u8>>) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, true, payload.into())
+            .unwrap();
+    }
+
+    /// Waits until the broker has acknowledged `n` publishes in total.
+    pub fn wait_acked(&self, n: u64) {
+        wait_until("the broker to acknowledge", Duration::from_secs(30), || {
+            (self.acked.load(Ordering::SeqCst) >= n).then_some(())
+        });
+    }
+}
+
+/// The daemon under test, with its own config and data directory.
+pub struct Daemon {
+    pub api_port: u16,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    child: Option<Child>,
+}
+
+/// Options written into the test config on top of the defaults.
+pub struct DaemonConfig {
+    pub broker_port: u16,
+    pub max_rows: u64,
+    pub max_mb: u64,
+    pub commit_interval_ms: u64,
+    pub extra: String,
+}
+
+impl DaemonConfig {
+    pub fn new(broker_port: u16) -> DaemonConfig {
+        DaemonConfig {
+            broker_port,
+            max_rows: 1_000_000,
+            max_mb: 64,
+            commit_interval_ms: 100,
+            extra: String::new(),
+        }
+    }
+}
+
+pub fn binary() -> PathBuf {
+    std::env::var_os("ACS_EDGE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_acs-edge")))
+}
+
+/// A `Command` for the daemon binary, through the emulator when one is configured.
+pub fn command() -> Command {
+    match std::env::var_os("ACS_EDGE_WRAPPER") {
+        Some(wrapper) => {
+            let mut cmd = Command::new(wrapper);
+            cmd.arg(binary());
+            cmd
+        }
+        None => Command::new(binary()),
+    }
+}
+
+impl Daemon {
+    pub fn start(cfg: &DaemonConfig) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let api_port = free_port();
+        let config_path = dir.path().join("acs-edge");
+        write_config(&config_path, dir.path(), api_port, cfg);
+        let mut daemon = Daemon {
+            api_port,
+            dir,
+            config_path,
+            child: None,
+        };
+        daemon.spawn();
+        daemon
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("data/store.db")
+    }
+
+    /// Starts (or restarts) the process and waits for its health endpoint.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .unwrap();
+        let child = command()
+            .arg("--config")
+            .arg(&self.config_path)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start acs-edge");
+        self.child = Some(child);
+        let url = self.url("/api/v1/health");
+        wait_until("the daemon's health endpoint", patience(), || {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("daemon exited early with {status}; log:\n{}", self.log());
+            }
+            ureq::get(&url).call().ok()
+        });
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.api_port, path)
+    }
+
+    /// GET returning (status, JSON body), for success and error statuses alike.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        match ureq::get(&self.url(path)).call() {
+            Ok(r) => (r.status(), r.into_json().unwrap()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap()),
+            Err(e) => panic!("GET {path}: {e}"),
+        }
+    }
+
+    pub fn health(&self) -> Value {
+        let (status, body) = self.get("/api/v1/health");
+        assert_eq!(status, 200);
+        body
+    }
+
+    /// Every stored reading of a device, following cursors.
+    pub fn all_readings(&self, device: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/telemetry?device={device}&limit=10000");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, body) = self.get(&path);
+            assert_eq!(status, 200, "{body}");
+            out.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let mut child = self.child.take().unwrap();
+        let status = wait_until("the daemon to exit", patience(), || {
+            child.try_wait().unwrap()
+        });
+        status.code()
+    }
+
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) {
+    let text = format!(
+        "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n\n\
+         config store 'store'\n\toption path '{data}/store.db'\n\toption max_rows '{rows}'\n\
+         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n\n\
+         config mqtt 'mqtt'\n\toption host '127.0.0.1'\n\toption port '{broker}'\n\
+         \toption reconnect_max_s '1'\n\n\
+         config api 'api'\n\toption listen '127.0.0.1:{api}'\n\n{extra}\n",
+        data = dir.join("data").display(),
+        rows = cfg.max_rows,
+        mb = cfg.max_mb,
+        commit = cfg.commit_interval_ms,
+        broker = cfg.broker_port,
+        api = api_port,
+        extra = cfg.extra,
+    );
+    std::fs::write(path, text).unwrap();
+}

@@ -1,0 +1,464 @@
+//! The HTTP layer's limits, proven over real sockets with a raw std `TcpStream` client.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use acs_edge::api::{
+    json_response, read_body_capped, ClientInfo, Handler, HttpServer, Limits, Reply,
+};
+use serde_json::{json, Value};
+
+const TIMEOUT: Duration = Duration::from_millis(600);
+const MAX_BODY: usize = 4096;
+const MAX_HEADER: usize = 2048;
+const MAX_CONN: usize = 3;
+const WORKERS: usize = 2;
+
+struct Fixture {
+    server: HttpServer,
+    /// Largest body a handler ever got.
+    max_seen: Arc<AtomicUsize>,
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_connections: MAX_CONN,
+        request_timeout: TIMEOUT,
+        max_body_bytes: MAX_BODY,
+        max_header_bytes: MAX_HEADER,
+        max_connection_lifetime: Duration::from_secs(30),
+        workers: WORKERS,
+    }
+}
+
+/// Echoes the peer address and the body length; `/panic` panics.
+fn start() -> Fixture {
+    let max_seen = Arc::new(AtomicUsize::new(0));
+    let seen = max_seen.clone();
+    let handler: Handler = Arc::new(move |req: &mut tiny_http::Request, info: &ClientInfo| {
+        if req.url() == "/panic" {
+            panic!("handler bug at /some/secret/path");
+        }
+        match read_body_capped(req, MAX_BODY) {
+            Ok(body) => {
+                seen.fetch_max(body.len(), Ordering::SeqCst);
+                json_response(
+                    200,
+                    &json!({"peer": info.peer.to_string(), "len": body.len(), "url": req.url()}),
+                )
+                .into()
+            }
+            Err(e) => Reply::from(e),
+        }
+    });
+    let server = HttpServer::start("127.0.0.1:0".parse().unwrap(), limits(), handler).unwrap();
+    Fixture { server, max_seen }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response (Content-Length framed, as every response here is).
+fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<Resp> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(ErrorKind::UnexpectedEof.into());
+    }
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or(ErrorKind::InvalidData)?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line)?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').ok_or(ErrorKind::InvalidData)?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; len];
+    r.read_exact(&mut body)?;
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn request(r: &mut BufReader<TcpStream>, raw: &[u8]) -> Resp {
+    r.get_mut().write_all(raw).unwrap();
+    read_response(r).unwrap()
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes()
+}
+
+fn post(body: &[u8]) -> Vec<u8> {
+    let mut v = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    v.extend_from_slice(body);
+    v
+}
+
+/// One GET on a fresh connection.
+fn get_once(addr: SocketAddr) -> Resp {
+    let mut r = BufReader::new(connect(addr));
+    request(&mut r, &get("/once"))
+}
+
+/// Reads (and returns) whatever arrives until the server closes; None if still open at `limit`.
+fn read_until_closed(s: &mut TcpStream, limit: Duration) -> Option<(Duration, Vec<u8>)> {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    while start.elapsed() < limit {
+        match s.read(&mut buf) {
+            Ok(0) => return Some((start.elapsed(), got)),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return Some((start.elapsed(), got)),
+        }
+    }
+    None
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn get_returns_json_and_handler_sees_the_real_client_address() {
+    let f = start();
+    let stream = connect(f.server.local_addr());
+    let me = stream.local_addr().unwrap();
+    let mut r = BufReader::new(stream);
+    let resp = request(&mut r, &get("/hello?x=1"));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("Content-Type"), Some("application/json"));
+    let v = resp.json();
+    assert_eq!(v["peer"], me.to_string());
+    assert_eq!(v["url"], "/hello?x=1");
+    f.server.shutdown();
+}
+
+#[test]
+fn keep_alive_serves_several_requests_and_pipelining_on_one_connection() {
+    let f = start();
+    let mut r = BufReader::new(connect(f.server.local_addr()));
+    for i in 0..5 {
+        let resp = request(&mut r, &post(&vec![b'x'; i * 100]));
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.json()["len"], i * 100);
+    }
+    // Two requests in one write: both are framed and answered in order.
+    let mut both = post(b"12345");
+    both.extend(get("/second"));
+    r.get_mut().write_all(&both).unwrap();
+    assert_eq!(read_response(&mut r).unwrap().json()["len"], 5);
+    assert_eq!(read_response(&mut r).unwrap().json()["url"], "/second");
+    assert_eq!(f.server.stats().accepted, 1);
+    f.server.shutdown();
+}
+
+#[test]
+fn connection_beyond_max_connections_gets_503_json_and_slots_come_back() {
+    let f = start();
+    let addr = f.server.local_addr();
+    let mut open: Vec<_> = (0..MAX_CONN)
+        .map(|_| {
+            let mut r = BufReader::new(connect(addr));
+            assert_eq!(request(&mut r, &get("/hold")).status, 200);
+            r
+        })
+        .collect();
+    assert_eq!(f.server.stats().active, MAX_CONN);
+
+    let mut extra = BufReader::new(connect(addr));
+    extra.get_mut().write_all(&get("/extra")).unwrap();
+    let resp = read_response(&mut extra).expect("a 503, not a reset");
+    assert_eq!(resp.status, 503);
+    assert_eq!(resp.header("Connection"), Some("close"));
+    assert_eq!(resp.json()["error"]["code"], "overloaded");
+    assert_eq!(resp.json()["error"]["message"], "too many connections");
+    assert_eq!(f.server.stats().rejected_overload, 1);
+
+    // The admitted connections are unaffected.
+    for r in &mut open {
+        assert_eq!(request(r, &get("/still")).status, 200);
+    }
+    drop(open);
+    wait_until("slots to be released", Duration::from_secs(5), || {
+        f.server.stats().active == 0
+    });
+    for _ in 0..MAX_CONN + 1 {
+        assert_eq!(get_once(addr).status, 200);
+    }
+    f.server.shutdown();
+}
+
+#[test]
+fn slowloris_header_dribble_is_cut_within_a_few_request_timeouts() {
+    let f = start();
+    let mut s = connect(f.server.local_addr());
+    s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+    let start = Instant::now();
+    s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    let dribble = b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut got = Vec::new();
+    let mut closed = None;
+    // One byte every third of the timeout: never idle for a whole timeout.
+    for b in dribble.iter().cycle() {
+        if start.elapsed() > TIMEOUT * 5 {
+            break;
+        }
+        if s.write_all(std::slice::from_ref(b)).is_err() {
+            closed = Some(start.elapsed());
+            break;
+        }
+        thread::sleep(TIMEOUT / 3);
+        let mut buf = [0u8; 1024];
+        match s.read(&mut buf) {
+            Ok(0) => {
+                closed = Some(start.elapsed());
+                break;
+            }
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => {
+                closed = Some(start.elapsed());
+                break;
+            }
+        }
+    }
+    let closed = closed.expect("slowloris connection still open after 5 timeouts");
+    assert!(closed >= TIMEOUT / 2, "cut too early: {closed:?}");
+    if !got.is_empty() {
+        assert!(
+            got.starts_with(b"HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    assert_eq!(f.server.stats().timed_out, 1);
+    assert_eq!(get_once(f.server.local_addr()).status, 200);
+    f.server.shutdown();
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed_after_request_timeout() {
+    let f = start();
+    let mut r = BufReader::new(connect(f.server.local_addr()));
+    assert_eq!(request(&mut r, &get("/once")).status, 200);
+    let (after, got) =
+        read_until_closed(r.get_mut(), TIMEOUT * 5).expect("idle connection never closed");
+    assert!(after >= TIMEOUT / 2, "closed too early: {after:?}");
+    assert!(got.is_empty(), "no response is owed to an idle connection");
+    f.server.shutdown();
+}
+
+#[test]
+fn body_larger_than_max_body_gets_413_and_never_reaches_the_handler() {
+    let f = start();
+    let addr = f.server.local_addr();
+
+    // Declared too large, body actually sent.
+    let mut s = connect(addr);
+    let mut raw = post(&vec![b'b'; MAX_BODY * 3]);
+    // The server may close while we are still writing: that is fine.
+    let _ = s.write_all(&raw);
+    let mut r = BufReader::new(s);
+    match read_response(&mut r) {
+        Ok(resp) => {
+            assert_eq!(resp.status, 413);
+            assert_eq!(resp.json()["error"]["code"], "payload_too_large");
+        }
+        Err(e) => assert_ne!(e.kind(), ErrorKind::WouldBlock, "neither 413 nor closed"),
+    }
+
+    drop(r);
+
+    // A declared length that would make tiny_http allocate gigabytes.
+    {
+        let mut r = BufReader::new(connect(addr));
+        raw = b"POST /echo HTTP/1.1\r\nContent-Length: 4000000000\r\n\r\nxx".to_vec();
+        assert_eq!(request(&mut r, &raw).status, 413);
+    }
+
+    // A body without a declared length (chunked) is refused.
+    {
+        let mut r = BufReader::new(connect(addr));
+        raw = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+            .to_vec();
+        assert_eq!(request(&mut r, &raw).status, 411);
+    }
+
+    // Exactly at the limit is fine.
+    wait_until("slots to be released", Duration::from_secs(5), || {
+        f.server.stats().active == 0
+    });
+    let mut r = BufReader::new(connect(addr));
+    let resp = request(&mut r, &post(&vec![b'b'; MAX_BODY]));
+    assert_eq!(resp.json()["len"], MAX_BODY);
+
+    assert!(f.max_seen.load(Ordering::SeqCst) <= MAX_BODY);
+    assert_eq!(f.server.stats().over_limit, 3);
+    f.server.shutdown();
+}
+
+#[test]
+fn header_flood_over_max_header_bytes_closes_the_connection() {
+    let f = start();
+    let mut s = connect(f.server.local_addr());
+    s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    let line = format!("X-Flood: {}\r\n", "f".repeat(100));
+    let mut sent = 0;
+    while sent < 1024 * 1024 {
+        if s.write_all(line.as_bytes()).is_err() {
+            break;
+        }
+        sent += line.len();
+    }
+    let (_, got) =
+        read_until_closed(&mut s, Duration::from_secs(5)).expect("flooding connection still open");
+    if !got.is_empty() {
+        assert!(
+            got.starts_with(b"HTTP/1.1 431"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    assert_eq!(f.server.stats().over_limit, 1);
+    assert_eq!(get_once(f.server.local_addr()).status, 200);
+    f.server.shutdown();
+}
+
+#[test]
+fn handler_panic_becomes_json_500_and_workers_survive() {
+    let f = start();
+    let addr = f.server.local_addr();
+    for _ in 0..WORKERS + 1 {
+        let resp = get_once_path(addr, "/panic");
+        assert_eq!(resp.status, 500);
+        let v = resp.json();
+        assert_eq!(v["error"]["code"], "internal");
+        assert_eq!(v["error"]["message"], "internal error");
+        assert!(!String::from_utf8_lossy(&resp.body).contains("/some/secret/path"));
+    }
+    for _ in 0..WORKERS + 1 {
+        assert_eq!(get_once(addr).status, 200);
+    }
+    f.server.shutdown();
+}
+
+fn get_once_path(addr: SocketAddr, path: &str) -> Resp {
+    let mut r = BufReader::new(connect(addr));
+    request(&mut r, &get(path))
+}
+
+#[test]
+fn server_keeps_serving_after_mixed_abuse() {
+    let f = start();
+    let addr = f.server.local_addr();
+    // Garbage, a half request that is abandoned, a flood of connections opened and dropped.
+    let mut g = connect(addr);
+    g.write_all(b"\x00\x01garbage\r\n\r\n").unwrap();
+    let mut half = connect(addr);
+    half.write_all(b"POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc")
+        .unwrap();
+    drop(half);
+    for _ in 0..20 {
+        drop(TcpStream::connect(addr).unwrap());
+    }
+    drop(g);
+    // All 22 connections seen by the guard (admitted or refused) and none still open.
+    wait_until("connections to drain", Duration::from_secs(10), || {
+        let st = f.server.stats();
+        st.accepted + st.rejected_overload >= 22 && st.active == 0
+    });
+    let mut r = BufReader::new(connect(addr));
+    for _ in 0..3 {
+        assert_eq!(request(&mut r, &post(b"ok")).json()["len"], 2);
+    }
+    assert!(f.max_seen.load(Ordering::SeqCst) <= MAX_BODY);
+    f.server.shutdown();
+}
+
+#[test]
+fn shutdown_returns_with_connections_open_and_closes_them() {
+    let f = start();
+    let addr = f.server.local_addr();
+    let mut idle = BufReader::new(connect(addr));
+    assert_eq!(request(&mut idle, &get("/x")).status, 200);
+    let mut midway = connect(addr);
+    midway
+        .write_all(b"POST /echo HTTP/1.1\r\nContent-Length: 3000\r\n\r\nabc")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+
+    let (tx, rx) = mpsc::channel();
+    let server = f.server;
+    thread::spawn(move || {
+        server.shutdown();
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("shutdown did not return");
+    assert!(read_until_closed(idle.get_mut(), Duration::from_secs(5)).is_some());
+    assert!(read_until_closed(&mut midway, Duration::from_secs(5)).is_some());
+    assert!(TcpStream::connect(addr).is_err() || get_fails(addr));
+}
+
+/// After shutdown the port may still accept at the kernel level for a moment; nothing serves it.
+fn get_fails(addr: SocketAddr) -> bool {
+    let Ok(s) = TcpStream::connect(addr) else {
+        return true;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut r = BufReader::new(s);
+    let _ = r.get_mut().write_all(&get("/after"));
+    read_response(&mut r).is_err()
+}

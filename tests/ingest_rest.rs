@@ -1,0 +1,245 @@
+//! End to end: readings published to a real mosquitto reach the daemon's store and come back
+//! over REST; malformed input is counted and dropped while good input keeps flowing.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn readings_of(daemon: &Daemon, device: &str, n: usize) -> Vec<Value> {
+    wait_until(&format!("{n} readings of {device}"), patience(), || {
+        let items = daemon.all_readings(device);
+        (items.len() >= n).then_some(items)
+    })
+}
+
+#[test]
+fn json_reading_published_over_mqtt_is_returned_by_rest_and_device_is_listed() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    wait_until("the daemon to connect", patience(), || {
+        (daemon.health()["mqtt"]["connected"] == true).then_some(())
+    });
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish(
+        "acs/dev1/telemetry",
+        r#"{"ts": 1767225600123, "temperature": 21.5, "humidity": 40.2}"#,
+    );
+    let items = readings_of(&daemon, "dev1", 2);
+    assert!(items.contains(
+        &json!({"device": "dev1", "metric": "temperature", "ts": 1767225600123i64, "value": 21.5})
+    ));
+    assert!(items.contains(
+        &json!({"device": "dev1", "metric": "humidity", "ts": 1767225600123i64, "value": 40.2})
+    ));
+
+    let (status, devices) = daemon.get("/api/v1/devices");
+    assert_eq!(status, 200);
+    let dev1 = devices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "dev1")
+        .expect("dev1 listed");
+    assert_eq!(dev1["transport"], "mqtt");
+    assert_eq!(dev1["online"], true);
+    assert_eq!(devices["next_cursor"], Value::Null);
+
+    let (status, one) = daemon.get("/api/v1/devices/dev1");
+    assert_eq!(status, 200);
+    assert_eq!(one["id"], "dev1");
+}
+
+#[test]
+fn arrays_rfc3339_timestamps_frames_and_status_are_all_ingested() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish(
+        "acs/arr/telemetry",
+        r#"[{"ts": "2026-01-01T00:00:00Z", "t": 1}, {"ts": "2026-01-01T01:00:00+01:00", "t": 2}, {"ts": 1767225602000, "t": 3}]"#,
+    );
+    publisher.publish("acs/arr/status", "offline");
+    let items = readings_of(&daemon, "arr", 3);
+    let ts: Vec<i64> = items.iter().map(|i| i["ts"].as_i64().unwrap()).collect();
+    // Ordered by timestamp; the first two are the same instant.
+    assert_eq!(ts, vec![1767225600000, 1767225600000, 1767225602000]);
+    wait_until("the offline status", patience(), || {
+        let (_, d) = daemon.get("/api/v1/devices/arr");
+        (d["online"] == false).then_some(())
+    });
+
+    let frame = acs_edge::ingest::frame::encode_frame(
+        0x0011_2233_4455_6677,
+        7,
+        1_767_225_600_000,
+        &[("temperature", 21.25), ("humidity", 55.0)],
+    );
+    publisher.publish("acs/node7/frame", frame);
+    let items = readings_of(&daemon, "node7", 2);
+    assert!(items.contains(
+        &json!({"device": "node7", "metric": "temperature", "ts": 1767225600000i64, "value": 21.25})
+    ));
+}
+
+#[test]
+fn telemetry_filters_and_cursor_paging_return_every_reading_once() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    let base = 1_767_225_600_000i64;
+    let batch: Vec<Value> = (0..250)
+        .map(|i| json!({"ts": base + i * 1000, "t": i, "h": -i}))
+        .collect();
+    publisher.publish("acs/pager/telemetry", serde_json::to_vec(&batch).unwrap());
+    readings_of(&daemon, "pager", 500);
+
+    let mut seen = Vec::new();
+    let mut path = format!(
+        "/api/v1/telemetry?device=pager&metric=t&limit=40&from={}",
+        base + 10_000
+    );
+    loop {
+        let (status, page) = daemon.get(&path);
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 40);
+        seen.extend(items.iter().map(|i| i["value"].as_f64().unwrap() as i64));
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                path = format!(
+                    "/api/v1/telemetry?device=pager&metric=t&limit=40&from={}&cursor={c}",
+                    base + 10_000
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, (10..250).collect::<Vec<_>>());
+
+    let (_, window) = daemon.get(&format!(
+        "/api/v1/telemetry?device=pager&metric=h&from={}&to={}",
+        base + 5000,
+        base + 8000
+    ));
+    let values: Vec<f64> = window["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        vec![-5.0, -6.0, -7.0],
+        "from is inclusive, to exclusive"
+    );
+}
+
+#[test]
+fn malformed_payloads_of_every_kind_are_counted_and_dropped_while_good_ones_flow() {
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.extra = "config mqtt 'mqtt'\n\toption max_payload_kb '1'\n".into();
+    // The extra section overrides the port too, so repeat it.
+    cfg.extra.push_str(&format!(
+        "\toption port '{}'\n\toption reconnect_max_s '1'\n",
+        broker.port
+    ));
+    let daemon = Daemon::start(&cfg);
+    let publisher = Publisher::connect(broker.port);
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        ("acs/bad/telemetry", b"not json".to_vec()),
+        ("acs/bad/telemetry", b"{\"t\": \"warm\"}".to_vec()),
+        (
+            "acs/bad/telemetry",
+            b"{\"ts\": 1767225600, \"t\": 1}".to_vec(),
+        ),
+        ("acs/bad/telemetry", b"[1, 2, 3]".to_vec()),
+        ("acs/bad/telemetry", vec![0xff, 0xfe, 0x00]),
+        (
+            "acs/bad/telemetry",
+            format!("{{\"t\": 1, \"pad\": \"{}\"}}", "x".repeat(2000)).into_bytes(),
+        ),
+        ("acs/bad/frame", vec![1, 0, 0, 0]),
+        ("acs/bad/frame", b"{\"t\": 1}".to_vec()),
+        ("acs/bad/status", b"maybe".to_vec()),
+        ("acs/bad$id/telemetry", b"{\"t\": 1}".to_vec()),
+    ];
+    for (i, (topic, payload)) in bad.iter().enumerate() {
+        publisher.publish(topic, payload.clone());
+        publisher.publish(
+            "acs/good/telemetry",
+            format!(
+                "{{\"ts\": {}, \"n\": {i}}}",
+                1_767_225_600_000i64 + i as i64
+            ),
+        );
+    }
+    publisher.wait_acked(2 * bad.len() as u64);
+    let good = readings_of(&daemon, "good", bad.len());
+    assert_eq!(good.len(), bad.len());
+    let health = wait_until("malformed counters", patience(), || {
+        let h = daemon.health();
+        let m = &h["mqtt"]["malformed"];
+        let total: u64 = ["topic", "too_large", "json", "frame", "status"]
+            .iter()
+            .map(|k| m[k].as_u64().unwrap())
+            .sum();
+        (total == bad.len() as u64).then_some(h)
+    });
+    let m = &health["mqtt"]["malformed"];
+    assert_eq!(m["json"], 5);
+    assert_eq!(m["too_large"], 1);
+    assert_eq!(m["frame"], 2);
+    assert_eq!(m["status"], 1);
+    assert_eq!(m["topic"], 1);
+    assert!(daemon.all_readings("bad").is_empty());
+    assert!(daemon.log().contains("dropped malformed message"));
+}
+
+#[test]
+fn bad_queries_get_json_errors_with_the_right_status() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    for (path, status, code) in [
+        ("/api/v1/devices/nobody", 404, "not_found"),
+        ("/api/v1/nothing", 404, "not_found"),
+        ("/api/v1/telemetry?limit=0", 400, "bad_request"),
+        ("/api/v1/telemetry?limit=10001", 400, "bad_request"),
+        ("/api/v1/telemetry?from=yesterday", 400, "bad_request"),
+        ("/api/v1/telemetry?cursor=garbage", 400, "bad_request"),
+        ("/api/v1/telemetry?devcie=dev1", 400, "bad_request"),
+        ("/api/v1/telemetry?device=a&device=b", 400, "bad_request"),
+    ] {
+        let (got, body) = daemon.get(path);
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().len() > 3);
+    }
+    let response = ureq::post(&daemon.url("/api/v1/telemetry")).call();
+    match response {
+        Err(ureq::Error::Status(405, r)) => {
+            let body: Value = r.into_json().unwrap();
+            assert_eq!(body["error"]["code"], "method_not_allowed");
+        }
+        other => panic!("expected 405, got {other:?}"),
+    }
+    let (_, empty) = daemon.get("/api/v1/telemetry?device=nobody");
+    assert_eq!(empty, json!({"items": [], "next_cursor": null}));
+}
+
+#[test]
+fn daemon_started_before_its_broker_connects_when_the_broker_appears() {
+    let port = free_port();
+    let daemon = Daemon::start(&DaemonConfig::new(port));
+    assert_eq!(daemon.health()["mqtt"]["connected"], false);
+    std::thread::sleep(Duration::from_millis(500));
+    let broker = Broker::start_on(port);
+    wait_until("the daemon to connect", patience(), || {
+        (daemon.health()["mqtt"]["connected"] == true).then_some(())
+    });
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish("acs/late/telemetry", r#"{"t": 5}"#);
+    readings_of(&daemon, "late", 1);
+}
