@@ -462,3 +462,49 @@ fn get_fails(addr: SocketAddr) -> bool {
     let _ = r.get_mut().write_all(&get("/after"));
     read_response(&mut r).is_err()
 }
+
+fn proc_status(field: &str) -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Not a check: prints what an open keep-alive connection costs (run with `--ignored
+/// --nocapture`). Linux only.
+#[test]
+#[ignore]
+fn measure_cost_of_open_connections() {
+    const N: usize = 30;
+    let mut l = limits();
+    l.max_connections = N;
+    l.request_timeout = Duration::from_secs(30);
+    let handler: Handler = Arc::new(|_req: &mut tiny_http::Request, _info: &ClientInfo| {
+        json_response(200, &json!({"ok": true})).into()
+    });
+    let server = HttpServer::start("127.0.0.1:0".parse().unwrap(), l, handler).unwrap();
+    // Warm up: one connection, so lazily started threads and allocations exist.
+    get_once(server.local_addr());
+    thread::sleep(Duration::from_millis(200));
+    let (rss0, threads0) = (proc_status("VmRSS:"), proc_status("Threads:"));
+    let conns: Vec<_> = (0..N)
+        .map(|_| {
+            let mut r = BufReader::new(connect(server.local_addr()));
+            assert_eq!(request(&mut r, &get("/x")).status, 200);
+            r
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let (rss1, threads1) = (proc_status("VmRSS:"), proc_status("Threads:"));
+    println!(
+        "{N} open connections: +{} KiB RSS ({} KiB each, client sockets included), +{} threads",
+        rss1.saturating_sub(rss0),
+        rss1.saturating_sub(rss0) / N,
+        threads1.saturating_sub(threads0)
+    );
+    drop(conns);
+    server.shutdown();
+}
