@@ -86,7 +86,6 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
     let mut daemon = Daemon {
         config_path: config_path.to_owned(),
         config,
-        gateway_id: gateway_id.clone(),
         store: store.clone(),
         stats: stats.clone(),
         tx,
@@ -141,7 +140,6 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
 struct Daemon {
     config_path: PathBuf,
     config: Config,
-    gateway_id: String,
     store: Arc<Mutex<Store>>,
     stats: Arc<Stats>,
     tx: async_channel::Sender<Event>,
@@ -231,13 +229,29 @@ impl Daemon {
         self.writer_settings
             .commit_interval_ms
             .store(new.store.commit_interval.as_millis() as u64, Relaxed);
-        if new.store.path != self.config.store.path || new.api != self.config.api {
-            log::warn!("store.path and the api section change only on restart");
+        let old = &self.config;
+        for (changed, what) in [
+            (new.store.path != old.store.path, "store.path"),
+            (
+                new.store.max_devices != old.store.max_devices,
+                "store.max_devices",
+            ),
+            (
+                new.store.max_metrics != old.store.max_metrics,
+                "store.max_metrics",
+            ),
+            (new.api != old.api, "the api section"),
+            (
+                new.main.gateway_id != old.main.gateway_id,
+                "main.gateway_id",
+            ),
+        ] {
+            if changed {
+                log::warn!("{what} changed; it takes effect on the next restart");
+            }
         }
-        let new_gateway_id = new.gateway_id();
-        let mqtt_changed = new.mqtt != self.config.mqtt || new_gateway_id != self.gateway_id;
+        let mqtt_changed = new.mqtt != self.config.mqtt;
         self.config = new;
-        self.gateway_id = new_gateway_id;
         if mqtt_changed {
             if let Some(mqtt) = self.mqtt.take() {
                 mqtt.stop();
