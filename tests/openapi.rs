@@ -1,0 +1,547 @@
+//! Holds the daemon to `docs/openapi.yaml`: every response the real daemon gives (success,
+//! handler errors and the connection guard's canned errors) must be documented for its path,
+//! method and status, and its body must validate against the schema the spec gives there; and
+//! every operation the spec lists must be served. So spec and code cannot drift apart in either
+//! direction.
+
+mod common;
+
+use common::{patience, wait_until, Broker, Daemon, DaemonConfig, Publisher};
+use serde_json::{json, Map, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml");
+const SCHEMA_REF: &str = "#/components/schemas/";
+const RESPONSE_REF: &str = "#/components/responses/";
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+struct Spec {
+    doc: Value,
+    /// `components.schemas` with their `$ref`s pointing into `$defs`.
+    defs: Value,
+}
+
+impl Spec {
+    fn load() -> Spec {
+        let text = std::fs::read_to_string(SPEC_PATH).expect("read docs/openapi.yaml");
+        let doc: Value = serde_norway::from_str(&text).expect("docs/openapi.yaml is valid YAML");
+        assert!(
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1")),
+            "the spec must be OpenAPI 3.1"
+        );
+        let defs = rewrite_refs(doc["components"]["schemas"].clone());
+        assert!(defs.is_object(), "components.schemas missing");
+        Spec { doc, defs }
+    }
+
+    fn paths(&self) -> &Map<String, Value> {
+        self.doc["paths"].as_object().expect("paths")
+    }
+
+    /// The response object documented for `template` + `method` + `status`, with a response
+    /// `$ref` followed. Fails the test when it is not documented. A `405` belongs to the path
+    /// (the daemon sends it for any method the path does not serve), so for a method the spec
+    /// does not list it is looked up in the path's `get` operation.
+    fn response(&self, template: &str, method: &str, status: u16) -> Value {
+        let item = self.paths()[template]
+            .as_object()
+            .unwrap_or_else(|| panic!("path {template} is not in the spec"));
+        let operation = match item.get(method) {
+            Some(op) => op,
+            None => {
+                assert_eq!(
+                    status, 405,
+                    "{method} {template} answered {status}, but the spec has no such operation"
+                );
+                item.get("get")
+                    .unwrap_or_else(|| panic!("{template} has no get operation"))
+            }
+        };
+        let response = operation["responses"]
+            .get(status.to_string())
+            .unwrap_or_else(|| panic!("status {status} is not documented for {method} {template}"));
+        match response.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let name = r
+                    .strip_prefix(RESPONSE_REF)
+                    .unwrap_or_else(|| panic!("unsupported response $ref {r}"));
+                self.doc["components"]["responses"][name].clone()
+            }
+            None => response.clone(),
+        }
+    }
+
+    /// A validator for `schema` (taken from the spec, refs not yet rewritten), with every
+    /// component schema available under `$defs`.
+    fn validator(&self, schema: &Value) -> jsonschema::Validator {
+        let root = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$defs": self.defs,
+            "allOf": [rewrite_refs(schema.clone())],
+        });
+        jsonschema::draft202012::new(&root)
+            .unwrap_or_else(|e| panic!("schema does not compile: {e}\n{schema:#}"))
+    }
+
+    fn validate(&self, schema: &Value, body: &Value, what: &str) {
+        let validator = self.validator(schema);
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("  at {:?}: {e}", e.instance_path().as_str()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{what}: body does not match the spec:\n{}\nbody: {body:#}",
+            errors.join("\n")
+        );
+    }
+
+    /// Whether any spec path template matches the concrete `path`.
+    fn matches_any_path(&self, path: &str) -> bool {
+        self.paths().keys().any(|t| template_matches(t, path))
+    }
+}
+
+/// Points `#/components/schemas/X` refs at `#/$defs/X`.
+fn rewrite_refs(mut value: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    if k == "$ref" {
+                        if let Some(name) = child.as_str().and_then(|r| r.strip_prefix(SCHEMA_REF))
+                        {
+                            *child = Value::String(format!("#/$defs/{name}"));
+                        }
+                    } else {
+                        walk(child);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+}
+
+/// One HTTP exchange as seen on the wire.
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: Value,
+}
+
+/// Sends `method path` with ureq; error statuses are answers too.
+fn call(daemon: &Daemon, method: &str, path: &str) -> Answer {
+    let result = ureq::request(method, &daemon.url(path)).call();
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = response.status();
+    let content_type = response.header("Content-Type").map(str::to_owned);
+    let text = response.into_string().expect("read body");
+    let body = if method == "HEAD" {
+        Value::Null
+    } else {
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text:?}"))
+    };
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// Sends raw bytes on a fresh connection and reads one response (for what ureq will not send).
+fn raw(port: u16, request: &[u8]) -> Answer {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(patience())).unwrap();
+    stream.write_all(request).expect("send request");
+    read_answer(stream)
+}
+
+fn read_answer(stream: TcpStream) -> Answer {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("status line");
+    let status: u16 = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {line:?}"));
+    let (mut content_type, mut length) = (None, None);
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("header line");
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').expect("header");
+        match name.to_ascii_lowercase().as_str() {
+            "content-type" => content_type = Some(value.trim().to_owned()),
+            "content-length" => length = value.trim().parse::<usize>().ok(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length.expect("a Content-Length")];
+    reader.read_exact(&mut body).expect("body");
+    Answer {
+        status,
+        content_type,
+        body: serde_json::from_slice(&body).expect("body is JSON"),
+    }
+}
+
+/// `answer` must be documented for `template` + `method` and match the schema there.
+fn check(spec: &Spec, what: &str, template: &str, method: &str, answer: &Answer) {
+    let response = spec.response(template, &method.to_ascii_lowercase(), answer.status);
+    let content = &response["content"]["application/json"];
+    assert!(
+        content.is_object(),
+        "{what}: spec documents no application/json body for {}",
+        answer.status
+    );
+    assert_eq!(
+        answer.content_type.as_deref(),
+        Some("application/json"),
+        "{what}: Content-Type"
+    );
+    spec.validate(&content["schema"], &answer.body, what);
+}
+
+/// A request the daemon must answer with `status`, checked against the spec.
+struct Case {
+    method: &'static str,
+    path: String,
+    status: u16,
+    /// The spec path it belongs to; `None` for paths the spec must not have.
+    template: Option<&'static str>,
+}
+
+fn case(method: &'static str, path: &str, status: u16, template: Option<&'static str>) -> Case {
+    Case {
+        method,
+        path: path.to_owned(),
+        status,
+        template,
+    }
+}
+
+const HEALTH: Option<&str> = Some("/api/v1/health");
+const DEVICES: Option<&str> = Some("/api/v1/devices");
+const DEVICE: Option<&str> = Some("/api/v1/devices/{id}");
+const TELEMETRY: Option<&str> = Some("/api/v1/telemetry");
+
+/// A daemon with two devices: `dev-a` (three readings of two metrics, online) and `dev-b`
+/// (one reading, offline).
+fn daemon_with_data(broker: &Broker) -> Daemon {
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish(
+        "acs/dev-a/telemetry",
+        r#"[{"ts": 1767225600000, "temperature": 21.5, "humidity": 40},
+            {"ts": "2026-01-01T00:01:00Z", "temperature": 21.75}]"#,
+    );
+    publisher.publish("acs/dev-a/status", "online");
+    publisher.publish(
+        "acs/dev-b/telemetry",
+        r#"{"ts": 1767225700000, "co2": 415}"#,
+    );
+    publisher.publish("acs/dev-b/status", "offline");
+    publisher.wait_acked(4);
+    wait_until("the readings to be committed", patience(), || {
+        let (_, body) = daemon.get("/api/v1/telemetry");
+        let online = daemon.get("/api/v1/devices/dev-a").1["online"] == json!(true);
+        (body["items"].as_array().map_or(0, Vec::len) == 4 && online).then_some(())
+    });
+    daemon
+}
+
+#[test]
+fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
+    let spec = Spec::load();
+    let broker = Broker::start();
+    let mut daemon = daemon_with_data(&broker);
+
+    // A cursor the daemon made, to follow a page.
+    let (_, first) = daemon.get("/api/v1/telemetry?device=dev-a&limit=2");
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next_cursor after 2 of 3 readings")
+        .to_owned();
+
+    let cases = vec![
+        case("GET", "/api/v1/health", 200, HEALTH),
+        case("GET", "/api/v1/health/", 200, HEALTH),
+        case("GET", "/api/v1/health?verbose=1", 400, HEALTH),
+        case("POST", "/api/v1/health", 405, HEALTH),
+        case("GET", "/api/v1/devices", 200, DEVICES),
+        case("GET", "/api/v1/devices?limit=1", 200, DEVICES),
+        case("GET", "/api/v1/devices?limit=1&cursor=dev-a", 200, DEVICES),
+        case("GET", "/api/v1/devices?limit=10000", 200, DEVICES),
+        case("GET", "/api/v1/devices?limit=0", 400, DEVICES),
+        case("GET", "/api/v1/devices?limit=10001", 400, DEVICES),
+        case("GET", "/api/v1/devices?limit=1&limit=2", 400, DEVICES),
+        case("GET", "/api/v1/devices?sort=id", 400, DEVICES),
+        case("POST", "/api/v1/devices", 405, DEVICES),
+        case("GET", "/api/v1/devices/dev-a", 200, DEVICE),
+        case("GET", "/api/v1/devices/dev-b", 200, DEVICE),
+        case("GET", "/api/v1/devices/dev-a?x=1", 400, DEVICE),
+        case("GET", "/api/v1/devices/no-such-device", 404, DEVICE),
+        case("POST", "/api/v1/devices/dev-a", 405, DEVICE),
+        case("PATCH", "/api/v1/devices/dev-a", 405, DEVICE),
+        case("DELETE", "/api/v1/devices/dev-a", 405, DEVICE),
+        case("GET", "/api/v1/telemetry", 200, TELEMETRY),
+        case(
+            "GET",
+            "/api/v1/telemetry?device=dev-a&metric=temperature&from=1767225600000\
+             &to=2026-01-01T00%3A02%3A00Z&limit=1",
+            200,
+            TELEMETRY,
+        ),
+        case(
+            "GET",
+            "/api/v1/telemetry?device=dev-a&limit=2",
+            200,
+            TELEMETRY,
+        ),
+        case(
+            "GET",
+            &format!("/api/v1/telemetry?device=dev-a&limit=2&cursor={cursor}"),
+            200,
+            TELEMETRY,
+        ),
+        case("GET", "/api/v1/telemetry?device=nobody", 200, TELEMETRY),
+        case("GET", "/api/v1/telemetry?metric=nothing", 200, TELEMETRY),
+        case("GET", "/api/v1/telemetry?from=yesterday", 400, TELEMETRY),
+        case("GET", "/api/v1/telemetry?to=2026-01-01", 400, TELEMETRY),
+        case("GET", "/api/v1/telemetry?cursor=page2", 400, TELEMETRY),
+        case("GET", "/api/v1/telemetry?limit=lots", 400, TELEMETRY),
+        case("GET", "/api/v1/telemetry?device=a&device=b", 400, TELEMETRY),
+        case("GET", "/api/v1/telemetry?sensor=dev-a", 400, TELEMETRY),
+        case("POST", "/api/v1/telemetry", 405, TELEMETRY),
+        case("PUT", "/api/v1/telemetry", 405, TELEMETRY),
+        // Not in this version: the router must not serve them, and the spec must not list them.
+        case("GET", "/api/v1/nope", 404, None),
+        case("GET", "/api/v1/auth/login", 404, None),
+        case("POST", "/api/v1/auth/login", 404, None),
+        case("GET", "/api/v1/automation/rules", 404, None),
+        case("GET", "/api/v2/health", 404, None),
+        case("GET", "/", 404, None),
+    ];
+
+    for c in &cases {
+        let what = format!("{} {}", c.method, c.path);
+        let answer = call(&daemon, c.method, &c.path);
+        assert_eq!(answer.status, c.status, "{what}: {}", answer.body);
+        match c.template {
+            Some(template) => {
+                let bare = c.path.split('?').next().unwrap().trim_end_matches('/');
+                assert!(template_matches(template, bare), "{what} is not {template}");
+                check(&spec, &what, template, c.method, &answer);
+            }
+            None => {
+                let bare = c.path.split('?').next().unwrap();
+                assert!(
+                    !spec.matches_any_path(bare),
+                    "{what}: the daemon has no route for it, but the spec lists it"
+                );
+                assert_eq!(answer.content_type.as_deref(), Some("application/json"));
+                let error = json!({"$ref": "#/components/schemas/Error"});
+                spec.validate(&error, &answer.body, &what);
+                assert_eq!(answer.body["error"]["code"], "not_found", "{what}");
+            }
+        }
+    }
+
+    // The connection guard's own answers, on any documented operation.
+    let port = daemon.api_port;
+    let guarded = [
+        (
+            "Content-Length above api.max_body_kb",
+            "/api/v1/telemetry",
+            format!("GET /api/v1/telemetry HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", 100 << 20)
+                .into_bytes(),
+            413,
+        ),
+        (
+            "header block above 16 KiB",
+            "/api/v1/health",
+            format!(
+                "GET /api/v1/health HTTP/1.1\r\nHost: t\r\nX-Filler: {}\r\n\r\n",
+                "a".repeat(17 * 1024)
+            )
+            .into_bytes(),
+            431,
+        ),
+        (
+            "Transfer-Encoding body",
+            "/api/v1/devices",
+            b"GET /api/v1/devices HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                .to_vec(),
+            411,
+        ),
+        (
+            "two Content-Length headers",
+            "/api/v1/devices/{id}",
+            b"GET /api/v1/devices/dev-a HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n"
+                .to_vec(),
+            400,
+        ),
+    ];
+    for (what, template, request, status) in guarded {
+        let answer = raw(port, &request);
+        assert_eq!(answer.status, status, "{what}: {}", answer.body);
+        check(&spec, what, template, "get", &answer);
+    }
+
+    // 408 and 503 need short limits: restart the daemon on the same port and data with them.
+    let mut config = std::fs::read_to_string(&daemon.config_path).unwrap();
+    config.push_str(&format!(
+        "\nconfig api 'api'\n\toption listen '127.0.0.1:{port}'\n\
+         \toption request_timeout_s '1'\n\toption max_connections '2'\n"
+    ));
+    std::fs::write(&daemon.config_path, config).unwrap();
+    daemon.signal("TERM");
+    daemon.wait_exit();
+    daemon.spawn();
+
+    // A request that never completes is answered 408 after request_timeout_s.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.set_read_timeout(Some(patience())).unwrap();
+    slow.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    let answer = read_answer(slow);
+    assert_eq!(answer.status, 408, "{}", answer.body);
+    check(
+        &spec,
+        "incomplete request",
+        "/api/v1/health",
+        "get",
+        &answer,
+    );
+
+    // A connection beyond max_connections is answered 503.
+    let answer = wait_until("a 503 beyond max_connections", patience(), || {
+        let _held: Vec<TcpStream> = (0..2)
+            .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let answer = raw(
+            port,
+            b"GET /api/v1/devices HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        );
+        (answer.status == 503).then_some(answer)
+    });
+    check(
+        &spec,
+        "connection over the cap",
+        "/api/v1/devices",
+        "get",
+        &answer,
+    );
+}
+
+#[test]
+fn every_operation_in_the_spec_is_served_by_the_daemon() {
+    let spec = Spec::load();
+    let broker = Broker::start();
+    let daemon = daemon_with_data(&broker);
+    let mut operations = 0;
+    for (template, item) in spec.paths() {
+        for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+            let path = template.replace("{id}", "dev-a");
+            assert!(
+                !path.contains('{'),
+                "no test value for a parameter of {template}"
+            );
+            let answer = call(&daemon, &method.to_ascii_uppercase(), &path);
+            assert_eq!(
+                answer.status, 200,
+                "{method} {template} is in the spec but the daemon answers {}: {}",
+                answer.status, answer.body
+            );
+            check(&spec, template, template, method, &answer);
+            // HEAD is served wherever GET is (the spec says so in info.description).
+            if *method == "get" {
+                let head = call(&daemon, "HEAD", &path);
+                assert_eq!(head.status, 200, "HEAD {template}");
+            }
+            operations += 1;
+        }
+    }
+    assert_eq!(
+        operations, 4,
+        "the spec describes the four operations served today"
+    );
+}
+
+#[test]
+fn spec_object_schemas_reject_undocumented_fields() {
+    // The daemon's shapes are fixed, so every object schema in the spec must be closed; the
+    // one open object is a device's free-form `metadata`.
+    fn walk(v: &Value, at: &str, open: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                let object = map.get("type") == Some(&json!("object"));
+                if object
+                    && map.get("additionalProperties") != Some(&json!(false))
+                    && at != "/Device/properties/metadata"
+                {
+                    open.push(at.to_owned());
+                }
+                for (k, child) in map {
+                    walk(child, &format!("{at}/{k}"), open);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{at}/{i}"), open);
+                }
+            }
+            _ => {}
+        }
+    }
+    let spec = Spec::load();
+    let mut open = Vec::new();
+    walk(&spec.defs, "", &mut open);
+    assert!(
+        open.is_empty(),
+        "object schemas without additionalProperties: false: {open:?}"
+    );
+
+    // And the validator really enforces them: an extra field, a missing field and a wrong type
+    // in a reading are each refused.
+    let reading = json!({"$ref": "#/components/schemas/Reading"});
+    let ok = json!({"device": "d", "metric": "m", "ts": 1, "value": 1.5});
+    assert!(spec.validator(&reading).is_valid(&ok));
+    for bad in [
+        json!({"device": "d", "metric": "m", "ts": 1, "value": 1.5, "unit": "C"}),
+        json!({"device": "d", "metric": "m", "value": 1.5}),
+        json!({"device": "d", "metric": "m", "ts": 1.5, "value": 1.5}),
+        json!({"device": "d", "metric": "m", "ts": 1, "value": "1.5"}),
+    ] {
+        assert!(!spec.validator(&reading).is_valid(&bad), "accepted {bad}");
+    }
+}
