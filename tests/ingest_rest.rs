@@ -220,6 +220,7 @@ fn bad_queries_get_json_errors_with_the_right_status() {
     let response = ureq::post(&daemon.url("/api/v1/telemetry")).call();
     match response {
         Err(ureq::Error::Status(405, r)) => {
+            assert_eq!(r.header("Allow"), Some("GET, HEAD"));
             let body: Value = r.into_json().unwrap();
             assert_eq!(body["error"]["code"], "method_not_allowed");
         }

@@ -32,7 +32,14 @@ pub fn handle(state: &AppState, request: &mut tiny_http::Request, _client: &Clie
         Ok(response) => response.into(),
         Err(error) => {
             state.stats.api_errors.fetch_add(1, Relaxed);
-            error_response(&error).into()
+            let mut response = error_response(&error);
+            if matches!(error, ApiError::MethodNotAllowed) {
+                // Every endpoint of this version is read-only (RFC 9110 requires Allow on 405).
+                if let Ok(allow) = tiny_http::Header::from_bytes("Allow", "GET, HEAD") {
+                    response = response.with_header(allow);
+                }
+            }
+            response.into()
         }
     }
 }
