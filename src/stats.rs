@@ -99,6 +99,7 @@ impl Stats {
             api: ApiSnapshot {
                 requests: get(&self.api_requests),
                 errors: get(&self.api_errors),
+                connections: Default::default(),
             },
         }
     }
@@ -148,4 +149,6 @@ pub struct IngestSnapshot {
 pub struct ApiSnapshot {
     pub requests: u64,
     pub errors: u64,
+    /// The connection guard's counters (filled in by the health endpoint).
+    pub connections: crate::api::HttpStats,
 }

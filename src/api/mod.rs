@@ -9,4 +9,4 @@ pub mod server;
 pub use respond::{
     error_response, json_response, parse_query, read_body_capped, ApiError, JsonResponse,
 };
-pub use server::{ClientInfo, Handler, HttpServer, HttpStats, Limits, Reply};
+pub use server::{ClientInfo, Handler, HttpServer, HttpStats, HttpStatsReader, Limits, Reply};

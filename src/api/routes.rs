@@ -21,6 +21,8 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     pub started: Instant,
     pub gateway_id: String,
+    /// Set once the server is listening.
+    pub http: std::sync::OnceLock<super::HttpStatsReader>,
 }
 
 /// Entry point for one request.
@@ -98,6 +100,10 @@ struct Health {
 
 fn health(state: &AppState) -> Result<Json, ApiError> {
     let store = lock(state).stats();
+    let mut counters = state.stats.snapshot();
+    if let Some(http) = state.http.get() {
+        counters.api.connections = http.read();
+    }
     Ok(json_response(
         200,
         &Health {
@@ -106,7 +112,7 @@ fn health(state: &AppState) -> Result<Json, ApiError> {
             gateway_id: state.gateway_id.clone(),
             uptime_s: state.started.elapsed().as_secs(),
             store,
-            counters: state.stats.snapshot(),
+            counters,
         },
     ))
 }

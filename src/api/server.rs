@@ -95,7 +95,7 @@ impl From<ApiError> for Reply {
 pub type Handler = Arc<dyn Fn(&mut Request, &ClientInfo) -> Reply + Send + Sync>;
 
 /// Counters since start.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HttpStats {
     /// Connections admitted.
     pub accepted: u64,
@@ -107,6 +107,23 @@ pub struct HttpStats {
     pub over_limit: u64,
     /// Connections open now.
     pub active: usize,
+}
+
+/// Reads a server's counters; cheap to clone and to call.
+#[derive(Clone)]
+pub struct HttpStatsReader(Arc<Counters>);
+
+impl HttpStatsReader {
+    pub fn read(&self) -> HttpStats {
+        let c = &self.0;
+        HttpStats {
+            accepted: c.accepted.load(Ordering::Relaxed),
+            rejected_overload: c.rejected_overload.load(Ordering::Relaxed),
+            timed_out: c.timed_out.load(Ordering::Relaxed),
+            over_limit: c.over_limit.load(Ordering::Relaxed),
+            active: c.active.load(Ordering::Relaxed),
+        }
+    }
 }
 
 pub struct HttpServer {
@@ -199,14 +216,12 @@ impl HttpServer {
     }
 
     pub fn stats(&self) -> HttpStats {
-        let c = &self.counters;
-        HttpStats {
-            accepted: c.accepted.load(Ordering::Relaxed),
-            rejected_overload: c.rejected_overload.load(Ordering::Relaxed),
-            timed_out: c.timed_out.load(Ordering::Relaxed),
-            over_limit: c.over_limit.load(Ordering::Relaxed),
-            active: c.active.load(Ordering::Relaxed),
-        }
+        self.stats_reader().read()
+    }
+
+    /// A handle that reads the counters from anywhere, e.g. the health endpoint.
+    pub fn stats_reader(&self) -> HttpStatsReader {
+        HttpStatsReader(self.counters.clone())
     }
 
     /// Stops accepting, closes every connection, lets running handlers finish, joins all

@@ -100,18 +100,21 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
             stats,
             started: Instant::now(),
             gateway_id,
+            http: std::sync::OnceLock::new(),
         });
         let addr = daemon.config.api.listen;
+        let handler_state = state.clone();
         let server = HttpServer::start(
             addr,
             api_limits(&daemon.config),
             Arc::new(
                 move |request: &mut tiny_http::Request, client: &crate::api::ClientInfo| {
-                    routes::handle(&state, request, client)
+                    routes::handle(&handler_state, request, client)
                 },
             ),
         )
         .map_err(|source| StartError::Listen { addr, source })?;
+        let _ = state.http.set(server.stats_reader());
         log::info!("listen={} REST API ready", server.local_addr());
         Some(server)
     } else {
