@@ -8,6 +8,7 @@ help:
 	@echo "make run           run the daemon with $(DEV_CONFIG) (data in ./data, broker 127.0.0.1:1883)"
 	@echo "make test          every test: unit, integration (real mosquitto + daemon), lint, no_std build"
 	@echo "make bench         benchmarks that print figures (never part of make test)"
+	@echo "make fuzz          every fuzz target for SECONDS each (default 60)"
 	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
 	@echo "make size          stripped binary sizes per target"
 	@echo "make test-cross    integration tests against cross binaries under qemu-user"
@@ -34,7 +35,7 @@ check-no-std:
 	proto/check-no-std.sh
 
 fuzz:
-	cd proto/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_frame -- -max_total_time=60
+	fuzz/run-all.sh $(or $(SECONDS),60)
 
 clean:
 	$(CARGO) clean

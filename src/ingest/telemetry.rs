@@ -97,6 +97,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
         let first = self.out.len();
         let mut ts: Option<i64> = None;
         let mut seen_metric = false;
+        let mut seen: Option<std::collections::HashSet<String>> = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let value: Scalar = map.next_value()?;
             if key == "ts" {
@@ -111,6 +112,25 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
             let number = value
                 .number()
                 .ok_or_else(|| de::Error::custom(format!("metric {key:?}: expected a number")))?;
+            // Two values for one metric at one instant cannot both be true; refuse the object
+            // rather than store both. Typical objects are small and a scan is cheapest; a set
+            // takes over for big ones so a crafted payload cannot make this quadratic.
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.to_string()),
+                None => self.out[first..].iter().any(|r| r.metric == key),
+            };
+            if duplicate {
+                return Err(de::Error::custom(format!("metric {key:?} appears twice")));
+            }
+            if seen.is_none() && self.out.len() - first >= 32 {
+                seen = Some(
+                    self.out[first..]
+                        .iter()
+                        .map(|r| r.metric.clone())
+                        .chain(std::iter::once(key.to_string()))
+                        .collect(),
+                );
+            }
             seen_metric = true;
             self.out.push(Reading {
                 device: self.device.to_owned(),
@@ -239,6 +259,14 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_metrics_are_refused_in_small_and_big_objects() {
+        let big: String = (0..100).map(|i| format!("\"m{i}\": {i},")).collect();
+        assert!(decode(&format!("{{{big} \"t\": 1}}")).is_ok());
+        let err = decode(&format!("{{{big} \"m7\": 1}}")).unwrap_err();
+        assert!(err.contains("\"m7\" appears twice"), "{err}");
+    }
+
+    #[test]
     fn array_of_objects_keeps_each_timestamp() {
         let r =
             decode(r#"[{"ts": 1767225600000, "t": 1}, {"ts": 1767225601000, "t": 2}]"#).unwrap();
@@ -265,6 +293,7 @@ mod tests {
                 r#"{"ts": 1767225600000, "ts": 1767225600000, "t": 1}"#,
                 "twice",
             ),
+            (r#"{"t": 1, "h": 2, "t": 3}"#, "appears twice"),
             (r#"{"t": 1} trailing"#, "trailing"),
             (r#"[{"t": 1}, 5]"#, "object"),
         ] {
