@@ -1,5 +1,5 @@
 # acs-edge: the one entry point. `make run` runs the daemon locally, `make test` runs every test.
-.PHONY: run test test-unit test-integration lint fmt bench check-no-std fuzz clean help
+.PHONY: run test lint fmt bench check-no-std fuzz clean help
 
 CARGO ?= cargo
 DEV_CONFIG := dev/acs-edge.config
@@ -15,7 +15,7 @@ help:
 
 run:
 	@mkdir -p data
-	$(CARGO) run --release -- --config $(DEV_CONFIG)
+	$(CARGO) run -- --config $(DEV_CONFIG)
 
 test: lint
 	$(CARGO) test --workspace --all-targets
