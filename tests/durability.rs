@@ -206,3 +206,28 @@ fn sighup_applies_a_changed_ring_bound_without_a_restart() {
     });
     assert!(daemon.log().contains("config reloaded"));
 }
+
+#[test]
+fn sigterm_with_the_broker_gone_still_commits_and_exits() {
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.commit_interval_ms = 60_000;
+    let mut daemon = Daemon::start(&cfg);
+    let publisher = Publisher::connect(broker.port);
+    for i in 0..20 {
+        publisher.publish("acs/orphan/telemetry", format!("{{\"n\": {i}}}"));
+    }
+    wait_until("all readings received", patience(), || {
+        (daemon.health()["ingest"]["received"].as_u64().unwrap() >= 20).then_some(())
+    });
+    drop(publisher);
+    drop(broker);
+    wait_until("the daemon to see the broker gone", patience(), || {
+        (daemon.health()["mqtt"]["connected"] == false).then_some(())
+    });
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(), Some(0));
+    let (values, verdict) = inspect(&daemon, "orphan");
+    assert_eq!(verdict, "ok");
+    assert_eq!(values, (0..20).collect::<Vec<_>>());
+}

@@ -78,10 +78,25 @@ impl MqttSource {
         })
     }
 
-    /// Disconnects and waits for the thread; events already sent stay queued for the writer.
-    pub fn stop(self) {
+    /// Asks the thread to disconnect and end, without waiting for it.
+    pub fn request_stop(&self) {
         self.stop.store(true, Relaxed);
         let _ = self.client.try_disconnect();
+    }
+
+    /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
+    pub fn wait_finished(&self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.thread.is_finished()
+    }
+
+    /// Disconnects and waits for the thread; events already sent stay queued for the writer.
+    /// A connection attempt in progress can take up to rumqttc's connect timeout to give up.
+    pub fn stop(self) {
+        self.request_stop();
         let _ = self.thread.join();
     }
 }

@@ -1,8 +1,9 @@
 //! The daemon's life cycle: start every part in dependency order, supervise, reload on SIGHUP,
 //! and shut down on SIGTERM/SIGINT through one path.
 //!
-//! Shutdown order is what keeps committed data safe: stop the sources (nothing new arrives),
-//! close the writer channel, let the writer commit what it holds, then stop the API. The main
+//! Shutdown order is what keeps data safe: ask the sources to stop, close the writer channel
+//! (queued events are still delivered), let the writer commit what it holds, then join the
+//! sources and stop the API. The main
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 pub mod settings;
@@ -23,6 +24,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use writer::WriterSettings;
+
+/// How long sources get to finish the message in hand when the daemon stops.
+const SOURCE_STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// How often readings older than `store.max_age_days` are looked for.
 const AGE_EVICTION_PERIOD: Duration = Duration::from_secs(60);
@@ -127,12 +131,19 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
     })?;
     smol::block_on(daemon.supervise(signals));
 
-    // One shutdown path: sources first, then the writer's final commit, then the API.
+    // One shutdown path: stop the sources (a message being decoded still reaches the queue),
+    // close the writer's queue so it commits what it holds and returns, then join the sources
+    // and the API. The grace is bounded: a source stuck connecting to a dead broker must not
+    // delay the final commit past procd's SIGKILL, 5 s after SIGTERM.
+    if let Some(mqtt) = &daemon.mqtt {
+        mqtt.request_stop();
+        mqtt.wait_finished(SOURCE_STOP_GRACE);
+    }
+    daemon.tx.close();
+    let _ = writer.join();
     if let Some(mqtt) = daemon.mqtt.take() {
         mqtt.stop();
     }
-    drop(daemon.tx);
-    let _ = writer.join();
     if let Some(api) = api {
         api.shutdown();
     }
