@@ -70,7 +70,7 @@ pip_want=()
 [ "$(pip_ver cargo-zigbuild)" = "$ZIGBUILD_VERSION" ] || pip_want+=("cargo-zigbuild==$ZIGBUILD_VERSION")
 if [ ${#pip_want[@]} -gt 0 ]; then
     say "pip install ${pip_want[*]}"
-    "$PY" -m pip install -q --disable-pip-version-check "${pip_want[@]}" \
+    "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_want[@]}" \
         || die "pip install ${pip_want[*]} failed"
 fi
 SCRIPTS=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')

@@ -39,6 +39,7 @@ for short in "$@"; do
     hostenv=(env -u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO -u CARGO_TARGET_DIR
              ACS_EDGE_BIN="$BIN" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T")
     for v in $(env | grep -o '^CARGO_TARGET_[A-Z0-9_]*_RUSTFLAGS'); do hostenv+=(-u "$v"); done
-    "${hostenv[@]}" nice -n 10 cargo test --manifest-path cross/selftest/Cargo.toml --test plumbing -q
+    "${hostenv[@]}" CARGO_TARGET_DIR="$ROOT/target/cross-selftest-host" nice -n 10 \
+        cargo test --manifest-path cross/selftest/Cargo.toml --test plumbing -q
     "${hostenv[@]}" nice -n 10 cargo test --tests --locked
 done
