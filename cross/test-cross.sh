@@ -36,9 +36,9 @@ for short in "$@"; do
 
     echo "== $T: (c) black-box tests, host toolchain, daemon under $Q"
     # rustup's cargo (not Debian's): clear everything env.sh set for the cross builds
-    hostenv=(env -u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO -u CARGO_TARGET_DIR
-             ACS_EDGE_BIN="$BIN" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T")
-    for v in $(env | grep -o '^CARGO_TARGET_[A-Z0-9_]*_RUSTFLAGS'); do hostenv+=(-u "$v"); done
+    unset_args=(-u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO -u CARGO_TARGET_DIR)
+    for v in $(env | grep -o '^CARGO_TARGET_[A-Z0-9_]*_RUSTFLAGS'); do unset_args+=(-u "$v"); done
+    hostenv=(env "${unset_args[@]}" ACS_EDGE_BIN="$BIN" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T")
     "${hostenv[@]}" CARGO_TARGET_DIR="$ROOT/target/cross-selftest-host" nice -n 10 \
         cargo test --manifest-path cross/selftest/Cargo.toml --test plumbing -q
     "${hostenv[@]}" nice -n 10 cargo test --tests --locked
