@@ -1,8 +1,6 @@
-// build.rs for the acs-edge package (proposed by cross/; to be placed at the repo root).
-// Sets, for `acs-edge --version`:
+// Build script of the acs-edge package. Sets, for `acs-edge --version`:
 //   ACS_EDGE_GIT_REV  `git rev-parse --short HEAD`, or "unknown" without git or .git
 //   ACS_EDGE_TARGET   the target triple cargo builds for
-// Use in main.rs: env!("ACS_EDGE_GIT_REV"), env!("ACS_EDGE_TARGET").
 // Reruns only when HEAD or the branch it points at moves (or ACS_EDGE_GIT_REV is set by hand,
 // e.g. by a packager building from a tarball), not on every build.
 use std::path::{Path, PathBuf};
