@@ -22,6 +22,9 @@ fn version_names_the_release_the_revision_and_the_target() {
         "{out}"
     );
     assert!(out.contains("-linux-"), "{out}");
+    if let Ok(target) = std::env::var("ACS_EDGE_EXPECT_TARGET") {
+        assert!(out.contains(&target), "testing a binary for {target}, got {out}");
+    }
 }
 
 #[test]
