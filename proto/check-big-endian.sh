@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs acs-proto's unit and property tests on big-endian MIPS32 (ath79 routers' CPU) under
-# qemu-user, so any byte-order bug in the wire format fails. Needs what /work/shared/CROSS.md
+# qemu-user, so any byte-order bug in the wire format fails. Needs what the shared CROSS.md build notes
 # lists: Debian rustc-web/cargo-web/rust-web-src, qemu-user-static, PyPI ziglang +
 # cargo-zigbuild. The first run builds std for the target (several minutes on 2 cores).
 set -eu

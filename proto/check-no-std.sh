@@ -2,7 +2,7 @@
 # Builds acs-proto for a bare-metal Cortex-M4F target (thumbv7em-none-eabihf), which has no
 # std and no allocator, proving the crate needs neither. rustup here cannot download that
 # target, so this uses Debian's rustc/cargo with the std sources and -Zbuild-std=core
-# (see /work/shared/CROSS.md). Installs what it needs; safe to run repeatedly.
+# (see the shared CROSS.md build notes). Installs what it needs; safe to run repeatedly.
 #
 # Usage: proto/check-no-std.sh     (from anywhere; exit status 0 = pass)
 set -eu
