@@ -3,8 +3,9 @@
 //! Counters only grow (they are totals since start); gauges (`queue_depth`, `mqtt_connected`)
 //! are overwritten.
 
+use portable_atomic::{AtomicI64, AtomicU64};
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Mutex;
 
 /// Why an incoming message was dropped before it became readings.

@@ -25,12 +25,13 @@
 //! All relays run as tasks on one `smol::LocalExecutor` in a single thread, so the guard costs no
 //! thread per connection: only two small buffers and a task.
 
+use portable_atomic::AtomicU64;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
