@@ -4,7 +4,10 @@
 # Output: target/cross/<triple>/release/acs-edge (CARGO_TARGET_DIR=target/cross, kept apart
 # from rustup's target/), copied to dist/<triple>/acs-edge.
 # Knobs (env): CROSS_CARGO_ARGS="--features ble" extra cargo args; CROSS_RUSTFLAGS extra rustc
-# flags; CROSS_BUILD_STD (default std,panic_abort); CROSS_TARGET_DIR; CROSS_NO_DIST=1 skips dist/.
+# flags; CROSS_BUILD_STD (default std,panic_abort); CROSS_STD_FEATURES (default optimize_for_size:
+# std's size-over-speed code paths, and no backtrace support, which a stripped panic=abort
+# binary cannot use anyway; set it empty for std's defaults); CROSS_TARGET_DIR;
+# CROSS_NO_DIST=1 skips dist/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -18,7 +21,8 @@ for t in "${targets[@]}"; do targs+=(--target "$t"); done
 start=$(date +%s)
 # shellcheck disable=SC2086
 deb_zigbuild build --release --locked -p acs-edge --bin acs-edge "${targs[@]}" \
-    -Zbuild-std="${CROSS_BUILD_STD:-std,panic_abort}" ${CROSS_CARGO_ARGS:-}
+    -Zbuild-std="${CROSS_BUILD_STD:-std,panic_abort}" \
+    -Zbuild-std-features="${CROSS_STD_FEATURES-optimize_for_size}" ${CROSS_CARGO_ARGS:-}
 echo "cross/build.sh: cargo took $(( $(date +%s) - start )) s for ${targets[*]}"
 
 fail=0
