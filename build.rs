@@ -59,7 +59,11 @@ fn watch(git_dir: &Path) {
     let common = std::fs::read_to_string(git_dir.join("commondir"))
         .map(|c| git_dir.join(c.trim()))
         .unwrap_or_else(|_| git_dir.to_path_buf());
-    let mut paths = vec![git_dir.join("HEAD"), common.join("refs/heads"), common.join("packed-refs")];
+    let mut paths = vec![
+        git_dir.join("HEAD"),
+        common.join("refs/heads"),
+        common.join("packed-refs"),
+    ];
     if let Ok(text) = std::fs::read_to_string(git_dir.join("HEAD")) {
         if let Some(r) = text.strip_prefix("ref:") {
             paths.push(git_dir.join(r.trim()));

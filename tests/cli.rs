@@ -23,7 +23,10 @@ fn version_names_the_release_the_revision_and_the_target() {
     );
     assert!(out.contains("-linux-"), "{out}");
     if let Ok(target) = std::env::var("ACS_EDGE_EXPECT_TARGET") {
-        assert!(out.contains(&target), "testing a binary for {target}, got {out}");
+        assert!(
+            out.contains(&target),
+            "testing a binary for {target}, got {out}"
+        );
     }
 }
 
