@@ -25,6 +25,9 @@ fn main() {
     let work = tempfile::tempdir().unwrap();
 
     results.extend(bench_store(work.path()));
+    if std::env::var("ACS_BENCH_ONLY").as_deref() == Ok("store") {
+        return;
+    }
 
     let broker_port = free_port();
     let _broker = start_broker(work.path(), broker_port);
