@@ -4,8 +4,6 @@ use acs_edge::{cli, runtime};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const DEFAULT_CONFIG: &str = "/etc/config/acs-edge";
-
 const USAGE: &str = "\
 Usage:
   acs-edge [--config FILE]           run the daemon (default config /etc/config/acs-edge)
@@ -28,7 +26,7 @@ enum Command {
 fn parse_args() -> Result<Command, lexopt::Error> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
-    let mut config = PathBuf::from(DEFAULT_CONFIG);
+    let mut config = PathBuf::from(acs_edge::config::DEFAULT_PATH);
     let Some(arg) = parser.next()? else {
         return Ok(Command::Run(config));
     };

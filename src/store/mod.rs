@@ -125,22 +125,6 @@ pub struct StoreOptions {
     pub sync_enabled: bool,
 }
 
-impl StoreOptions {
-    /// Defaults for `path`: 1M rows, 64 MiB, no age limit, 10k devices, 1k metrics.
-    pub fn new(path: impl Into<PathBuf>) -> StoreOptions {
-        StoreOptions {
-            path: path.into(),
-            max_rows: 1_000_000,
-            max_bytes: 64 << 20,
-            max_age_ms: None,
-            max_devices: 10_000,
-            max_metrics: 1_000,
-            exclusive: true,
-            sync_enabled: false,
-        }
-    }
-}
-
 /// The one error type of the storage layer; each variant says where it happened.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

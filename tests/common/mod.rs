@@ -127,12 +127,6 @@ impl Publisher {
             .unwrap();
     }
 
-    pub fn publish_retained(&self, topic: &str, payload: impl Into<Vec<u8>>) {
-        self.client
-            .publish(topic, QoS::AtLeastOnce, true, payload.into())
-            .unwrap();
-    }
-
     /// Waits until the broker has acknowledged `n` publishes in total.
     pub fn wait_acked(&self, n: u64) {
         wait_until("the broker to acknowledge", Duration::from_secs(30), || {

@@ -5,9 +5,14 @@ use crate::model::{Reading, Transport};
 
 pub(super) fn opts(dir: &Path) -> StoreOptions {
     StoreOptions {
+        path: dir.join("sub/dir/store.db"),
         max_rows: 1_000,
         max_bytes: 64 << 20,
-        ..StoreOptions::new(dir.join("sub/dir/store.db"))
+        max_age_ms: None,
+        max_devices: 10_000,
+        max_metrics: 1_000,
+        exclusive: true,
+        sync_enabled: false,
     }
 }
 
