@@ -12,6 +12,9 @@ help:
 	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
 	@echo "make size          stripped binary sizes per target"
 	@echo "make test-cross    integration tests against cross binaries under qemu-user"
+	@echo "make ipk           OpenWrt packages in dist/ (TARGET=\"mips mipsel\" for some; builds missing binaries)"
+	@echo "make test-packages structure checks of the packages in dist/, then the LuCI checks"
+	@echo "make test-luci     LuCI app: JSON, view syntax, ESLint, form/schema contract (part of make test)"
 
 run:
 	@mkdir -p data
@@ -20,6 +23,7 @@ run:
 test: lint
 	$(CARGO) test --workspace --all-targets
 	$(MAKE) check-no-std
+	$(MAKE) test-luci
 
 lint:
 	$(CARGO) fmt --all -- --check

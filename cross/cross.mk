@@ -19,3 +19,17 @@ test-cross: cross-setup
 	$(CROSS_DIR)/test-cross.sh $(or $(TARGET),$(CROSS_TEST_TARGETS))
 test-cross-proto: cross-setup
 	$(CROSS_DIR)/test-cross.sh --proto $(or $(TARGET),$(CROSS_TEST_TARGETS))
+
+# OpenWrt packages (cross/ipk.sh, cross/test-packages.sh, cross/test-luci.sh; see cross/README.md)
+#   make ipk [TARGET="mips mipsel"]       .ipk packages -> dist/ (missing binaries: make cross)
+#   make test-packages [TARGET=...]       unpack and check them, rebuild and compare sha256
+#   make test-luci                        LuCI app checks (node only; part of make test)
+.PHONY: ipk apk test-packages test-luci
+ipk:
+	$(CROSS_DIR)/ipk.sh $(TARGET)
+apk:
+	$(CROSS_DIR)/apk.sh
+test-packages: test-luci
+	$(CROSS_DIR)/test-packages.sh $(TARGET)
+test-luci:
+	$(CROSS_DIR)/test-luci.sh

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# cross/ipk.sh [TARGET...]: OpenWrt .ipk packages in dist/ (TARGET: Rust triple, short name as
+# for make cross, or OpenWrt architecture):
+#   acs-edge_<version>_<arch>.ipk for each TARGET (default: all four; short names or triples)
+#   luci-app-acs-edge_<version>_all.ipk
+# The format opkg reads (the layout of OpenWrt's scripts/ipkg-build): a gzip tar holding
+# ./debian-binary ("2.0"), ./data.tar.gz and ./control.tar.gz. Reproducible: GNU tar with
+# sorted names, owners 0:0, every mtime = SOURCE_DATE_EPOCH (default: HEAD's commit time),
+# gzip -n. A static binary missing from dist/<triple>/ is built first with `make cross`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/pkg-lib.sh"
+cd "$PKG_ROOT"
+
+ALL="mips-unknown-linux-musl mipsel-unknown-linux-musl armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl"
+triples=()
+for t in ${@:-$ALL}; do
+    case "$t" in
+        mips) t=mips-unknown-linux-musl ;;
+        mipsel) t=mipsel-unknown-linux-musl ;;
+        armv7 | arm) t=armv7-unknown-linux-musleabihf ;;
+        aarch64 | arm64) t=aarch64-unknown-linux-musl ;;
+        *_*) t=$(rust_triple "$t") ;;
+    esac
+    openwrt_arch "$t" >/dev/null
+    triples+=("$t")
+done
+
+version=$(pkg_version)
+epoch=$(source_date_epoch)
+rev=$(git_short_rev)
+out_dir=${IPK_OUT:-$PKG_ROOT/dist}
+mkdir -p "$out_dir"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Modes are set explicitly below; the umask must not leak into group/other bits of new dirs.
+umask 022
+
+missing=()
+for t in "${triples[@]}"; do [ -x "dist/$t/acs-edge" ] || missing+=("$t"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "cross/ipk.sh: building the missing static binaries: ${missing[*]}"
+    make --no-print-directory cross TARGET="${missing[*]}"
+fi
+
+# control.tar.gz + data.tar.gz + debian-binary -> <name>_<version>_<arch>.ipk
+# Usage: pack NAME ARCH STAGE_DIR CONTROL_DIR
+pack() {
+    local name=$1 arch=$2 data=$3 control=$4 tmp
+    tmp=$(mktemp -d "$work/pack.XXXX")
+    # Directories get 0755 whatever the checkout's modes; files keep the mode set when staged.
+    find "$data" "$control" -type d -exec chmod 0755 {} +
+    (cd "$data" && repro_tar_gz "$epoch" "$tmp/data.tar.gz")
+    # Installed-Size as ipkg-build computes it: the size of the uncompressed data tar.
+    local size
+    size=$(gzip -dc "$tmp/data.tar.gz" | wc -c)
+    sed -i "s/^Installed-Size: .*/Installed-Size: $size/" "$control/control"
+    (cd "$control" && repro_tar_gz "$epoch" "$tmp/control.tar.gz")
+    echo "2.0" >"$tmp/debian-binary"
+    touch -d "@$epoch" "$tmp/debian-binary" "$tmp/data.tar.gz" "$tmp/control.tar.gz"
+    chmod 0644 "$tmp/debian-binary" "$tmp/data.tar.gz" "$tmp/control.tar.gz"
+    local file="$out_dir/${name}_${version}_${arch}.ipk"
+    (cd "$tmp" && repro_tar_gz "$epoch" "$file.tmp" ./debian-binary ./data.tar.gz ./control.tar.gz)
+    mv -f "$file.tmp" "$file"
+    printf '%-58s %9s bytes\n' "${file#"$PKG_ROOT"/}" "$(stat -c %s "$file")"
+}
+
+# control file fields in the order OpenWrt's package-pack.mk writes them.
+write_control() {
+    local file=$1 name=$2 arch=$3 depends=$4 source=$5 section=$6 description=$7 user=${8:-}
+    {
+        echo "Package: $name"
+        echo "Version: $version"
+        echo "Depends: $depends"
+        echo "Source: $source"
+        echo "SourceName: $name"
+        echo "License: $PKG_LICENSE"
+        echo "Section: $section"
+        [ -z "$user" ] || echo "Require-User: $user"
+        echo "SourceDateEpoch: $epoch"
+        echo "Architecture: $arch"
+        echo "Installed-Size: 0"
+        echo "Description: $description"
+    } >"$file"
+    chmod 0644 "$file"
+}
+
+for t in "${triples[@]}"; do
+    arch=$(openwrt_arch "$t")
+    bin="dist/$t/acs-edge"
+    if ! grep -aqF "$rev" "$bin"; then
+        echo "cross/ipk.sh: warning: $bin was not built from HEAD ($rev); run make cross to refresh it" >&2
+    fi
+    data="$work/$arch/data" control="$work/$arch/control"
+    mkdir -p "$data/usr/bin" "$data/etc/init.d" "$data/etc/config" "$control"
+    install -m 0755 "$bin" "$data/usr/bin/acs-edge"
+    install -m 0755 openwrt/files/acs-edge.init "$data/etc/init.d/acs-edge"
+    # Holds broker and cloud passwords and password hashes: not world-readable. The init script
+    # gives the daemon's group read access.
+    install -m 0600 openwrt/files/acs-edge.config "$data/etc/config/acs-edge"
+    write_control "$control/control" acs-edge "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
+        "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID"
+    echo /etc/config/acs-edge >"$control/conffiles"
+    chmod 0644 "$control/conffiles"
+    write_default_postinst "$control/postinst"
+    write_default_prerm "$control/prerm"
+    pack acs-edge "$arch" "$data" "$control"
+done
+
+# The LuCI app: htdocs/ goes to /www, root/ to / (as OpenWrt's luci.mk installs them).
+data="$work/luci/data" control="$work/luci/control"
+mkdir -p "$data/www" "$control"
+cp -R luci-app/htdocs/. "$data/www/"
+cp -R luci-app/root/. "$data/"
+find "$data" -type f -exec chmod 0644 {} +
+chmod 0755 "$data/usr/libexec/rpcd/luci.acs-edge"
+write_control "$control/control" luci-app-acs-edge all "$LUCI_DEPENDS" luci-app luci "$LUCI_DESCRIPTION"
+write_default_postinst "$control/postinst"
+write_default_prerm "$control/prerm"
+# Run by default_postinst on a live system: drop LuCI's caches so the new menu entry shows,
+# and make rpcd load the new ACL and plugin.
+cat >"$control/postinst-pkg" <<'EOF'
+#!/bin/sh
+[ -n "${IPKG_INSTROOT}" ] || {
+	rm -f /tmp/luci-indexcache /tmp/luci-indexcache.*
+	rm -rf /tmp/luci-modulecache/
+	/etc/init.d/rpcd reload 2>/dev/null
+	exit 0
+}
+EOF
+chmod 0755 "$control/postinst-pkg"
+pack luci-app-acs-edge all "$data" "$control"

@@ -1,0 +1,117 @@
+# Sourced by cross/ipk.sh and cross/test-packages.sh: what the OpenWrt packages contain and how
+# their archives are made reproducible. One place for names, versions, architectures and file
+# modes, so the packer and the structure tests cannot drift apart.
+
+PKG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PKG_ROOT=$(cd "$PKG_LIB_DIR/.." && pwd)
+
+# OpenWrt's release counter: bump it when the package changes but the daemon does not.
+PKG_RELEASE=${PKG_RELEASE:-1}
+PKG_LICENSE=Apache-2.0
+
+# Rust target triple -> OpenWrt package architecture (the `opkg print-architecture` names).
+openwrt_arch() {
+    case "$1" in
+        mips-unknown-linux-musl) echo mips_24kc ;;
+        mipsel-unknown-linux-musl) echo mipsel_24kc ;;
+        armv7-unknown-linux-musleabihf) echo arm_cortex-a7_neon-vfpv4 ;;
+        aarch64-unknown-linux-musl) echo aarch64_cortex-a53 ;;
+        *) echo "pkg-lib: no OpenWrt architecture for $1" >&2; return 1 ;;
+    esac
+}
+
+# OpenWrt package architecture -> Rust target triple.
+rust_triple() {
+    case "$1" in
+        mips_24kc) echo mips-unknown-linux-musl ;;
+        mipsel_24kc) echo mipsel-unknown-linux-musl ;;
+        arm_cortex-a7_neon-vfpv4) echo armv7-unknown-linux-musleabihf ;;
+        aarch64_cortex-a53) echo aarch64-unknown-linux-musl ;;
+        *) echo "pkg-lib: no Rust target for $1" >&2; return 1 ;;
+    esac
+}
+
+# What `file` must say about the binary of each architecture.
+expected_file_type() {
+    case "$1" in
+        mips_24kc) echo "ELF 32-bit MSB executable, MIPS, MIPS32 rel2" ;;
+        mipsel_24kc) echo "ELF 32-bit LSB executable, MIPS, MIPS32 rel2" ;;
+        arm_cortex-a7_neon-vfpv4) echo "ELF 32-bit LSB executable, ARM, EABI5" ;;
+        aarch64_cortex-a53) echo "ELF 64-bit LSB executable, ARM aarch64" ;;
+    esac
+}
+
+# The crate version from the [package] table of Cargo.toml, plus OpenWrt's "-r<release>"
+# (the 24.10 form, which apk on 25.12 also accepts). The git revision is not part of the version
+# (it does not sort); `acs-edge --version` prints it.
+pkg_version() {
+    local v
+    v=$(awk '/^\[package\]/{p=1; next} /^\[/{p=0} p && /^version *=/{gsub(/[" ]/, "", $0); sub(/^version=/, ""); print; exit}' \
+        "$PKG_ROOT/Cargo.toml")
+    [ -n "$v" ] || { echo "pkg-lib: no version in Cargo.toml" >&2; return 1; }
+    echo "$v-r$PKG_RELEASE"
+}
+
+# Fixed timestamp for every archive member: SOURCE_DATE_EPOCH when set, else the commit time of
+# HEAD, so two builds of one commit are byte-identical.
+source_date_epoch() {
+    if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+        echo "$SOURCE_DATE_EPOCH"
+    else
+        git -C "$PKG_ROOT" log -1 --format=%ct 2>/dev/null || echo 0
+    fi
+}
+
+git_short_rev() { git -C "$PKG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown; }
+
+# Reproducible tar.gz of the current directory's entries (or of the named members, in the
+# order given): GNU format, names sorted, owners 0:0, fixed mtimes, gzip without name or time.
+# Usage: repro_tar_gz EPOCH OUTPUT [MEMBER...]
+repro_tar_gz() {
+    local epoch=$1 out=$2; shift 2
+    local members=("$@")
+    [ ${#members[@]} -gt 0 ] || members=(.)
+    tar --format=gnu --sort=name --numeric-owner --owner=0 --group=0 \
+        --mtime="@$epoch" -cf - "${members[@]}" | gzip -9n >"$out"
+}
+
+# Control-file scripts, as OpenWrt's include/package-pack.mk writes them for .ipk: the
+# package's own steps live in <script>-pkg files, which default_postinst/default_prerm
+# (from /lib/functions.sh) run, and which also enable/start/stop the init script and create
+# the users named in Require-User.
+write_default_postinst() {
+    cat >"$1" <<'EOF'
+#!/bin/sh
+[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0
+[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
+. ${IPKG_INSTROOT}/lib/functions.sh
+default_postinst $0 $@
+EOF
+    chmod 0755 "$1"
+}
+
+write_default_prerm() {
+    cat >"$1" <<'EOF'
+#!/bin/sh
+[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0
+. ${IPKG_INSTROOT}/lib/functions.sh
+default_prerm $0 $@
+EOF
+    chmod 0755 "$1"
+}
+
+# The package descriptions (control `Description:`; continuation lines start with a space).
+ACS_EDGE_DESCRIPTION="Edge daemon for sensor networks: MQTT (BLE, LoRa) ingest into a bounded
+ crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules, store-and-forward
+ sync to the cloud. Static binary; configured in /etc/config/acs-edge."
+LUCI_DESCRIPTION="LuCI support for acs-edge: settings (MQTT, store, API, users, upstream, radios)
+ and a status page with ingest rate, store fill, upstream backlog and the devices' last values."
+
+# Users the acs-edge package asks for (OpenWrt's USERID / control `Require-User`): created by
+# default_postinst (add_group_and_user) with the next free uid/gid.
+ACS_EDGE_USERID="acs-edge:acs-edge"
+
+# Depends: the init script needs procd's rc.common; the binary is static (no libc dependency).
+ACS_EDGE_DEPENDS="procd"
+# The rpcd plugin of the LuCI app fetches the daemon's API with uclient-fetch.
+LUCI_DEPENDS="luci-base, rpcd, uclient-fetch, acs-edge"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# cross/test-luci.sh: checks of luci-app-acs-edge that need only node (part of `make test`):
+#   the JSON files parse; each view compiles the way LuCI's loader compiles it; sh -n on the
+#   rpcd plugin; ESLint (pinned in luci-app/tests/package.json, `npm ci` on first use) with
+#   LuCI's globals; the form/schema contract test (luci-app/tests/contract.js) against
+#   `acs-edge print-config`, and a proof that the contract test fails on a schema option the
+#   form lacks.
+# Schema source: $ACS_EDGE_BIN, else the debug binary of CARGO_TARGET_DIR (or target/), else
+# openwrt/files/acs-edge.config (which tests/cli.rs keeps identical to print-config).
+# Closing line: "test-luci: N passed, M failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+APP=$ROOT/luci-app
+cd "$APP"
+command -v node >/dev/null || { echo "test-luci: node is missing (apt-get install nodejs)" >&2; exit 1; }
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+run() { # run DESCRIPTION COMMAND...
+    local what=$1 out; shift
+    if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; echo "$out" | sed 's/^/     /'; fi
+}
+
+while IFS= read -r f; do
+    run "valid JSON: ${f#./}" node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$f"
+done < <(find . -path ./tests -prune -o -name '*.json' -print | sort)
+
+while IFS= read -r f; do
+    run "compiles as a LuCI view: ${f#./}" node -e '
+        const src = require("fs").readFileSync(process.argv[1], "utf8");
+        const req = [...src.matchAll(/^.require ([\w.]+).;$/gm)].map((m) => m[1]);
+        new Function(...req, "_", "N_", "E", "L", src);' "$f"
+done < <(find htdocs -name '*.js' | sort)
+
+run "sh -n root/usr/libexec/rpcd/luci.acs-edge" sh -n root/usr/libexec/rpcd/luci.acs-edge
+run "rpcd plugin is executable in the tree" test -x root/usr/libexec/rpcd/luci.acs-edge
+
+if [ ! -x tests/node_modules/.bin/eslint ]; then
+    (cd tests && npm ci --no-audit --no-fund --loglevel=error) >/dev/null 2>&1 ||
+        bad "npm ci in luci-app/tests (ESLint)"
+fi
+run "eslint (LuCI globals) htdocs/" tests/node_modules/.bin/eslint --max-warnings 0 -c tests/eslint.config.mjs htdocs
+
+schema=$(mktemp)
+trap 'rm -f "$schema" "$schema.more"' EXIT
+bin=${ACS_EDGE_BIN:-}
+[ -n "$bin" ] || for b in "${CARGO_TARGET_DIR:-$ROOT/target}/debug/acs-edge" "$ROOT/target/debug/acs-edge"; do
+    [ -x "$b" ] && { bin=$b; break; }
+done
+if [ -n "$bin" ] && "$bin" print-config >"$schema"; then
+    echo "     schema: $bin print-config"
+else
+    cp "$ROOT/openwrt/files/acs-edge.config" "$schema"
+    echo "     schema: openwrt/files/acs-edge.config (no built binary)"
+fi
+run "contract: the settings form covers exactly the daemon's schema" node tests/contract.js "$schema"
+
+# The contract test must fail when the schema has an option the form does not edit.
+{ cat "$schema"; printf "\nconfig store 'store'\n\toption not_in_form '1'\n"; } >"$schema.more"
+if out=$(node tests/contract.js "$schema.more" 2>&1); then
+    bad "contract test fails on an option missing from the form (it passed)"
+elif echo "$out" | grep -q "store.not_in_form, which the form does not edit"; then
+    ok "contract test fails on an option missing from the form"
+else
+    bad "contract test fails on an option missing from the form (wrong reason)"; echo "$out" | sed 's/^/     /'
+fi
+
+echo "test-luci: $passed passed, $failed failed"
+[ "$failed" = 0 ]

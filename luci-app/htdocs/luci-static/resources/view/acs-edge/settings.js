@@ -1,0 +1,210 @@
+'use strict';
+'require view';
+'require form';
+'require uci';
+
+// Settings of acs-edge: one tab per section of /etc/config/acs-edge. Every option of the
+// daemon's schema (`acs-edge print-config`) appears here with the same default and the same
+// limits; luci-app/tests/contract.js holds the form to the schema. Secrets that the command line
+// manages (password_hash, token_hash) are never shown or edited here.
+
+var NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+function validateGatewayId(sectionId, value) {
+	if (value === '' || NAME_RE.test(value))
+		return true;
+	return _('1 to 64 letters, digits, or _ - . :');
+}
+
+function validateAbsolutePath(sectionId, value) {
+	if (value === '' || /^\/[^\0]*$/.test(value))
+		return true;
+	return _('Expecting an absolute path');
+}
+
+function validateClientId(sectionId, value) {
+	if (value.length <= 128 && /^[\x21-\x7e]*$/.test(value))
+		return true;
+	return _('Up to 128 printable ASCII characters without spaces');
+}
+
+function validateTopicPrefix(sectionId, value) {
+	if (value === '')
+		return _('Must not be empty');
+	if (/[+#]/.test(value))
+		return _('Must not contain the wildcards + or #');
+	if (value.charAt(0) === '/' || value.charAt(value.length - 1) === '/' || value.indexOf('//') >= 0)
+		return _('No leading, trailing or empty topic level (/)');
+	if (value.charAt(0) === '$')
+		return _('Must not start with $ (reserved for the broker)');
+	return true;
+}
+
+function validateUpstreamTopic(sectionId, value) {
+	if (value === '' || /[+#]/.test(value))
+		return _('A topic without the wildcards + or #');
+	return true;
+}
+
+function validateUpstreamUrl(sectionId, value) {
+	if (value === '' || /^mqtts?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?\/?$/.test(value))
+		return true;
+	return _('Expecting mqtts://host:8883 or mqtt://host:1883');
+}
+
+// Adds an option with the schema's default shown as placeholder and used when the option is
+// absent; `rmempty` keeps untouched defaults out of the file.
+function opt(section, tab, cls, name, title, description, dflt) {
+	var o = section.taboption(tab, cls, name, title, description);
+	o.default = dflt;
+	if (cls === form.Value && dflt !== '')
+		o.placeholder = dflt;
+	o.rmempty = true;
+	return o;
+}
+
+return view.extend({
+	load: function() {
+		return uci.load('acs-edge');
+	},
+
+	render: function() {
+		var m, s, o;
+
+		m = new form.Map('acs-edge', _('acs-edge'),
+			_('Sensor gateway: MQTT ingest into a bounded SQLite ring buffer, REST API and cloud sync. ' +
+			  'Save & Apply reloads the daemon (SIGHUP); options marked “needs a restart” take effect after ' +
+			  'a restart from the status page.'));
+		m.tabbed = true;
+
+		// main
+		s = m.section(form.NamedSection, 'main', 'main', _('General'));
+		s.addremove = false;
+		s.tab('general', _('General'));
+		opt(s, 'general', form.Flag, 'enabled', _('Enable'),
+			_('Run the daemon. The init script does not start it when disabled.'), '1');
+		o = opt(s, 'general', form.Value, 'gateway_id', _('Gateway ID'),
+			_('Name of this gateway in upstream topics and client ids. Empty: the hostname. Needs a restart.'), '');
+		o.validate = validateGatewayId;
+		o = opt(s, 'general', form.ListValue, 'log_level', _('Log level'), _('Applied by a reload.'), 'info');
+		o.value('error', _('Error'));
+		o.value('warn', _('Warning'));
+		o.value('info', _('Info'));
+		o.value('debug', _('Debug'));
+		o.value('trace', _('Trace'));
+
+		// store
+		s = m.section(form.NamedSection, 'store', 'store', _('Store'),
+			_('The SQLite ring buffer. The oldest readings are evicted when a limit is reached. ' +
+			  'On the router\'s flash the data survives reboots but wears the flash; see docs/OPERATIONS.md.'));
+		s.addremove = false;
+		s.tab('location', _('Location'));
+		s.tab('limits', _('Limits'));
+		s.tab('writes', _('Writes'));
+		o = opt(s, 'location', form.Value, 'path', _('Database file'),
+			_('Under /tmp the data is in RAM: no flash wear, lost on reboot. A USB drive (ext4/f2fs) suits large stores. Needs a restart.'),
+			'/etc/acs-edge/store.db');
+		o.validate = validateAbsolutePath;
+		o.datatype = 'minlength(2)';
+		o = opt(s, 'limits', form.Value, 'max_rows', _('Maximum readings'), _('Applied by a reload.'), '1000000');
+		o.datatype = 'range(1000,100000000)';
+		o = opt(s, 'limits', form.Value, 'max_mb', _('Maximum size (MB)'),
+			_('Most megabytes the database may take. Applied by a reload.'), '8');
+		o.datatype = 'range(1,65536)';
+		o = opt(s, 'limits', form.Value, 'max_age_days', _('Maximum age (days)'),
+			_('0 = no age limit. Applied by a reload.'), '30');
+		o.datatype = 'range(0,3650)';
+		o = opt(s, 'limits', form.Value, 'max_devices', _('Maximum devices'),
+			_('Readings from further new devices are dropped and counted. Needs a restart.'), '1000');
+		o.datatype = 'range(1,100000)';
+		o = opt(s, 'limits', form.Value, 'max_metrics', _('Maximum metric names'),
+			_('Readings of further new metrics are dropped and counted. Needs a restart.'), '1000');
+		o.datatype = 'range(1,100000)';
+		o = opt(s, 'writes', form.Value, 'commit_interval_ms', _('Commit interval (ms)'),
+			_('Longer intervals write less to flash; readings not yet committed are lost by a power cut. Applied by a reload.'),
+			'1000');
+		o.datatype = 'range(10,60000)';
+
+		// mqtt
+		s = m.section(form.NamedSection, 'mqtt', 'mqtt', _('MQTT'),
+			_('Ingest from a broker: <prefix>/<device>/telemetry (JSON), /frame (binary) and /status. ' +
+			  'Every MQTT option is applied by a reload.'));
+		s.addremove = false;
+		s.tab('broker', _('Broker'));
+		s.tab('advanced', _('Advanced'));
+		opt(s, 'broker', form.Flag, 'enabled', _('Enable MQTT ingest'), null, '1');
+		o = opt(s, 'broker', form.Value, 'host', _('Broker host'), _('Usually the mosquitto on this router.'), '127.0.0.1');
+		o.datatype = 'host';
+		o = opt(s, 'broker', form.Value, 'port', _('Broker port'), null, '1883');
+		o.datatype = 'port';
+		opt(s, 'broker', form.Value, 'username', _('User name'), _('Empty: connect without credentials.'), '');
+		o = opt(s, 'broker', form.Value, 'password', _('Password'), _('Never logged.'), '');
+		o.password = true;
+		o = opt(s, 'broker', form.Value, 'topic_prefix', _('Topic prefix'),
+			_('First topic level(s) of device topics, without wildcards.'), 'acs');
+		o.validate = validateTopicPrefix;
+		o = opt(s, 'advanced', form.Value, 'client_id', _('Client ID'), _('Empty: acs-edge-<gateway id>.'), '');
+		o.validate = validateClientId;
+		o = opt(s, 'advanced', form.ListValue, 'qos', _('Subscription QoS'), null, '1');
+		o.value('0', _('0: at most once'));
+		o.value('1', _('1: at least once'));
+		opt(s, 'advanced', form.Flag, 'clean_session', _('Clean session'),
+			_('Off: the broker keeps QoS 1 readings while the daemon is down.'), '0');
+		o = opt(s, 'advanced', form.Value, 'keepalive_s', _('Keep-alive (s)'), null, '30');
+		o.datatype = 'range(5,3600)';
+		o = opt(s, 'advanced', form.Value, 'max_payload_kb', _('Largest message (KiB)'),
+			_('Larger messages are dropped and counted.'), '64');
+		o.datatype = 'range(1,1024)';
+		o = opt(s, 'advanced', form.Value, 'reconnect_max_s', _('Longest reconnect wait (s)'), null, '30');
+		o.datatype = 'range(1,3600)';
+
+		// api
+		s = m.section(form.NamedSection, 'api', 'api', _('API'),
+			_('REST API under /api/v1 and WebSocket events, on one port. Every API option needs a restart.'));
+		s.addremove = false;
+		s.tab('server', _('Server'));
+		s.tab('limits', _('Limits'));
+		opt(s, 'server', form.Flag, 'enabled', _('Enable the API'), null, '1');
+		o = opt(s, 'server', form.Value, 'listen', _('Listen address'),
+			_('127.0.0.1:8080 serves this router only; 0.0.0.0:8080 or [::]:8080 every interface (mind the firewall).'),
+			'127.0.0.1:8080');
+		o.datatype = 'ipaddrport(1)';
+		o = opt(s, 'limits', form.Value, 'max_connections', _('Maximum connections'), null, '16');
+		o.datatype = 'range(1,1024)';
+		o = opt(s, 'limits', form.Value, 'request_timeout_s', _('Request timeout (s)'), null, '10');
+		o.datatype = 'range(1,300)';
+		o = opt(s, 'limits', form.Value, 'max_body_kb', _('Largest request body (KiB)'), null, '64');
+		o.datatype = 'range(1,4096)';
+		o = opt(s, 'limits', form.Value, 'workers', _('Worker threads'), null, '2');
+		o.datatype = 'range(1,32)';
+
+		// upstream
+		s = m.section(form.NamedSection, 'upstream', 'upstream', _('Upstream'),
+			_('Store-and-forward sync to the cloud over MQTT: readings leave the store only after the cloud acknowledged them. ' +
+			  'Every upstream option needs a restart.'));
+		s.addremove = false;
+		s.tab('cloud', _('Cloud broker'));
+		s.tab('tls', _('TLS'));
+		opt(s, 'cloud', form.Flag, 'enabled', _('Forward readings to the cloud'), null, '0');
+		o = opt(s, 'cloud', form.Value, 'url', _('Broker URL'),
+			_('mqtts://host:8883 (TLS, certificate verified) or mqtt://host:1883. Required when enabled.'), '');
+		o.validate = validateUpstreamUrl;
+		o = opt(s, 'cloud', form.Value, 'client_id', _('Client ID'), _('Empty: acs-edge-<gateway id>.'), '');
+		o.validate = validateClientId;
+		opt(s, 'cloud', form.Value, 'username', _('User name'), null, '');
+		o = opt(s, 'cloud', form.Value, 'password', _('Password'), _('Never logged.'), '');
+		o.password = true;
+		o = opt(s, 'cloud', form.Value, 'topic', _('Topic'), _('{gateway_id} is replaced by the gateway id.'),
+			'acs/{gateway_id}/up');
+		o.validate = validateUpstreamTopic;
+		o = opt(s, 'tls', form.Value, 'ca_file', _('CA certificates (PEM file)'), _('Empty: the system trust store.'), '');
+		o.validate = validateAbsolutePath;
+		o = opt(s, 'tls', form.Value, 'cert_file', _('Client certificate (PEM file)'),
+			_('For mutual TLS, together with the key.'), '');
+		o.validate = validateAbsolutePath;
+		o = opt(s, 'tls', form.Value, 'key_file', _('Client key (PEM file)'), null, '');
+		o.validate = validateAbsolutePath;
+
+		return m.render();
+	}
+});
