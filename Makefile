@@ -13,7 +13,7 @@ help:
 	@echo "make size          stripped binary sizes per target"
 	@echo "make test-cross    integration tests against cross binaries under qemu-user"
 	@echo "make ipk           OpenWrt packages in dist/ (TARGET=\"mips mipsel\" for some; builds missing binaries)"
-	@echo "make test-packages structure checks of the packages in dist/, then the LuCI checks"
+	@echo "make test-packages structure checks of the packages in dist/, rebuild + sha256 compare"
 	@echo "make test-luci     LuCI app: JSON, view syntax, ESLint, form/schema contract (part of make test)"
 
 run:

@@ -5,7 +5,8 @@
 #
 # For each interval: a fresh store on this machine's disk, a real mosquitto on a free loopback
 # port, the release daemon, and a paced publisher (mosquitto_pub -l) sending RATE readings/s
-# (10 metrics per message, QoS 0 so the daemon sends nothing back) for SECONDS. Measured over
+# (10 metrics per message, QoS 0 so the daemon sends nothing back) for RUN_SECONDS, after a
+# fast prefill that fills the ring. Measured over
 # the steady part of the run, from /proc/<pid>/io and GET /api/v1/health:
 #   wchar        bytes passed to write()/pwrite() (SQLite's WAL frames, checkpoints, fsync'd),
 #                independent of the host file system: what a flash file system receives
@@ -54,23 +55,33 @@ import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0
 # "<committed readings> <committed batches>" from a health body on stdin
 ingest_counts() { python3 -c 'import json,sys; i=json.load(sys.stdin)["ingest"]; print(i["committed"], i["batches"])'; }
 
-# Emits RATE/10 JSON lines per second (each 10 readings) for $1 seconds, paced in 100 ms steps.
+# Emits JSON lines of 10 readings each: first MAX_ROWS readings at about 2000/s (fills the
+# ring fast), then RATE readings/s, paced, for $1 seconds in all.
 publisher() {
-    python3 - "$1" "$RATE" 2>/dev/null <<'EOF'
+    python3 - "$1" "$RATE" "$MAX_ROWS" 2>/dev/null <<'EOF'
 import sys, time
-seconds, rate = float(sys.argv[1]), int(sys.argv[2])
-per_step = max(1, rate // 100)  # messages per 100 ms step, 10 readings each
-start = time.monotonic(); n = 0; step = 0
+seconds, rate, prefill = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 out = sys.stdout
+n = 0
+def message():
+    global n
+    n += 1
+    out.write('{' + ','.join('"m%d":%d.%d' % (k, (n + k) % 400, k) for k in range(10)) + '}\n')
+start = time.monotonic()
+for i in range(prefill // 10 + 10):
+    message()
+    if i % 20 == 19:
+        out.flush()
+        time.sleep(0.1)
+out.flush()
+paced = time.monotonic()
+interval = 10.0 / rate  # seconds per 10-reading message
+k = 0
 while time.monotonic() - start < seconds:
-    for _ in range(per_step):
-        n += 1
-        out.write('{"m%d":%d.%d' % (0, n % 400, n % 10))
-        out.write(''.join(',"m%d":%d.%d' % (k, (n + k) % 400, k) for k in range(1, 10)))
-        out.write('}\n')
+    message()
     out.flush()
-    step += 1
-    delay = start + step * 0.1 - time.monotonic()
+    k += 1
+    delay = paced + k * interval - time.monotonic()
     if delay > 0:
         time.sleep(delay)
 EOF
@@ -110,7 +121,7 @@ EOF
         health 2>/dev/null | grep -q '"connected":true' && break
         sleep 0.1
     done
-    publisher "$((SECONDS_PER_RUN + MAX_ROWS / RATE + 30))" | mosquitto_pub -p "$BROKER" -t acs/sensor-1/telemetry -q 0 -l &
+    publisher "$((SECONDS_PER_RUN + MAX_ROWS / 2000 + 30))" | mosquitto_pub -p "$BROKER" -t acs/sensor-1/telemetry -q 0 -l &
     pub_pid=$!
     pids+=("$pub_pid")
     # warm-up: until the ring is full and evicting, then 2 s more

@@ -28,8 +28,8 @@ test-cross-proto: cross-setup
 ipk:
 	$(CROSS_DIR)/ipk.sh $(TARGET)
 apk:
-	$(CROSS_DIR)/apk.sh
-test-packages: test-luci
+	$(CROSS_DIR)/apk.sh $(TARGET)
+test-packages:
 	$(CROSS_DIR)/test-packages.sh $(TARGET)
 test-luci:
 	$(CROSS_DIR)/test-luci.sh

@@ -91,12 +91,8 @@ for t in "${triples[@]}"; do
         echo "cross/ipk.sh: warning: $bin was not built from HEAD ($rev); run make cross to refresh it" >&2
     fi
     data="$work/$arch/data" control="$work/$arch/control"
-    mkdir -p "$data/usr/bin" "$data/etc/init.d" "$data/etc/config" "$control"
-    install -m 0755 "$bin" "$data/usr/bin/acs-edge"
-    install -m 0755 openwrt/files/acs-edge.init "$data/etc/init.d/acs-edge"
-    # Holds broker and cloud passwords and password hashes: not world-readable. The init script
-    # gives the daemon's group read access.
-    install -m 0600 openwrt/files/acs-edge.config "$data/etc/config/acs-edge"
+    mkdir -p "$control"
+    stage_acs_edge "$data" "$bin"
     write_control "$control/control" acs-edge "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
         "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID"
     echo /etc/config/acs-edge >"$control/conffiles"
@@ -108,11 +104,8 @@ done
 
 # The LuCI app: htdocs/ goes to /www, root/ to / (as OpenWrt's luci.mk installs them).
 data="$work/luci/data" control="$work/luci/control"
-mkdir -p "$data/www" "$control"
-cp -R luci-app/htdocs/. "$data/www/"
-cp -R luci-app/root/. "$data/"
-find "$data" -type f -exec chmod 0644 {} +
-chmod 0755 "$data/usr/libexec/rpcd/luci.acs-edge"
+mkdir -p "$control"
+stage_luci "$data"
 write_control "$control/control" luci-app-acs-edge all "$LUCI_DEPENDS" luci-app luci "$LUCI_DESCRIPTION"
 write_default_postinst "$control/postinst"
 write_default_prerm "$control/prerm"

@@ -64,6 +64,28 @@ source_date_epoch() {
 
 git_short_rev() { git -C "$PKG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown; }
 
+# The files of the acs-edge package, with their modes: stage_acs_edge DIR BINARY
+stage_acs_edge() {
+    local data=$1 bin=$2
+    mkdir -p "$data/usr/bin" "$data/etc/init.d" "$data/etc/config"
+    install -m 0755 "$bin" "$data/usr/bin/acs-edge"
+    install -m 0755 "$PKG_ROOT/openwrt/files/acs-edge.init" "$data/etc/init.d/acs-edge"
+    # Holds broker and cloud passwords and password hashes: not world-readable. The init script
+    # gives the daemon's group read access.
+    install -m 0600 "$PKG_ROOT/openwrt/files/acs-edge.config" "$data/etc/config/acs-edge"
+}
+
+# The files of the LuCI app: htdocs/ goes to /www, root/ to / (as OpenWrt's luci.mk installs
+# them). stage_luci DIR
+stage_luci() {
+    local data=$1
+    mkdir -p "$data/www"
+    cp -R "$PKG_ROOT/luci-app/htdocs/." "$data/www/"
+    cp -R "$PKG_ROOT/luci-app/root/." "$data/"
+    find "$data" -type f -exec chmod 0644 {} +
+    chmod 0755 "$data/usr/libexec/rpcd/luci.acs-edge"
+}
+
 # Reproducible tar.gz of the current directory's entries (or of the named members, in the
 # order given): GNU format, names sorted, owners 0:0, fixed mtimes, gzip without name or time.
 # Usage: repro_tar_gz EPOCH OUTPUT [MEMBER...]
