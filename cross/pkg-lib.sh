@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by cross/ipk.sh and cross/test-packages.sh: what the OpenWrt packages contain and how
 # their archives are made reproducible. One place for names, versions, architectures and file
 # modes, so the packer and the structure tests cannot drift apart.
@@ -126,7 +127,7 @@ EOF
 ACS_EDGE_DESCRIPTION="Edge daemon for sensor networks: MQTT (BLE, LoRa) ingest into a bounded
  crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules, store-and-forward
  sync to the cloud. Static binary; configured in /etc/config/acs-edge."
-LUCI_DESCRIPTION="LuCI support for acs-edge: settings (MQTT, store, API, users, upstream, radios)
+LUCI_DESCRIPTION="LuCI support for acs-edge: settings (general, store, MQTT, API, upstream)
  and a status page with ingest rate, store fill, upstream backlog and the devices' last values."
 
 # Users the acs-edge package asks for (OpenWrt's USERID / control `Require-User`): created by
