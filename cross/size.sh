@@ -45,15 +45,14 @@ D=$ROOT/target/cross-size
 # name | env assignments (CARGO_PROFILE_RELEASE_*, CROSS_*) ; baseline = root Cargo.toml
 # (opt-level z, lto fat, codegen-units 1, panic abort, strip)
 VARIANTS=(
-  "baseline (z, fat LTO, cgu 1, abort)|"
+  "baseline (z, fat LTO, cgu 1, abort, std optimize_for_size)|"
   "panic immediate-abort|CARGO_PROFILE_RELEASE_PANIC=immediate-abort CROSS_CARGO_ARGS=-Zpanic-immediate-abort CROSS_BUILD_STD=std"
-  "build-std-features optimize_for_size|CROSS_CARGO_ARGS=-Zbuild-std-features=optimize_for_size"
-  "immediate-abort + optimize_for_size|CARGO_PROFILE_RELEASE_PANIC=immediate-abort CROSS_CARGO_ARGS=-Zpanic-immediate-abort\\ -Zbuild-std-features=optimize_for_size CROSS_BUILD_STD=std"
-  "opt-level s|CARGO_PROFILE_RELEASE_OPT_LEVEL=s"
   "lto thin|CARGO_PROFILE_RELEASE_LTO=thin"
   "lto off|CARGO_PROFILE_RELEASE_LTO=off"
   "codegen-units 16|CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
   "panic unwind|CARGO_PROFILE_RELEASE_PANIC=unwind CROSS_BUILD_STD=std,panic_unwind"
+  "opt-level s|CARGO_PROFILE_RELEASE_OPT_LEVEL=s"
+  "std without optimize_for_size|CROSS_STD_FEATURES="
 )
 # SKIP=N skips the first N rows (e.g. SKIP=1: baseline already known from cross/build.sh mipsel)
 VARIANTS=("${VARIANTS[@]:${SKIP:-0}}")
