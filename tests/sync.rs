@@ -127,9 +127,17 @@ fn readings_stored_while_the_cloud_is_down_arrive_once_and_in_order_when_it_come
         assert_eq!(r.metric, "v");
         assert_eq!(r.value, (r.ts - BASE_TS) as f64);
     }
-    let msg = collector.messages.lock().unwrap()[0].clone();
-    assert_eq!(msg["gateway"], "test-gw");
-    assert_eq!(msg["v"], 1);
+    let messages = collector.messages.lock().unwrap().clone();
+    let store_id = messages[0]["store"].as_str().unwrap().to_owned();
+    assert_eq!(store_id.len(), 16);
+    for msg in &messages {
+        assert_eq!(msg["v"], 1);
+        assert_eq!(msg["gateway"], "test-gw");
+        assert_eq!(msg["store"], store_id.as_str());
+        let readings = msg["readings"].as_array().unwrap();
+        assert_eq!(msg["first_seq"], readings[0]["seq"]);
+        assert_eq!(msg["last_seq"], readings[readings.len() - 1]["seq"]);
+    }
 
     let up = wait_until("health to show the drained backlog", patience(), || {
         let up = upstream(&daemon);

@@ -147,6 +147,22 @@ impl Store {
         }
     }
 
+    /// This store file's identity in upstream idempotency keys: 16 hex digits, random, made on
+    /// first use and persisted in `meta`, so a new file (seqs starting at 1 again) never
+    /// reuses the keys of an old one.
+    pub fn store_id(&mut self) -> Result<String, StoreError> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', random())")
+            .and_then(|mut s| s.execute([]))
+            .ctx("store_id: create")?;
+        let id: i64 = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = 'store_id'")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .ctx("store_id: read")?;
+        Ok(format!("{:016x}", id as u64))
+    }
+
     /// The seq the next stored reading will get; `next_seq - 1` is the newest.
     pub fn next_seq(&self) -> i64 {
         self.st.next_seq

@@ -31,16 +31,23 @@ pub struct Message {
 struct Header<'a> {
     v: u32,
     gateway: &'a str,
+    store: &'a str,
     sent_ms: i64,
 }
 
 /// Encodes the longest prefix of `readings` that fits [`MAX_PAYLOAD`] (always at least one
 /// reading). `None` when `readings` is empty.
-pub fn encode(gateway: &str, sent_ms: i64, readings: &[OutboxReading]) -> Option<Message> {
+pub fn encode(
+    gateway: &str,
+    store: &str,
+    sent_ms: i64,
+    readings: &[OutboxReading],
+) -> Option<Message> {
     let first = readings.first()?;
     let header = Header {
         v: FORMAT_VERSION,
         gateway,
+        store,
         sent_ms,
     };
     let mut payload = serde_json::to_vec(&header).ok()?;
@@ -94,10 +101,12 @@ mod tests {
     #[test]
     fn message_carries_gateway_seq_range_and_readings_in_order() {
         let readings = vec![reading(7, "a"), reading(8, "b"), reading(9, "a")];
-        let m = encode("gw-1", 5, &readings).unwrap();
+        let m = encode("gw-1", "00000000000000ab", 5, &readings).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
         assert_eq!(v["v"], 1);
         assert_eq!(v["gateway"], "gw-1");
+        assert_eq!(v["store"], "00000000000000ab");
+        assert_eq!(v["sent_ms"], 5);
         assert_eq!(v["first_seq"], 7);
         assert_eq!(v["last_seq"], 9);
         assert_eq!((m.first_seq, m.last_seq, m.count), (7, 9, 3));
@@ -112,7 +121,7 @@ mod tests {
     #[test]
     fn a_batch_too_big_for_one_message_is_cut_at_the_size_limit() {
         let readings: Vec<_> = (1..=5_000).map(|s| reading(s, "device")).collect();
-        let m = encode("gw", 0, &readings).unwrap();
+        let m = encode("gw", "s", 0, &readings).unwrap();
         assert!(m.payload.len() <= MAX_PAYLOAD);
         assert!(m.count < 5_000 && m.count > 100);
         let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
@@ -123,6 +132,6 @@ mod tests {
 
     #[test]
     fn nothing_to_send_is_no_message() {
-        assert!(encode("gw", 0, &[]).is_none());
+        assert!(encode("gw", "s", 0, &[]).is_none());
     }
 }

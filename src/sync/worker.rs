@@ -141,6 +141,7 @@ struct Session {
     window: VecDeque<InFlight>,
     /// The highest seq published on this connection.
     read_after: i64,
+    store_id: String,
 }
 
 impl Session {
@@ -192,8 +193,14 @@ impl Session {
             }
             match rx.recv_timeout(POLL) {
                 Ok(Net::Up) => {
+                    {
+                        let mut store = worker.lock();
+                        self.store_id = store
+                            .store_id()
+                            .map_err(|e| format!("store id not readable: {e}"))?;
+                        self.read_after = store.sync_cursor();
+                    }
                     self.connected = true;
-                    self.read_after = worker.lock().sync_cursor();
                     worker.status.connected();
                     log::info!(
                         "upstream={}:{} cursor={} connected to the upstream broker",
@@ -245,7 +252,12 @@ impl Session {
                     return Ok(());
                 }
             };
-            let Some(msg) = message::encode(&worker.settings.gateway_id, now_ms(), &batch) else {
+            let Some(msg) = message::encode(
+                &worker.settings.gateway_id,
+                &self.store_id,
+                now_ms(),
+                &batch,
+            ) else {
                 return Ok(());
             };
             client

@@ -65,3 +65,28 @@ fn rows_evicted_while_in_flight_and_then_acknowledged_are_not_reported_missing()
     assert_eq!(s.unsynced_batch(100, 1).unwrap()[0].seq, 151);
     assert_eq!(s.outbox_stats().backlog, 1_000);
 }
+
+#[test]
+fn store_id_is_stable_for_a_file_and_differs_between_files() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = Store::open(sync_opts(a.path()))
+        .unwrap()
+        .store_id()
+        .unwrap();
+    assert_eq!(first.len(), 16);
+    assert!(first.bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(
+        Store::open(sync_opts(a.path()))
+            .unwrap()
+            .store_id()
+            .unwrap(),
+        first
+    );
+    assert_ne!(
+        Store::open(sync_opts(b.path()))
+            .unwrap()
+            .store_id()
+            .unwrap(),
+        first
+    );
+}
