@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use endpoint::Endpoint;
-pub use status::{SyncState, SyncStatus, UpstreamStatus};
+pub use status::{sync_status, SyncState, SyncStatus, UpstreamStatus};
 
 /// Everything the sync task needs from the configuration.
 #[derive(Debug, Clone, PartialEq)]
