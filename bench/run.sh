@@ -9,3 +9,4 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || {
 export PATH="$PATH:/usr/sbin"
 cargo build --release --bin acs-edge
 cargo run --release --example bench
+cargo run --release --example bench_upstream

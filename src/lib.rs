@@ -14,4 +14,5 @@ pub mod model;
 pub mod runtime;
 pub mod stats;
 pub mod store;
+pub mod sync;
 pub mod timestamp;

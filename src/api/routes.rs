@@ -23,6 +23,8 @@ pub struct AppState {
     pub gateway_id: String,
     /// Set once the server is listening.
     pub http: std::sync::OnceLock<super::HttpStatsReader>,
+    /// The upstream sync's state (reported as disabled when it is off).
+    pub upstream: Arc<crate::sync::UpstreamStatus>,
 }
 
 /// Entry point for one request.
@@ -94,12 +96,16 @@ struct Health {
     gateway_id: String,
     uptime_s: u64,
     store: StoreStats,
+    upstream: crate::sync::SyncStatus,
     #[serde(flatten)]
     counters: StatsSnapshot,
 }
 
 fn health(state: &AppState) -> Result<Json, ApiError> {
-    let store = lock(state).stats();
+    let (store, upstream) = {
+        let store = lock(state);
+        (store.stats(), state.upstream.snapshot(&store))
+    };
     let mut counters = state.stats.snapshot();
     if let Some(http) = state.http.get() {
         counters.api.connections = http.read();
@@ -112,6 +118,7 @@ fn health(state: &AppState) -> Result<Json, ApiError> {
             gateway_id: state.gateway_id.clone(),
             uptime_s: state.started.elapsed().as_secs(),
             store,
+            upstream,
             counters,
         },
     ))

@@ -274,6 +274,7 @@ pub struct Upstream {
     pub password: Option<Secret>,
     /// May contain `{gateway_id}`.
     pub topic: String,
+    pub reconnect_max: Duration,
 }
 
 impl Default for Config {
@@ -361,6 +362,7 @@ impl Config {
                 username: v.opt_text("upstream", "username"),
                 password: v.opt_text("upstream", "password").map(Secret),
                 topic: v.text("upstream", "topic").to_owned(),
+                reconnect_max: secs("upstream", "reconnect_max_s"),
             },
         };
         config.check_upstream(v)?;

@@ -70,7 +70,7 @@ pub const SECTIONS: &[SectionSpec] = &[
     SectionSpec {
         name: "upstream",
         doc: "Store-and-forward sync to the cloud over MQTT: readings leave the store only after\n\
-              the cloud acknowledged them. (Checked, but not active in this version.)",
+              the cloud acknowledged them. Message format: docs/UPSTREAM.md.",
     },
 ];
 
@@ -384,6 +384,15 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: "acs/{gateway_id}/up",
         reload: false,
         doc: "Topic to publish to; {gateway_id} is replaced by the gateway id.",
+    },
+    OptionSpec {
+        section: "upstream",
+        name: "reconnect_max_s",
+        kind: Kind::Int { min: 1, max: 3600 },
+        default: "60",
+        reload: false,
+        doc: "Longest wait between connection attempts, in seconds (exponential backoff with\n\
+              jitter from 0.5 s).",
     },
 ];
 

@@ -17,7 +17,8 @@ use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
 use crate::model::now_ms;
 use crate::stats::Stats;
 use crate::store::Store;
-use settings::{api_limits, mqtt_settings, store_options};
+use crate::sync::{Upstream, UpstreamStatus};
+use settings::{api_limits, mqtt_settings, store_options, sync_settings};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -43,6 +44,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Upstream(#[from] crate::sync::SyncError),
     #[error("cannot start {what}: {source}")]
     Spawn {
         what: &'static str,
@@ -87,6 +90,17 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         source,
     })?;
 
+    let upstream_status = Arc::new(UpstreamStatus::new(config.upstream.enabled));
+    let upstream = if config.upstream.enabled {
+        Some(Upstream::start(
+            sync_settings(&config),
+            store.clone(),
+            upstream_status.clone(),
+        )?)
+    } else {
+        None
+    };
+
     let mut daemon = Daemon {
         config_path: config_path.to_owned(),
         config,
@@ -105,6 +119,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
             started: Instant::now(),
             gateway_id,
             http: std::sync::OnceLock::new(),
+            upstream: upstream_status,
         });
         let addr = daemon.config.api.listen;
         let handler_state = state.clone();
@@ -138,6 +153,9 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
     if let Some(mqtt) = &daemon.mqtt {
         mqtt.request_stop();
         mqtt.wait_finished(SOURCE_STOP_GRACE);
+    }
+    if let Some(upstream) = upstream {
+        upstream.stop(SOURCE_STOP_GRACE);
     }
     daemon.tx.close();
     let _ = writer.join();
@@ -259,6 +277,7 @@ impl Daemon {
                 new.main.gateway_id != old.main.gateway_id,
                 "main.gateway_id",
             ),
+            (new.upstream != old.upstream, "the upstream section"),
         ] {
             if changed {
                 log::warn!("{what} changed; it takes effect on the next restart");

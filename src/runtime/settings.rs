@@ -5,6 +5,7 @@ use crate::api::server::Limits;
 use crate::config::Config;
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
+use crate::sync::SyncSettings;
 
 pub fn store_options(config: &Config) -> StoreOptions {
     StoreOptions {
@@ -45,5 +46,30 @@ pub fn api_limits(config: &Config) -> Limits {
         max_header_bytes: 16 * 1024,
         max_connection_lifetime: std::time::Duration::from_secs(300),
         workers: api.workers,
+    }
+}
+
+/// Keep-alive towards the cloud broker: short enough that a dead uplink is noticed within a
+/// minute, long enough to cost nothing on a metered link.
+const UPSTREAM_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub fn sync_settings(config: &Config) -> SyncSettings {
+    let up = &config.upstream;
+    let gateway_id = config.gateway_id();
+    SyncSettings {
+        url: up.url.clone().unwrap_or_default(),
+        client_id: up
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("acs-edge-{gateway_id}")),
+        topic: up.topic.replace("{gateway_id}", &gateway_id),
+        gateway_id,
+        ca_file: up.ca_file.clone(),
+        cert_file: up.cert_file.clone(),
+        key_file: up.key_file.clone(),
+        username: up.username.clone(),
+        password: up.password.as_ref().map(|p| p.expose().to_owned()),
+        keepalive: UPSTREAM_KEEPALIVE,
+        reconnect_max: up.reconnect_max,
     }
 }

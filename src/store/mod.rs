@@ -82,6 +82,7 @@
 //! for is durable.
 
 mod devices;
+mod outbox;
 mod query;
 mod ring;
 mod schema;
@@ -95,6 +96,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 pub use devices::{Device, DevicePatch};
+pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, DeviceStatus};
 

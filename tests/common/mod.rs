@@ -324,3 +324,4 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     );
     std::fs::write(path, text).unwrap();
 }
+pub mod cloud;

@@ -1,0 +1,111 @@
+//! Upstream store-and-forward: readings leave for the cloud broker in seq order, in batches
+//! published with QoS 1, and the store's sync cursor advances only after the broker's PUBACK
+//! for the batch (see `docs/UPSTREAM.md` for the message format and the pacing policy).
+//!
+//! # Invariants
+//!
+//! - Nothing is deleted to send it: the ring buffer is the outbox, and a reading above the
+//!   cursor stays queryable until eviction (which counts it as `evicted_unsynced`).
+//! - The cursor is persisted in a store transaction after the acknowledgement, never before, so
+//!   a crash or an outage can repeat a batch (same idempotency keys) but never skip one. At most
+//!   [`worker::WINDOW`] batches are unacknowledged at any time, which bounds the repeats per
+//!   outage.
+//! - Each connection attempt gets a fresh MQTT client and event loop with a clean session, so a
+//!   publish from a dead connection can never be mistaken for one of the next connection.
+//! - The store lock is held for one batch read or one cursor commit at a time.
+
+pub mod endpoint;
+pub mod message;
+pub mod status;
+mod worker;
+
+use crate::store::Store;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use endpoint::Endpoint;
+pub use status::{sync_status, SyncState, SyncStatus, UpstreamStatus};
+
+/// Everything the sync task needs from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    pub url: String,
+    pub client_id: String,
+    pub gateway_id: String,
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// With `{gateway_id}` already replaced.
+    pub topic: String,
+    pub keepalive: Duration,
+    pub reconnect_max: Duration,
+}
+
+/// Why the upstream cannot be set up; each names the option to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("upstream.url: {0}")]
+    Url(String),
+    #[error("upstream.{option}: cannot read {path}: {reason}")]
+    File {
+        option: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("upstream.{option}: {path} holds no {what}")]
+    Empty {
+        option: &'static str,
+        path: PathBuf,
+        what: &'static str,
+    },
+    #[error("upstream.{option}: {reason}")]
+    Tls {
+        option: &'static str,
+        reason: String,
+    },
+    #[error("cannot start the upstream sync thread: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// The running sync task.
+pub struct Upstream {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Upstream {
+    /// Checks the settings (URL, certificates, key) and starts the sync thread. Every problem
+    /// with the configuration is reported here, before anything runs.
+    pub fn start(
+        settings: SyncSettings,
+        store: Arc<Mutex<Store>>,
+        status: Arc<UpstreamStatus>,
+    ) -> Result<Upstream, SyncError> {
+        let endpoint = Endpoint::from_settings(&settings)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = worker::Worker::new(settings, endpoint, store, status, stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("upstream-sync".into())
+            .spawn(move || worker.run())
+            .map_err(SyncError::Spawn)?;
+        Ok(Upstream { stop, thread })
+    }
+
+    /// Stops the task, waiting up to `grace`. Batches in flight are simply not acknowledged:
+    /// they are sent again by the next run, from the persisted cursor.
+    pub fn stop(self, grace: Duration) {
+        self.stop.store(true, Relaxed);
+        let deadline = Instant::now() + grace;
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        }
+    }
+}
