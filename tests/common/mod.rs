@@ -324,3 +324,73 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     );
     std::fs::write(path, text).unwrap();
 }
+
+impl Daemon {
+    /// A request with an optional JSON body, returning (status, JSON body or Null).
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let request = ureq::request(method, &self.url(path));
+        let result = match body {
+            Some(b) => request.send_json(b.clone()),
+            None => request.call(),
+        };
+        let (status, response) = match result {
+            Ok(r) => (r.status(), r),
+            Err(ureq::Error::Status(code, r)) => (code, r),
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let text = response.into_string().unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, json)
+    }
+}
+
+/// An MQTT client that records every message on `filter`.
+pub struct Subscriber {
+    pub client: Client,
+    messages: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Subscriber {
+    pub fn connect(port: u16, filter: &str) -> Subscriber {
+        let id = format!("test-sub-{}", free_port());
+        let options = MqttOptions::new(id, "127.0.0.1", port);
+        let (client, mut connection) = Client::new(options, 100);
+        let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sink, flag) = (messages.clone(), subscribed.clone());
+        client.subscribe(filter, QoS::AtLeastOnce).unwrap();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => flag.store(true, Ordering::SeqCst),
+                    Ok(Event::Incoming(Packet::Publish(p))) => sink.lock().unwrap().push((
+                        p.topic.clone(),
+                        String::from_utf8_lossy(&p.payload).into_owned(),
+                    )),
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        });
+        wait_until("the subscription", Duration::from_secs(10), || {
+            subscribed.load(Ordering::SeqCst).then_some(())
+        });
+        Subscriber { client, messages }
+    }
+
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Waits until a message on `topic` arrived and returns every message received so far.
+    pub fn wait_for(&self, topic: &str) -> Vec<(String, String)> {
+        wait_until(&format!("a message on {topic}"), patience(), || {
+            let all = self.messages();
+            all.iter().any(|(t, _)| t == topic).then_some(all)
+        })
+    }
+}

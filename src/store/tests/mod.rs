@@ -74,3 +74,5 @@ pub(super) fn files_size(path: &Path) -> (u64, u64) {
 
 mod query;
 mod ring;
+
+mod rules;
