@@ -150,6 +150,10 @@ pub struct DaemonConfig {
     pub max_mb: u64,
     pub commit_interval_ms: u64,
     pub extra: String,
+    /// Lines added to `config main 'main'` (e.g. "\toption offline_after_s '1'\n").
+    pub main_options: String,
+    /// Lines added to `config api 'api'`.
+    pub api_options: String,
 }
 
 impl DaemonConfig {
@@ -160,6 +164,8 @@ impl DaemonConfig {
             max_mb: 64,
             commit_interval_ms: 100,
             extra: String::new(),
+            main_options: String::new(),
+            api_options: String::new(),
         }
     }
 }
@@ -308,12 +314,12 @@ impl Drop for Daemon {
 
 pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) {
     let text = format!(
-        "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n\n\
+        "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n{main}\n\
          config store 'store'\n\toption path '{data}/store.db'\n\toption max_rows '{rows}'\n\
          \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n\n\
          config mqtt 'mqtt'\n\toption host '127.0.0.1'\n\toption port '{broker}'\n\
          \toption reconnect_max_s '1'\n\n\
-         config api 'api'\n\toption listen '127.0.0.1:{api}'\n\n{extra}\n",
+         config api 'api'\n\toption listen '127.0.0.1:{api}'\n{api_options}\n{extra}\n",
         data = dir.join("data").display(),
         rows = cfg.max_rows,
         mb = cfg.max_mb,
@@ -321,6 +327,8 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
         broker = cfg.broker_port,
         api = api_port,
         extra = cfg.extra,
+        main = cfg.main_options,
+        api_options = cfg.api_options,
     );
     std::fs::write(path, text).unwrap();
 }
