@@ -17,6 +17,8 @@ use std::time::Duration;
 
 /// Action messages that may wait for the broker.
 const QUEUE: usize = 64;
+/// How long `stop` waits for the connection thread.
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 pub struct ActionCounters {
@@ -93,14 +95,21 @@ impl ActionPublisher {
         ok
     }
 
-    /// Disconnects and joins the thread.
+    /// Disconnects and waits up to `STOP_GRACE` for the thread: a connection attempt to an
+    /// absent broker must not hold up the daemon's exit (the thread then ends with the process).
     pub fn stop(&mut self) {
         self.stop.store(true, Relaxed);
         if let Some(client) = &self.client {
             let _ = client.try_disconnect();
         }
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            let deadline = std::time::Instant::now() + STOP_GRACE;
+            while !thread.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
         }
     }
 }
