@@ -269,3 +269,22 @@ fn a_client_that_never_reads_is_disconnected_and_counted_without_holding_up_inge
     // The API is still there for everyone else.
     assert!(Ws::connect(&daemon).is_ok());
 }
+
+#[test]
+fn readings_the_store_refuses_are_not_published() {
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.store_options = "\toption max_devices '1'\n".into();
+    let daemon = Daemon::start(&cfg);
+    let mut ws = Ws::connect(&daemon).unwrap();
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish("acs/first/telemetry", r#"{"t": 1}"#);
+    publisher.publish("acs/second/telemetry", r#"{"t": 2}"#);
+    publisher.publish("acs/first/telemetry", r#"{"t": 3}"#);
+    let seen = ws.until("the last reading", |e| e["data"]["value"] == 3.0);
+    assert!(
+        seen.iter().all(|e| e["data"]["device"] != "second"),
+        "a refused device was published: {seen:?}"
+    );
+    assert_eq!(daemon.health()["ingest"]["rejected_device_cap"], 1);
+}

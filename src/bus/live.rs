@@ -6,7 +6,8 @@
 
 use super::presence::Presence;
 use super::{Bus, Interest, LiveEvent};
-use crate::store::Batch;
+use crate::model::Reading;
+use crate::store::{Batch, BatchOutcome, Store};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -17,13 +18,20 @@ const PRESENCE_TICK: Duration = Duration::from_secs(1);
 
 pub struct Live {
     bus: Arc<Bus>,
+    store: Arc<Mutex<Store>>,
     presence: Mutex<Presence>,
 }
 
 impl Live {
-    pub fn new(bus: Arc<Bus>, offline_after: Option<Duration>, max_devices: usize) -> Arc<Live> {
+    pub fn new(
+        bus: Arc<Bus>,
+        store: Arc<Mutex<Store>>,
+        offline_after: Option<Duration>,
+        max_devices: usize,
+    ) -> Arc<Live> {
         Arc::new(Live {
             bus,
+            store,
             presence: Mutex::new(Presence::new(offline_after, max_devices)),
         })
     }
@@ -32,11 +40,20 @@ impl Live {
         &self.bus
     }
 
-    /// Called by the writer after every successful commit.
-    pub fn on_commit(&self, batch: &Batch) {
-        let changes = self.lock().observe(batch, Instant::now());
-        if !batch.readings.is_empty() && self.bus.wants(Interest::TELEMETRY) {
-            let readings = batch.readings.iter().map(|(_, r)| r.clone()).collect();
+    /// Called by the writer after every successful commit. Readings the store refused
+    /// (registry caps, disabled devices, non-finite values) are left out; telling them apart
+    /// takes the store lock, so it is done only for a batch that had refusals.
+    pub fn on_commit(&self, batch: &Batch, outcome: &BatchOutcome) {
+        let mut stored: Vec<&Reading> = batch.readings.iter().map(|(_, r)| r).collect();
+        if outcome.inserted < stored.len() as u64 {
+            let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+            stored.retain(|r| store.holds(r));
+        }
+        let changes = self
+            .lock()
+            .observe_stored(&stored, &batch.statuses, Instant::now());
+        if !stored.is_empty() && self.bus.wants(Interest::TELEMETRY) {
+            let readings = stored.into_iter().cloned().collect();
             self.bus.publish(LiveEvent::Readings(Arc::new(readings)));
         }
         for change in changes {

@@ -10,8 +10,8 @@
 //! wrong cannot make a device look silent or alive.
 
 use super::StatusChange;
-use crate::model::now_ms;
-use crate::store::Batch;
+use crate::model::{now_ms, Reading};
+use crate::store::{Batch, DeviceStatus};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -37,9 +37,20 @@ impl Presence {
 
     /// Records a committed batch; returns the transitions it caused.
     pub fn observe(&mut self, batch: &Batch, now: Instant) -> Vec<StatusChange> {
+        let readings: Vec<&Reading> = batch.readings.iter().map(|(_, r)| r).collect();
+        self.observe_stored(&readings, &batch.statuses, now)
+    }
+
+    /// Like [`Presence::observe`], for the readings of a batch that the store kept.
+    pub fn observe_stored(
+        &mut self,
+        readings: &[&Reading],
+        statuses: &[DeviceStatus],
+        now: Instant,
+    ) -> Vec<StatusChange> {
         let mut changes = Vec::new();
         let mut previous: Option<&str> = None;
-        for (_, reading) in &batch.readings {
+        for reading in readings {
             // Readings of one message (and often of one batch) share the device: skip the
             // lookup for repeats.
             if previous == Some(reading.device.as_str()) {
@@ -48,7 +59,7 @@ impl Presence {
             previous = Some(reading.device.as_str());
             self.mark(&reading.device, true, "reading", now, &mut changes);
         }
-        for status in &batch.statuses {
+        for status in statuses {
             self.mark(
                 &status.device,
                 status.online,
@@ -119,8 +130,7 @@ fn change(device: &str, online: bool, source: &'static str) -> StatusChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Reading, Transport};
-    use crate::store::DeviceStatus;
+    use crate::model::Transport;
 
     fn readings(devices: &[&str]) -> Batch {
         Batch {

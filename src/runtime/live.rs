@@ -32,6 +32,7 @@ impl LiveParts {
         let bus = Bus::new();
         let live = Live::new(
             bus.clone(),
+            store.clone(),
             config.main.offline_after,
             config.store.max_devices,
         );
@@ -80,7 +81,7 @@ impl LiveParts {
     /// The writer's commit hook: publishes what each commit stored.
     pub fn commit_hook(&self) -> CommitHook {
         let live = self.live.clone();
-        Box::new(move |batch| live.on_commit(batch))
+        Box::new(move |batch, outcome| live.on_commit(batch, outcome))
     }
 
     /// Stops the rules thread and the presence ticker (call after the writer has finished).

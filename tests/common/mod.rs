@@ -154,6 +154,8 @@ pub struct DaemonConfig {
     pub main_options: String,
     /// Lines added to `config api 'api'`.
     pub api_options: String,
+    /// Lines added to `config store 'store'`.
+    pub store_options: String,
 }
 
 impl DaemonConfig {
@@ -166,6 +168,7 @@ impl DaemonConfig {
             extra: String::new(),
             main_options: String::new(),
             api_options: String::new(),
+            store_options: String::new(),
         }
     }
 }
@@ -316,7 +319,7 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     let text = format!(
         "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n{main}\n\
          config store 'store'\n\toption path '{data}/store.db'\n\toption max_rows '{rows}'\n\
-         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n\n\
+         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n{store_options}\n\
          config mqtt 'mqtt'\n\toption host '127.0.0.1'\n\toption port '{broker}'\n\
          \toption reconnect_max_s '1'\n\n\
          config api 'api'\n\toption listen '127.0.0.1:{api}'\n{api_options}\n{extra}\n",
@@ -329,6 +332,7 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
         extra = cfg.extra,
         main = cfg.main_options,
         api_options = cfg.api_options,
+        store_options = cfg.store_options,
     );
     std::fs::write(path, text).unwrap();
 }
