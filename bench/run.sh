@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: builds the release daemon and runs the benchmark harness (examples/bench.rs).
 # Needs mosquitto (apt-get install mosquitto). Figures go to stdout and bench/results.json.
+# ACS_BENCH_ONLY=store or ACS_BENCH_ONLY=rules runs one part only (no results file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || {

@@ -5,7 +5,10 @@
 //! 2. ingest end to end: readings/s from MQTT publish (a real mosquitto) to committed rows in
 //!    the release daemon, next to the broker's own delivery rate to a subscriber that only
 //!    counts, measured the same way in the same run;
-//! 3. memory: the daemon's resident set idle and its peak after the ingest run.
+//! 3. memory: the daemon's resident set idle and its peak after the ingest run;
+//! 4. rules: QoS 1 ingest with 100 automation rules against ingest with none, alternating
+//!    (none, rules, three times) in one daemon so both see the same machine state.
+//!    `ACS_BENCH_ONLY=rules` runs just this part (and writes no results file).
 //!
 //! Figures are printed and written to `bench/results.json`; nothing here asserts a time.
 
@@ -24,6 +27,13 @@ fn main() {
     let mut results = Vec::new();
     let work = tempfile::tempdir().unwrap();
 
+    if std::env::var("ACS_BENCH_ONLY").as_deref() == Ok("rules") {
+        let broker_port = free_port();
+        let _broker = start_broker(work.path(), broker_port);
+        let daemon = Daemon::start(work.path(), broker_port);
+        bench_rules(&daemon, broker_port, ingest_readings);
+        return;
+    }
     results.extend(bench_store(work.path()));
     if std::env::var("ACS_BENCH_ONLY").as_deref() == Ok("store") {
         return;
@@ -55,6 +65,7 @@ fn main() {
         daemon.rss_kb("VmHWM") as f64 / 1024.0,
         "MB",
     ));
+    results.extend(bench_rules(&daemon, broker_port, ingest_readings));
 
     println!("\n{:<58} {:>14}  unit", "figure", "value");
     for r in &results {
@@ -352,5 +363,63 @@ impl Daemon {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+}
+
+/// Ingest with 100 rules vs none, QoS 1 (lossless, so both runs commit every reading). The
+/// rules watch the devices the benchmark publishes for: 50 on the published metric (looked up
+/// and evaluated for every reading, never firing) and 50 on another metric of the same
+/// devices (a device hit, a metric miss). Runs alternate, none/rules three times, and the means
+/// are reported, so a slow moment of the shared machine does not land on one side only.
+fn bench_rules(daemon: &Daemon, broker_port: u16, n: u64) -> Vec<serde_json::Value> {
+    let mut none = Vec::new();
+    let mut with = Vec::new();
+    for _ in 0..3 {
+        none.push(daemon.ingest(broker_port, n, QoS::AtLeastOnce));
+        let ids = daemon.create_rules(100);
+        with.push(daemon.ingest(broker_port, n, QoS::AtLeastOnce));
+        daemon.delete_rules(&ids);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!("ingest without rules: {none:.0?} readings/s; with 100 rules: {with:.0?} readings/s");
+    let (none, with) = (mean(&none), mean(&with));
+    vec![
+        figure("ingest QoS 1, no rules (mean of 3)", none, "readings/s"),
+        figure("ingest QoS 1, 100 rules (mean of 3)", with, "readings/s"),
+        figure("ingest with 100 rules / with none", with / none, "x"),
+    ]
+}
+
+impl Daemon {
+    fn create_rules(&self, n: usize) -> Vec<i64> {
+        (0..n)
+            .map(|i| {
+                let metric = if i % 2 == 0 { "t" } else { "humidity" };
+                let rule = json!({"name": format!("bench {i}"),
+                    "trigger": {"kind": "threshold", "device": format!("b{}", i / 2),
+                                "metric": metric, "op": ">", "value": 1.0e9, "hysteresis": 1},
+                    "action": {"kind": "mqtt_publish", "topic": "bench/alerts/{device}",
+                               "payload": "{value}"}});
+                let response = ureq::post(&format!(
+                    "http://127.0.0.1:{}/api/v1/automation/rules",
+                    self.api
+                ))
+                .send_json(rule)
+                .expect("create a rule");
+                let body: serde_json::Value = response.into_json().unwrap();
+                body["id"].as_i64().unwrap()
+            })
+            .collect()
+    }
+
+    fn delete_rules(&self, ids: &[i64]) {
+        for id in ids {
+            ureq::delete(&format!(
+                "http://127.0.0.1:{}/api/v1/automation/rules/{id}",
+                self.api
+            ))
+            .call()
+            .expect("delete a rule");
+        }
     }
 }

@@ -6,11 +6,13 @@
 //! and stops the parts; [`config`] reads the UCI file they are configured by.
 
 pub mod api;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod ingest;
 pub mod logging;
 pub mod model;
+pub mod rules;
 pub mod runtime;
 pub mod stats;
 pub mod store;

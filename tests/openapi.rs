@@ -150,7 +150,16 @@ struct Answer {
 
 /// Sends `method path` with ureq; error statuses are answers too.
 fn call(daemon: &Daemon, method: &str, path: &str) -> Answer {
-    let result = ureq::request(method, &daemon.url(path)).call();
+    call_with(daemon, method, path, None)
+}
+
+/// Like [`call`], with an optional JSON request body.
+fn call_with(daemon: &Daemon, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    let request = ureq::request(method, &daemon.url(path));
+    let result = match body {
+        Some(b) => request.send_json(b.clone()),
+        None => request.call(),
+    };
     let response = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
@@ -159,7 +168,7 @@ fn call(daemon: &Daemon, method: &str, path: &str) -> Answer {
     let status = response.status();
     let content_type = response.header("Content-Type").map(str::to_owned);
     let text = response.into_string().expect("read body");
-    let body = if method == "HEAD" {
+    let body = if method == "HEAD" || (status == 204 && text.is_empty()) {
         Value::Null
     } else {
         serde_json::from_str(&text)
@@ -216,6 +225,14 @@ fn read_answer(stream: TcpStream) -> Answer {
 /// `answer` must be documented for `template` + `method` and match the schema there.
 fn check(spec: &Spec, what: &str, template: &str, method: &str, answer: &Answer) {
     let response = spec.response(template, &method.to_ascii_lowercase(), answer.status);
+    if response.get("content").is_none() {
+        assert_eq!(
+            answer.body,
+            Value::Null,
+            "{what}: the spec documents no body"
+        );
+        return;
+    }
     let content = &response["content"]["application/json"];
     assert!(
         content.is_object(),
@@ -234,6 +251,7 @@ fn check(spec: &Spec, what: &str, template: &str, method: &str, answer: &Answer)
 struct Case {
     method: &'static str,
     path: String,
+    body: Option<Value>,
     status: u16,
     /// The spec path it belongs to; `None` for paths the spec must not have.
     template: Option<&'static str>,
@@ -243,9 +261,92 @@ fn case(method: &'static str, path: &str, status: u16, template: Option<&'static
     Case {
         method,
         path: path.to_owned(),
+        body: None,
         status,
         template,
     }
+}
+
+fn case_with(
+    method: &'static str,
+    path: &str,
+    body: Value,
+    status: u16,
+    template: Option<&'static str>,
+) -> Case {
+    Case {
+        body: Some(body),
+        ..case(method, path, status, template)
+    }
+}
+
+const RULES: Option<&str> = Some("/api/v1/automation/rules");
+const RULE: Option<&str> = Some("/api/v1/automation/rules/{id}");
+const WS: Option<&str> = Some("/api/v1/ws");
+
+/// A rule that [`case_with`] bodies start from.
+fn good_rule() -> Value {
+    json!({"name": "hot", "enabled": true, "cooldown_s": 60,
+           "trigger": {"kind": "threshold", "device": "dev-a", "metric": "temperature",
+                       "op": ">=", "value": 30, "hysteresis": 0.5, "for_s": 5},
+           "action": {"kind": "mqtt_publish", "topic": "alerts/{device}",
+                      "payload": "{\"v\": {value}}", "qos": 1, "retain": false}})
+}
+
+fn rule_cases() -> Vec<Case> {
+    let offline = json!({"name": "gone", "trigger": {"kind": "offline", "device": "dev-b",
+        "after_s": 60}, "action": {"kind": "mqtt_publish", "topic": "alerts/gone"}});
+    let mut unknown = good_rule();
+    unknown["trigger"]["unit"] = json!("C");
+    let mut wildcard = good_rule();
+    wildcard["action"]["topic"] = json!("alerts/#");
+    let mut eq_hysteresis = good_rule();
+    eq_hysteresis["trigger"]["op"] = json!("==");
+    vec![
+        case("GET", "/api/v1/automation/rules", 200, RULES),
+        case_with("POST", "/api/v1/automation/rules", good_rule(), 201, RULES),
+        case_with("POST", "/api/v1/automation/rules", offline, 201, RULES),
+        case("GET", "/api/v1/automation/rules", 200, RULES),
+        case("GET", "/api/v1/automation/rules?limit=1", 400, RULES),
+        case_with("POST", "/api/v1/automation/rules", unknown, 400, RULES),
+        case_with("POST", "/api/v1/automation/rules", json!([1]), 400, RULES),
+        case_with(
+            "POST",
+            "/api/v1/automation/rules",
+            wildcard.clone(),
+            422,
+            RULES,
+        ),
+        case_with(
+            "POST",
+            "/api/v1/automation/rules",
+            eq_hysteresis,
+            422,
+            RULES,
+        ),
+        case("DELETE", "/api/v1/automation/rules", 405, RULES),
+        case("GET", "/api/v1/automation/rules/1", 200, RULE),
+        case("GET", "/api/v1/automation/rules/2/", 200, RULE),
+        case("GET", "/api/v1/automation/rules/999", 404, RULE),
+        case("GET", "/api/v1/automation/rules/abc", 404, RULE),
+        case("GET", "/api/v1/automation/rules/1?x=1", 400, RULE),
+        case_with("PUT", "/api/v1/automation/rules/1", good_rule(), 200, RULE),
+        case_with("PUT", "/api/v1/automation/rules/1", wildcard, 422, RULE),
+        case_with(
+            "PUT",
+            "/api/v1/automation/rules/999",
+            good_rule(),
+            404,
+            RULE,
+        ),
+        case_with("POST", "/api/v1/automation/rules/1", good_rule(), 405, RULE),
+        case("DELETE", "/api/v1/automation/rules/2", 204, RULE),
+        case("DELETE", "/api/v1/automation/rules/2", 404, RULE),
+        // Without the upgrade headers the WebSocket path is an HTTP error.
+        case("GET", "/api/v1/ws", 400, WS),
+        case("GET", "/api/v1/ws?verbose=1", 400, WS),
+        case("POST", "/api/v1/ws", 405, WS),
+    ]
 }
 
 const HEALTH: Option<&str> = Some("/api/v1/health");
@@ -346,14 +447,13 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
         case("GET", "/api/v1/nope", 404, None),
         case("GET", "/api/v1/auth/login", 404, None),
         case("POST", "/api/v1/auth/login", 404, None),
-        case("GET", "/api/v1/automation/rules", 404, None),
         case("GET", "/api/v2/health", 404, None),
         case("GET", "/", 404, None),
     ];
 
-    for c in &cases {
+    for c in cases.iter().chain(&rule_cases()) {
         let what = format!("{} {}", c.method, c.path);
-        let answer = call(&daemon, c.method, &c.path);
+        let answer = call_with(&daemon, c.method, &c.path, c.body.as_ref());
         assert_eq!(answer.status, c.status, "{what}: {}", answer.body);
         match c.template {
             Some(template) => {
@@ -464,16 +564,34 @@ fn every_operation_in_the_spec_is_served_by_the_daemon() {
     let broker = Broker::start();
     let daemon = daemon_with_data(&broker);
     let mut operations = 0;
+    // Paths come sorted, so the rule collection (POST creates rule 1) precedes the rule item
+    // (whose DELETE comes last among its methods).
     for (template, item) in spec.paths() {
         for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
-            let path = template.replace("{id}", "dev-a");
+            let id = if template.contains("/rules/") {
+                "1"
+            } else {
+                "dev-a"
+            };
+            let path = template.replace("{id}", id);
             assert!(
                 !path.contains('{'),
                 "no test value for a parameter of {template}"
             );
-            let answer = call(&daemon, &method.to_ascii_uppercase(), &path);
+            operations += 1;
+            if template == "/api/v1/ws" {
+                check_websocket_upgrade(&spec, &daemon);
+                continue;
+            }
+            let body = matches!(*method, "post" | "put").then(good_rule);
+            let answer = call_with(&daemon, &method.to_ascii_uppercase(), &path, body.as_ref());
+            let expected = match *method {
+                "post" => 201,
+                "delete" => 204,
+                _ => 200,
+            };
             assert_eq!(
-                answer.status, 200,
+                answer.status, expected,
                 "{method} {template} is in the spec but the daemon answers {}: {}",
                 answer.status, answer.body
             );
@@ -483,13 +601,83 @@ fn every_operation_in_the_spec_is_served_by_the_daemon() {
                 let head = call(&daemon, "HEAD", &path);
                 assert_eq!(head.status, 200, "HEAD {template}");
             }
-            operations += 1;
         }
     }
     assert_eq!(
-        operations, 4,
-        "the spec describes the four operations served today"
+        operations, 10,
+        "the spec describes the ten operations served today"
     );
+}
+
+/// The upgrade answers 101 as the spec says, and the stream then speaks WebSocket.
+fn check_websocket_upgrade(spec: &Spec, daemon: &Daemon) {
+    let response = spec.response("/api/v1/ws", "get", 101);
+    assert!(response.get("content").is_none());
+    let stream = TcpStream::connect(("127.0.0.1", daemon.api_port)).unwrap();
+    let url = format!("ws://127.0.0.1:{}/api/v1/ws", daemon.api_port);
+    let (mut ws, answer) = tungstenite::client::client(url, stream).expect("a WebSocket upgrade");
+    assert_eq!(answer.status(), 101);
+    ws.send(tungstenite::Message::text(r#"{"subscribe": {}}"#))
+        .unwrap();
+    loop {
+        if let tungstenite::Message::Text(text) = ws.read().unwrap() {
+            let event: Value = serde_json::from_str(&text).unwrap();
+            let live = json!({"$ref": "#/components/schemas/LiveEvent"});
+            spec.validate(&live, &event, "a WebSocket message");
+            if event["event"] == "subscribed" {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn websocket_messages_match_their_schemas() {
+    let spec = Spec::load();
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let answer = call_with(
+        &daemon,
+        "POST",
+        "/api/v1/automation/rules",
+        Some(&good_rule()),
+    );
+    assert_eq!(answer.status, 201);
+    let stream = TcpStream::connect(("127.0.0.1", daemon.api_port)).unwrap();
+    let url = format!("ws://127.0.0.1:{}/api/v1/ws", daemon.api_port);
+    let (mut ws, _) = tungstenite::client::client(url, stream).expect("a WebSocket upgrade");
+    let subscribe = json!({"subscribe": {"devices": ["dev-a"]}});
+    let message = json!({"$ref": "#/components/schemas/SubscribeMessage"});
+    spec.validate(&message, &subscribe, "the subscribe message");
+    ws.send(tungstenite::Message::text(subscribe.to_string()))
+        .unwrap();
+    ws.send(tungstenite::Message::text("{\"unsubscribe\": true}"))
+        .unwrap();
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish("acs/dev-a/status", "online");
+    let t0 = 1_767_225_600_000_i64;
+    for (dt, value) in [(0, 31), (6000, 32)] {
+        let body = json!({"ts": t0 + dt, "temperature": value});
+        publisher.publish("acs/dev-a/telemetry", body.to_string());
+    }
+    publisher.publish("acs/dev-a/status", "offline");
+    let live = json!({"$ref": "#/components/schemas/LiveEvent"});
+    let mut kinds = std::collections::BTreeSet::new();
+    while kinds.len() < 5 {
+        if let tungstenite::Message::Text(text) = ws.read().unwrap() {
+            let event: Value = serde_json::from_str(&text).unwrap();
+            spec.validate(&live, &event, "a WebSocket message");
+            kinds.insert(event["event"].as_str().unwrap().to_owned());
+        }
+    }
+    let expected = [
+        "automation.trigger",
+        "device.status",
+        "error",
+        "subscribed",
+        "telemetry.live",
+    ];
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), expected);
 }
 
 #[test]

@@ -4,9 +4,13 @@
 mod guard;
 pub mod respond;
 pub mod routes;
+pub mod rules;
 pub mod server;
+pub mod ws;
 
 pub use respond::{
     error_response, json_response, parse_query, read_body_capped, ApiError, JsonResponse,
 };
-pub use server::{ClientInfo, Handler, HttpServer, HttpStats, HttpStatsReader, Limits, Reply};
+pub use server::{
+    ClientInfo, HandOver, Handler, HttpServer, HttpStats, HttpStatsReader, Limits, Reply,
+};

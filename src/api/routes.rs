@@ -25,6 +25,12 @@ pub struct AppState {
     pub http: std::sync::OnceLock<super::HttpStatsReader>,
     /// The upstream sync's state (reported as disabled when it is off).
     pub upstream: Arc<crate::sync::UpstreamStatus>,
+    /// The live event bus (its counters are in health).
+    pub bus: Option<Arc<crate::bus::Bus>>,
+    /// Automation rules (`/automation/rules`).
+    pub automation: Option<Arc<crate::rules::Automation>>,
+    /// WebSocket events (`/ws`); `None` when `api.ws_max_clients` is 0.
+    pub ws: Option<Arc<super::ws::WsHub>>,
 }
 
 /// Entry point for one request.
@@ -32,19 +38,61 @@ pub fn handle(state: &AppState, request: &mut tiny_http::Request, _client: &Clie
     state.stats.api_requests.fetch_add(1, Relaxed);
     let url = request.url().to_owned();
     let (path, params) = parse_query(&url);
-    match route(state, request.method(), path, &params) {
-        Ok(response) => response.into(),
+    let result = match live_route(state, request, path, &params) {
+        Some(result) => result,
+        None => route(state, request.method(), path, &params).map(Reply::from),
+    };
+    match result {
+        Ok(reply) => reply,
         Err(error) => {
             state.stats.api_errors.fetch_add(1, Relaxed);
             let mut response = error_response(&error);
             if matches!(error, ApiError::MethodNotAllowed) {
-                // Every endpoint of this version is read-only (RFC 9110 requires Allow on 405).
-                if let Ok(allow) = tiny_http::Header::from_bytes("Allow", "GET, HEAD") {
+                // RFC 9110 requires Allow on 405.
+                if let Ok(allow) = tiny_http::Header::from_bytes("Allow", allowed_methods(path)) {
                     response = response.with_header(allow);
                 }
             }
             response.into()
         }
+    }
+}
+
+/// The routes that need the whole request (bodies, upgrade headers): automation rules and
+/// WebSocket events. `None` for every other path.
+fn live_route(
+    state: &AppState,
+    request: &mut tiny_http::Request,
+    path: &str,
+    params: &[(String, String)],
+) -> Option<Result<Reply, ApiError>> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    Some(match segments.as_slice() {
+        ["api", "v1", "automation", "rules"] => reject_params(params, &[])
+            .and_then(|()| super::rules::collection(state, request))
+            .map(Reply::from),
+        ["api", "v1", "automation", "rules", id] => reject_params(params, &[])
+            .and_then(|()| super::rules::item(state, request, id))
+            .map(Reply::from),
+        ["api", "v1", "ws"] => {
+            reject_params(params, &["access_token"]).and_then(|()| match &state.ws {
+                Some(hub) => super::ws::upgrade(hub, request),
+                None => Err(ApiError::NotFound(
+                    "WebSocket events are off (api.ws_max_clients is 0)".into(),
+                )),
+            })
+        }
+        _ => return None,
+    })
+}
+
+fn allowed_methods(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["api", "v1", "automation", "rules"] => "GET, HEAD, POST",
+        ["api", "v1", "automation", "rules", _] => "GET, HEAD, PUT, DELETE",
+        ["api", "v1", "ws"] => "GET",
+        _ => "GET, HEAD",
     }
 }
 
@@ -99,6 +147,12 @@ struct Health {
     upstream: crate::sync::SyncStatus,
     #[serde(flatten)]
     counters: StatsSnapshot,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bus: Option<crate::bus::BusStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automation: Option<crate::rules::AutomationStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ws: Option<super::ws::WsStats>,
 }
 
 fn health(state: &AppState) -> Result<Json, ApiError> {
@@ -120,6 +174,9 @@ fn health(state: &AppState) -> Result<Json, ApiError> {
             store,
             upstream,
             counters,
+            bus: state.bus.as_ref().map(|b| b.stats()),
+            automation: state.automation.as_ref().map(|a| a.stats()),
+            ws: state.ws.as_ref().map(|w| w.stats()),
         },
     ))
 }

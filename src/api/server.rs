@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tiny_http::{ReadWrite, Request, ResponseBox};
 
-use super::guard::{self, Counters, GuardConfig, PeerMap};
+pub use super::guard::HandOver;
+use super::guard::{self, Counters, GuardConfig, HandOverSlot, PeerMap};
 use super::respond::{error_response, ApiError};
 
 /// Stack of the guard thread (it runs only the async relays).
@@ -50,11 +51,20 @@ impl Default for Limits {
 }
 
 /// Who sent a request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientInfo {
     /// The real client address (not the loopback hop to tiny_http).
     pub peer: SocketAddr,
     upgraded: Arc<AtomicBool>,
+    hand_over: HandOverSlot,
+}
+
+impl std::fmt::Debug for ClientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientInfo")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientInfo {
@@ -75,6 +85,15 @@ pub enum Reply {
         protocol: String,
         response: ResponseBox,
         on_upgrade: Box<dyn FnOnce(Box<dyn ReadWrite + Send>, ClientInfo) + Send>,
+    },
+    /// Switch protocols and let `session` own the client socket: `response` (a 101; tiny_http
+    /// adds `Connection`/`Upgrade: protocol`) is sent, then the connection guard stops relaying
+    /// and runs `session` on its own thread (see [`super::guard`]). The HTTP limits no longer
+    /// apply; the session enforces its own. It still counts toward `max_connections`.
+    HandOver {
+        protocol: String,
+        response: ResponseBox,
+        session: HandOver,
     },
 }
 
@@ -285,6 +304,7 @@ fn handle(mut request: Request, handler: &Handler, peers: &PeerMap) {
     let info = ClientInfo {
         peer: entry.peer,
         upgraded: entry.upgraded,
+        hand_over: entry.hand_over,
     };
     let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut request, &info)));
     match reply {
@@ -301,6 +321,19 @@ fn handle(mut request: Request, handler: &Handler, peers: &PeerMap) {
             if catch_unwind(AssertUnwindSafe(|| on_upgrade(stream, info))).is_err() {
                 log::error!("http: upgrade handler panicked");
             }
+        }
+        Ok(Reply::HandOver {
+            protocol,
+            response,
+            session,
+        }) => {
+            // The session must be in place before the 101 leaves: the guard looks for it when
+            // tiny_http closes its side, which dropping the stream below does.
+            if let Ok(mut slot) = info.hand_over.lock() {
+                *slot = Some(session);
+            }
+            info.mark_upgraded();
+            drop(request.upgrade(&protocol, response));
         }
         Err(_) => {
             let _ = request.respond(error_response(&ApiError::Internal(

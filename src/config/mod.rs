@@ -214,6 +214,8 @@ pub struct Main {
     /// `None`: use the hostname, see [`Config::gateway_id`].
     pub gateway_id: Option<String>,
     pub log_level: LogLevel,
+    /// `offline_after_s`; `None` when 0 (only the status topic reports offline).
+    pub offline_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -257,6 +259,8 @@ pub struct Api {
     /// `max_body_kb` in bytes.
     pub max_body_bytes: usize,
     pub workers: usize,
+    pub ws_max_clients: usize,
+    pub ws_ping: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -314,6 +318,10 @@ impl Config {
                 enabled: v.flag("main", "enabled"),
                 gateway_id: v.opt_text("main", "gateway_id"),
                 log_level: LogLevel::parse(v.text("main", "log_level")).unwrap_or(LogLevel::Info),
+                offline_after: match v.int("main", "offline_after_s") {
+                    0 => None,
+                    s => Some(Duration::from_secs(s)),
+                },
             },
             store: Store {
                 path: PathBuf::from(v.text("store", "path")),
@@ -351,6 +359,8 @@ impl Config {
                 request_timeout: secs("api", "request_timeout_s"),
                 max_body_bytes: kb("api", "max_body_kb"),
                 workers: v.int("api", "workers") as usize,
+                ws_max_clients: v.int("api", "ws_max_clients") as usize,
+                ws_ping: secs("api", "ws_ping_s"),
             },
             upstream: Upstream {
                 enabled: v.flag("upstream", "enabled"),

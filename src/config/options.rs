@@ -394,6 +394,35 @@ pub const OPTIONS: &[OptionSpec] = &[
         doc: "Longest wait between connection attempts, in seconds (exponential backoff with\n\
               jitter from 0.5 s).",
     },
+    // main (live events)
+    OptionSpec {
+        section: "main",
+        name: "offline_after_s",
+        kind: Kind::Int { min: 0, max: 604_800 },
+        default: "0",
+        reload: false,
+        doc: "Report a device offline (device.status, offline rules) after this many seconds\n\
+              without a reading or status message. 0 = only when its MQTT status topic says so.",
+    },
+    // api (WebSocket)
+    OptionSpec {
+        section: "api",
+        name: "ws_max_clients",
+        kind: Kind::Int { min: 0, max: 64 },
+        default: "4",
+        reload: false,
+        doc: "Most WebSocket clients at /api/v1/ws at a time (each is also one of\n\
+              max_connections). 0 = no WebSocket.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "ws_ping_s",
+        kind: Kind::Int { min: 1, max: 3600 },
+        default: "30",
+        reload: false,
+        doc: "Seconds between WebSocket pings; a client that answers nothing for three intervals\n\
+              is disconnected.",
+    },
 ];
 
 /// Index of an option in [`OPTIONS`].

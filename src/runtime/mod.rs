@@ -6,6 +6,7 @@
 //! sources and stop the API. The main
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
+pub mod live;
 pub mod settings;
 pub mod writer;
 
@@ -74,6 +75,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
 
     let store = Arc::new(Mutex::new(Store::open(store_options(&config))?));
     let stats = Arc::new(Stats::default());
+    let mut live = live::LiveParts::start(&config, &store)?;
     let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
     let writer_settings = Arc::new(WriterSettings {
         commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),
@@ -83,7 +85,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         rx,
         writer_settings.clone(),
         stats.clone(),
-        None,
+        Some(live.commit_hook()),
     )
     .map_err(|source| StartError::Spawn {
         what: "the store writer",
@@ -120,6 +122,9 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
             gateway_id,
             http: std::sync::OnceLock::new(),
             upstream: upstream_status,
+            bus: Some(live.bus.clone()),
+            automation: Some(live.automation.clone()),
+            ws: live.ws.clone(),
         });
         let addr = daemon.config.api.listen;
         let handler_state = state.clone();
@@ -159,6 +164,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
     }
     daemon.tx.close();
     let _ = writer.join();
+    live.stop();
     if let Some(mqtt) = daemon.mqtt.take() {
         mqtt.stop();
     }
@@ -273,6 +279,11 @@ impl Daemon {
                 "store.max_metrics",
             ),
             (new.api != old.api, "the api section"),
+            (new.mqtt != old.mqtt, "the mqtt section for rule actions"),
+            (
+                new.main.offline_after != old.main.offline_after,
+                "main.offline_after_s",
+            ),
             (
                 new.main.gateway_id != old.main.gateway_id,
                 "main.gateway_id",

@@ -11,7 +11,7 @@
 use crate::ingest::Event;
 use crate::model::now_ms;
 use crate::stats::Stats;
-use crate::store::{Batch, Store};
+use crate::store::{Batch, BatchOutcome, Store};
 use portable_atomic::AtomicU64;
 use smol::future;
 use std::sync::atomic::Ordering::Relaxed;
@@ -30,8 +30,9 @@ pub struct WriterSettings {
     pub commit_interval_ms: AtomicU64,
 }
 
-/// Called after every successful commit with the committed batch (the live bus hooks in here).
-pub type CommitHook = Box<dyn Fn(&Batch) + Send>;
+/// Called after every successful commit with the committed batch and what the store did with
+/// it (the live bus hooks in here).
+pub type CommitHook = Box<dyn Fn(&Batch, &BatchOutcome) + Send>;
 
 pub fn spawn(
     store: Arc<Mutex<Store>>,
@@ -142,7 +143,7 @@ async fn commit(
                     );
                 }
                 if let Some(hook) = on_commit {
-                    hook(batch);
+                    hook(batch, &outcome);
                 }
                 return;
             }

@@ -22,7 +22,7 @@
 //! - The device and metric registries are capped (`max_devices`, `max_metrics`): a flood of
 //!   random ids is rejected and counted, it grows neither memory nor the file.
 //!
-//! # On-disk format (schema version 1, `PRAGMA user_version`, see `schema.rs`)
+//! # On-disk format (schema version 2, `PRAGMA user_version`, see `schema.rs`)
 //!
 //! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
 //!   `(device_id, metric_id, ts)`; `ts` is epoch ms as reported by the device.
@@ -30,6 +30,8 @@
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
 //! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`.
+//! - `rules(id, spec, last_fired, fire_count, created, updated)` (version 2): automation rules,
+//!   `spec` the rule's JSON definition.
 //!
 //! A file with a newer `user_version` than this build knows is refused with
 //! [`StoreError::NewerSchema`], never silently downgraded.
@@ -85,6 +87,7 @@ mod devices;
 mod outbox;
 mod query;
 mod ring;
+mod rules;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -99,6 +102,7 @@ pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, DeviceStatus};
+pub use rules::StoredRule;
 
 /// Most rows [`Store::evict_expired`] deletes per call, so one call is bounded work.
 pub const EXPIRE_CHUNK: u64 = 10_000;

@@ -33,6 +33,15 @@ const MIGRATIONS: &[&str] = &[
          value REAL NOT NULL
      );
      CREATE INDEX readings_device_metric_ts ON readings (device_id, metric_id, ts);",
+    // 2: automation rules (definition as JSON text, firing record).
+    "CREATE TABLE rules (
+         id INTEGER PRIMARY KEY,
+         spec TEXT NOT NULL,
+         last_fired INTEGER,
+         fire_count INTEGER NOT NULL DEFAULT 0,
+         created INTEGER NOT NULL,
+         updated INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build creates and understands.

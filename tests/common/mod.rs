@@ -150,6 +150,12 @@ pub struct DaemonConfig {
     pub max_mb: u64,
     pub commit_interval_ms: u64,
     pub extra: String,
+    /// Lines added to `config main 'main'` (e.g. "\toption offline_after_s '1'\n").
+    pub main_options: String,
+    /// Lines added to `config api 'api'`.
+    pub api_options: String,
+    /// Lines added to `config store 'store'`.
+    pub store_options: String,
 }
 
 impl DaemonConfig {
@@ -160,6 +166,9 @@ impl DaemonConfig {
             max_mb: 64,
             commit_interval_ms: 100,
             extra: String::new(),
+            main_options: String::new(),
+            api_options: String::new(),
+            store_options: String::new(),
         }
     }
 }
@@ -308,12 +317,12 @@ impl Drop for Daemon {
 
 pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) {
     let text = format!(
-        "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n\n\
+        "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n{main}\n\
          config store 'store'\n\toption path '{data}/store.db'\n\toption max_rows '{rows}'\n\
-         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n\n\
+         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n{store_options}\n\
          config mqtt 'mqtt'\n\toption host '127.0.0.1'\n\toption port '{broker}'\n\
          \toption reconnect_max_s '1'\n\n\
-         config api 'api'\n\toption listen '127.0.0.1:{api}'\n\n{extra}\n",
+         config api 'api'\n\toption listen '127.0.0.1:{api}'\n{api_options}\n{extra}\n",
         data = dir.join("data").display(),
         rows = cfg.max_rows,
         mb = cfg.max_mb,
@@ -321,7 +330,80 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
         broker = cfg.broker_port,
         api = api_port,
         extra = cfg.extra,
+        main = cfg.main_options,
+        api_options = cfg.api_options,
+        store_options = cfg.store_options,
     );
     std::fs::write(path, text).unwrap();
 }
 pub mod cloud;
+
+impl Daemon {
+    /// A request with an optional JSON body, returning (status, JSON body or Null).
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let request = ureq::request(method, &self.url(path));
+        let result = match body {
+            Some(b) => request.send_json(b.clone()),
+            None => request.call(),
+        };
+        let (status, response) = match result {
+            Ok(r) => (r.status(), r),
+            Err(ureq::Error::Status(code, r)) => (code, r),
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let text = response.into_string().unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, json)
+    }
+}
+
+/// An MQTT client that records every message on `filter`.
+pub struct Subscriber {
+    pub client: Client,
+    messages: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Subscriber {
+    pub fn connect(port: u16, filter: &str) -> Subscriber {
+        let id = format!("test-sub-{}", free_port());
+        let options = MqttOptions::new(id, "127.0.0.1", port);
+        let (client, mut connection) = Client::new(options, 100);
+        let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sink, flag) = (messages.clone(), subscribed.clone());
+        client.subscribe(filter, QoS::AtLeastOnce).unwrap();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => flag.store(true, Ordering::SeqCst),
+                    Ok(Event::Incoming(Packet::Publish(p))) => sink.lock().unwrap().push((
+                        p.topic.clone(),
+                        String::from_utf8_lossy(&p.payload).into_owned(),
+                    )),
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        });
+        wait_until("the subscription", Duration::from_secs(10), || {
+            subscribed.load(Ordering::SeqCst).then_some(())
+        });
+        Subscriber { client, messages }
+    }
+
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Waits until a message on `topic` arrived and returns every message received so far.
+    pub fn wait_for(&self, topic: &str) -> Vec<(String, String)> {
+        wait_until(&format!("a message on {topic}"), patience(), || {
+            let all = self.messages();
+            all.iter().any(|(t, _)| t == topic).then_some(all)
+        })
+    }
+}

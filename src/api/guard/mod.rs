@@ -15,6 +15,12 @@
 //!   are refused (`411`), so every body has a known, bounded length;
 //! * ends connections after `max_connection_lifetime` unless the handler upgraded them.
 //!
+//! A handler may also *hand over* an upgraded connection (WebSocket): the guard then relays
+//! tiny_http's `101` response, waits for tiny_http to close its side (which marks the end of
+//! the response exactly), stops relaying and runs the handed-over session on the client socket
+//! itself, as an async task on this thread, with the bytes the client sent after its request.
+//! The connection keeps its slot (it counts toward `max_connections`) until the session ends.
+//!
 //! The guard does not parse HTTP for the application — tiny_http does. It only runs a tiny
 //! streaming [`Scanner`] over the request bytes that finds where each header block ends and
 //! reads the two framing headers (`Content-Length`, `Transfer-Encoding`) with the same rules
@@ -26,10 +32,12 @@
 //! thread per connection: only two small buffers and a task.
 
 use portable_atomic::AtomicU64;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,6 +55,8 @@ const RELAY_BUF: usize = 4096;
 const LINGER: Duration = Duration::from_secs(1);
 /// At most this many bytes are read and discarded while lingering.
 const LINGER_BYTES: usize = 64 * 1024;
+/// Most bytes a client may send between its upgrade request and the hand-over.
+const MAX_HANDOVER_BYTES: usize = 64 * 1024;
 /// At most this many over-capacity connections are answered (503) at the same time; beyond
 /// that they are closed at once.
 const MAX_REJECTING: usize = 16;
@@ -71,16 +81,25 @@ pub(crate) struct Counters {
     pub active: AtomicUsize,
 }
 
+/// A session that takes over an upgraded connection: it gets the client socket and the bytes
+/// the client already sent after its upgrade request, and runs on the guard's thread.
+pub type HandOver =
+    Box<dyn FnOnce(Async<TcpStream>, Vec<u8>) -> Pin<Box<dyn Future<Output = ()>>> + Send>;
+
+/// Where a worker leaves a [`HandOver`] for the guard.
+pub(crate) type HandOverSlot = Arc<Mutex<Option<HandOver>>>;
+
 /// One relayed connection as seen by the workers.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct PeerEntry {
     pub peer: SocketAddr,
     pub upgraded: Arc<AtomicBool>,
+    pub hand_over: HandOverSlot,
 }
 
 /// `local port of the guard's loopback socket -> real client`, so that a handler can map
 /// `request.remote_addr()` (which tiny_http reports as that loopback socket) to the client.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct PeerMap(Mutex<HashMap<u16, PeerEntry>>);
 
 impl PeerMap {
@@ -214,6 +233,8 @@ enum End {
     TimedOut { respond: bool },
     /// The scanner refused a request.
     Refused(Reject),
+    /// tiny_http closed after its `101`; a session takes the client socket over.
+    HandOver(HandOver),
 }
 
 /// Per-connection state shared by the two directions and the watchdog (one thread: `Cell`s).
@@ -227,6 +248,20 @@ struct Conn {
     /// A complete request has not been answered yet.
     awaiting_response: Cell<bool>,
     upgraded: Arc<AtomicBool>,
+    hand_over: HandOverSlot,
+    /// Client bytes read after a hand-over was announced, for the session.
+    early: RefCell<Vec<u8>>,
+}
+
+impl Conn {
+    fn handing_over(&self) -> bool {
+        self.upgraded.load(Ordering::Relaxed)
+            && self
+                .hand_over
+                .lock()
+                .map(|slot| slot.is_some())
+                .unwrap_or(false)
+    }
 }
 
 async fn serve(ctx: &Ctx, client: Async<TcpStream>, peer: SocketAddr) -> io::Result<()> {
@@ -235,11 +270,13 @@ async fn serve(ctx: &Ctx, client: Async<TcpStream>, peer: SocketAddr) -> io::Res
     upstream.get_ref().set_nodelay(true).ok();
     let port = upstream.get_ref().local_addr()?.port();
     let upgraded = Arc::new(AtomicBool::new(false));
+    let hand_over = HandOverSlot::default();
     ctx.peers.insert(
         port,
         PeerEntry {
             peer,
             upgraded: upgraded.clone(),
+            hand_over: hand_over.clone(),
         },
     );
     let _registered = Registered(&ctx.peers, port);
@@ -252,6 +289,8 @@ async fn serve(ctx: &Ctx, client: Async<TcpStream>, peer: SocketAddr) -> io::Res
         in_head: Cell::new(false),
         awaiting_response: Cell::new(false),
         upgraded,
+        hand_over,
+        early: RefCell::new(Vec::new()),
     };
 
     let end = client_to_server(ctx, &conn, &client, &upstream)
@@ -270,6 +309,10 @@ async fn serve(ctx: &Ctx, client: Async<TcpStream>, peer: SocketAddr) -> io::Res
         End::Refused(why) => {
             ctx.counters.over_limit.fetch_add(1, Ordering::Relaxed);
             reply_and_close(&client, &why.response()).await;
+        }
+        End::HandOver(session) => {
+            drop(_registered);
+            session(client, conn.early.take()).await;
         }
     }
     Ok(())
@@ -295,6 +338,15 @@ async fn client_to_server(
         };
         let now = Instant::now();
         conn.last_activity.set(now);
+        if conn.handing_over() {
+            // These bytes belong to the session (e.g. a WebSocket frame sent right after the
+            // 101 arrived); keep them, and leave the rest in the socket for the session.
+            if conn.early.borrow().len() + n > MAX_HANDOVER_BYTES {
+                return End::Closed;
+            }
+            conn.early.borrow_mut().extend_from_slice(&buf[..n]);
+            return future::pending().await;
+        }
         if !conn.upgraded.load(Ordering::Relaxed) {
             let was_in_request = scanner.in_request();
             let fed = match scanner.feed(&buf[..n]) {
@@ -328,7 +380,17 @@ async fn server_to_client(
     let mut buf = vec![0u8; RELAY_BUF];
     loop {
         let n = match (&*upstream).read(&mut buf).await {
-            Ok(0) | Err(_) => return End::Closed,
+            Ok(0) | Err(_) => {
+                // tiny_http closes its side right after a handed-over 101: all of the
+                // response has been relayed, the session may start.
+                if conn.upgraded.load(Ordering::Relaxed) {
+                    let session = conn.hand_over.lock().ok().and_then(|mut s| s.take());
+                    if let Some(session) = session {
+                        return End::HandOver(session);
+                    }
+                }
+                return End::Closed;
+            }
             Ok(n) => n,
         };
         conn.last_activity.set(Instant::now());

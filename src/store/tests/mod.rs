@@ -75,3 +75,5 @@ pub(super) fn files_size(path: &Path) -> (u64, u64) {
 mod outbox;
 mod query;
 mod ring;
+
+mod rules;

@@ -1,0 +1,104 @@
+//! `/api/v1/automation/rules` and `/api/v1/automation/rules/{id}`: list, create, read, replace
+//! and delete automation rules. Bodies are JSON rule definitions (see `rules::model`); unknown
+//! fields and malformed JSON are 400, well-formed but unusable rules 422, more than
+//! `MAX_RULES` rules 422.
+
+use super::respond::{json_response, read_body_capped, ApiError, JsonResponse};
+use super::routes::AppState;
+use crate::rules::model::RuleSpec;
+use crate::rules::{Automation, RuleError};
+use serde::Serialize;
+use tiny_http::{Method, Request};
+
+/// Largest rule body: the templates' limits plus room for the rest.
+const MAX_RULE_BODY: usize = 16 * 1024;
+
+#[derive(Serialize)]
+struct List<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+/// The collection: GET lists every rule (at most `MAX_RULES`, one page), POST creates one.
+pub fn collection(state: &AppState, request: &mut Request) -> Result<JsonResponse, ApiError> {
+    let automation = automation(state)?;
+    match request.method() {
+        Method::Get | Method::Head => {
+            let items = automation.list().map_err(error)?;
+            Ok(json_response(
+                200,
+                &List {
+                    items,
+                    next_cursor: None,
+                },
+            ))
+        }
+        Method::Post => {
+            let spec = body(request)?;
+            let rule = automation.create(spec).map_err(error)?;
+            let response = json_response(201, &rule);
+            let location = format!("/api/v1/automation/rules/{}", rule.id);
+            Ok(
+                match tiny_http::Header::from_bytes("Location", location.as_bytes()) {
+                    Ok(h) => response.with_header(h),
+                    Err(()) => response,
+                },
+            )
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// One rule: GET, PUT (replace the definition; the firing record stays), DELETE.
+pub fn item(state: &AppState, request: &mut Request, id: &str) -> Result<JsonResponse, ApiError> {
+    let automation = automation(state)?;
+    let method = request.method().clone();
+    if !matches!(
+        method,
+        Method::Get | Method::Head | Method::Put | Method::Delete
+    ) {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let id = match id.parse::<i64>() {
+        Ok(n) if n > 0 => n,
+        _ => return Err(ApiError::NotFound(format!("no rule {id:?}"))),
+    };
+    match method {
+        Method::Put => {
+            let spec = body(request)?;
+            Ok(json_response(
+                200,
+                &automation.replace(id, spec).map_err(error)?,
+            ))
+        }
+        Method::Delete => {
+            automation.delete(id).map_err(error)?;
+            Ok(tiny_http::Response::from_data(Vec::new()).with_status_code(204))
+        }
+        _ => Ok(json_response(200, &automation.get(id).map_err(error)?)),
+    }
+}
+
+fn automation(state: &AppState) -> Result<&Automation, ApiError> {
+    state
+        .automation
+        .as_deref()
+        .ok_or_else(|| ApiError::Unavailable("automation is not running".into()))
+}
+
+fn body(request: &mut Request) -> Result<RuleSpec, ApiError> {
+    let bytes = read_body_capped(request, MAX_RULE_BODY)?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("invalid rule: {e}")))
+}
+
+fn error(e: RuleError) -> ApiError {
+    match e {
+        RuleError::NotFound(id) => ApiError::NotFound(format!("no rule {id}")),
+        RuleError::Invalid(why) => ApiError::UnprocessableEntity(why),
+        RuleError::TooMany => ApiError::UnprocessableEntity(e.to_string()),
+        RuleError::Store(e) => {
+            log::error!("rules: store failed: {e}");
+            ApiError::Internal("the store could not answer; see the daemon log".into())
+        }
+    }
+}

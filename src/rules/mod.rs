@@ -1,0 +1,194 @@
+//! Automation rules: their definition and checks ([`model`]), their evaluation ([`engine`]),
+//! the thread that evaluates them off the ingest path ([`runner`]), and the MQTT action
+//! ([`action`]). [`Automation`] is what the REST API and the runtime hold.
+//!
+//! Invariants: the store is the source of truth for rules and their firing record; the
+//! engine's index is updated after every successful store change, under the engine lock, so
+//! the runner never evaluates a rule the store does not hold (for longer than one batch).
+
+pub mod action;
+pub mod engine;
+pub mod model;
+pub mod runner;
+pub mod template;
+
+use crate::bus::Bus;
+use crate::model::now_ms;
+use crate::store::{Store, StoreError, StoredRule};
+use action::ActionPublisher;
+use engine::Engine;
+use model::{Rule, RuleSpec, MAX_RULES};
+use portable_atomic::AtomicU64;
+use serde::Serialize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+
+/// Why a rule operation failed; the API maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("no rule {0}")]
+    NotFound(i64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("at most {MAX_RULES} rules may exist")]
+    TooMany,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Counters for `/api/v1/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AutomationStats {
+    pub rules: usize,
+    pub firings: u64,
+    pub actions_published: u64,
+    /// Actions refused: MQTT off, or the client's queue full while the broker is away.
+    pub action_failures: u64,
+    /// Batches of events the engine lost because its queue was full.
+    pub events_dropped: u64,
+    /// Firings whose record could not be written to the store.
+    pub record_errors: u64,
+}
+
+pub struct Automation {
+    store: Arc<Mutex<Store>>,
+    bus: Arc<Bus>,
+    engine: Mutex<Engine>,
+    publisher: ActionPublisher,
+    /// Wakes the runner when rules change (capacity 1: one pending wake is enough).
+    changed: (async_channel::Sender<()>, async_channel::Receiver<()>),
+    firings: AtomicU64,
+    events_dropped: AtomicU64,
+    record_errors: AtomicU64,
+}
+
+impl Automation {
+    /// Loads the stored rules. A stored rule that no longer parses is skipped with a warning
+    /// (it stays in the store and is shown by GET as far as possible).
+    pub fn load(
+        store: Arc<Mutex<Store>>,
+        bus: Arc<Bus>,
+        publisher: ActionPublisher,
+    ) -> Result<Arc<Automation>, StoreError> {
+        let stored = lock(&store).rules()?;
+        let rules: Vec<Rule> = stored.iter().filter_map(|s| decode(s).ok()).collect();
+        if rules.len() < stored.len() {
+            log::warn!(
+                "skipped={} stored rules could not be read and are not evaluated",
+                stored.len() - rules.len()
+            );
+        }
+        log::info!("rules={} automation rules loaded", rules.len());
+        Ok(Arc::new(Automation {
+            store,
+            bus,
+            engine: Mutex::new(Engine::new(rules)),
+            publisher,
+            changed: async_channel::bounded(1),
+            firings: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            record_errors: AtomicU64::new(0),
+        }))
+    }
+
+    pub fn list(&self) -> Result<Vec<Rule>, RuleError> {
+        let stored = lock(&self.store).rules()?;
+        stored.iter().map(decode).collect()
+    }
+
+    pub fn get(&self, id: i64) -> Result<Rule, RuleError> {
+        let stored = lock(&self.store).rule(id)?;
+        decode(&stored.ok_or(RuleError::NotFound(id))?)
+    }
+
+    pub fn create(&self, spec: RuleSpec) -> Result<Rule, RuleError> {
+        spec.validate().map_err(RuleError::Invalid)?;
+        let json = encode(&spec)?;
+        let mut engine = self.engine();
+        let stored = {
+            let mut store = lock(&self.store);
+            if store.rule_count()? >= MAX_RULES {
+                return Err(RuleError::TooMany);
+            }
+            store.insert_rule(&json, now_ms())?
+        };
+        let rule = decode(&stored)?;
+        engine.upsert(rule.clone());
+        drop(engine);
+        self.wake_runner();
+        Ok(rule)
+    }
+
+    pub fn replace(&self, id: i64, spec: RuleSpec) -> Result<Rule, RuleError> {
+        spec.validate().map_err(RuleError::Invalid)?;
+        let json = encode(&spec)?;
+        let mut engine = self.engine();
+        let stored = lock(&self.store)
+            .update_rule(id, &json, now_ms())?
+            .ok_or(RuleError::NotFound(id))?;
+        let rule = decode(&stored)?;
+        engine.upsert(rule.clone());
+        drop(engine);
+        self.wake_runner();
+        Ok(rule)
+    }
+
+    pub fn delete(&self, id: i64) -> Result<(), RuleError> {
+        let mut engine = self.engine();
+        if !lock(&self.store).delete_rule(id)? {
+            return Err(RuleError::NotFound(id));
+        }
+        engine.remove(id);
+        drop(engine);
+        self.wake_runner();
+        Ok(())
+    }
+
+    pub fn stats(&self) -> AutomationStats {
+        AutomationStats {
+            rules: self.engine().len(),
+            firings: self.firings.load(Relaxed),
+            actions_published: self.publisher.counters.published.load(Relaxed),
+            action_failures: self.publisher.counters.failed.load(Relaxed),
+            events_dropped: self.events_dropped.load(Relaxed),
+            record_errors: self.record_errors.load(Relaxed),
+        }
+    }
+
+    fn wake_runner(&self) {
+        let _ = self.changed.0.try_send(());
+    }
+
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn encode(spec: &RuleSpec) -> Result<String, RuleError> {
+    serde_json::to_string(spec).map_err(|e| RuleError::Invalid(e.to_string()))
+}
+
+fn decode(stored: &StoredRule) -> Result<Rule, RuleError> {
+    let spec: RuleSpec = serde_json::from_str(&stored.spec).map_err(|e| {
+        RuleError::Store(StoreError::Sqlite {
+            op: "decode rule",
+            source: rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            ),
+        })
+    })?;
+    Ok(Rule {
+        id: stored.id,
+        spec,
+        last_fired: stored.last_fired,
+        fire_count: stored.fire_count,
+        created: stored.created,
+        updated: stored.updated,
+    })
+}

@@ -1,0 +1,271 @@
+//! What a rule is, as the REST API takes and shows it, and the checks a rule must pass before it
+//! is stored. Parsing (`serde`, unknown fields refused) gives 400; a well-formed rule that makes
+//! no sense (an unknown operator, a wildcard in a topic, ...) gives 422 with the reason.
+
+use crate::model::validate_name;
+use serde::{Deserialize, Serialize};
+
+/// Most rules a gateway keeps.
+pub const MAX_RULES: usize = 256;
+/// Longest rule name, topic template and payload template, in bytes.
+pub const MAX_NAME: usize = 128;
+pub const MAX_TOPIC: usize = 256;
+pub const MAX_PAYLOAD: usize = 4096;
+/// Longest `for_s`, `after_s` and `cooldown_s`: one week.
+pub const MAX_SECONDS: u64 = 7 * 24 * 3600;
+
+/// A rule as `POST` and `PUT` take it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub trigger: Trigger,
+    pub action: Action,
+    #[serde(default)]
+    pub cooldown_s: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// `metric` of `device` compared with `value`.
+    Threshold {
+        device: String,
+        metric: String,
+        op: Op,
+        value: f64,
+        /// The rule re-arms only once the value is back past the threshold by this much.
+        #[serde(default)]
+        hysteresis: f64,
+        /// The condition must have held for this many seconds (by reading time).
+        #[serde(default)]
+        for_s: u64,
+    },
+    /// `device` has been offline for `after_s` seconds.
+    Offline { device: String, after_s: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl Op {
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Op::Gt => value > threshold,
+            Op::Ge => value >= threshold,
+            Op::Lt => value < threshold,
+            Op::Le => value <= threshold,
+            Op::Eq => value == threshold,
+            Op::Ne => value != threshold,
+        }
+    }
+
+    /// True when the condition is clearly false again, `hysteresis` past the threshold.
+    pub fn cleared(self, value: f64, threshold: f64, hysteresis: f64) -> bool {
+        match self {
+            Op::Gt => value <= threshold - hysteresis,
+            Op::Ge => value < threshold - hysteresis,
+            Op::Lt => value >= threshold + hysteresis,
+            Op::Le => value > threshold + hysteresis,
+            Op::Eq | Op::Ne => !self.holds(value, threshold),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Publish to the ingest broker (`config mqtt`). `topic` and `payload` are templates.
+    MqttPublish {
+        topic: String,
+        #[serde(default)]
+        payload: String,
+        #[serde(default)]
+        qos: u8,
+        #[serde(default)]
+        retain: bool,
+    },
+}
+
+/// A stored rule, as `GET` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: RuleSpec,
+    /// Epoch ms of the last firing.
+    pub last_fired: Option<i64>,
+    pub fire_count: u64,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// Placeholders templates may use.
+pub const PLACEHOLDERS: &[&str] = &["device", "metric", "value", "ts", "rule"];
+
+impl RuleSpec {
+    /// The checks that make a parsed rule storable; the error says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.len() > MAX_NAME {
+            return Err(format!("'name' must be 1 to {MAX_NAME} bytes"));
+        }
+        if self.cooldown_s > MAX_SECONDS {
+            return Err(format!("'cooldown_s' must be at most {MAX_SECONDS}"));
+        }
+        match &self.trigger {
+            Trigger::Threshold {
+                device,
+                metric,
+                op,
+                value,
+                hysteresis,
+                for_s,
+            } => {
+                validate_name(device).map_err(|e| format!("'trigger.device' {e}"))?;
+                validate_name(metric).map_err(|e| format!("'trigger.metric' {e}"))?;
+                if !value.is_finite() {
+                    return Err("'trigger.value' must be a finite number".into());
+                }
+                if !hysteresis.is_finite() || *hysteresis < 0.0 {
+                    return Err("'trigger.hysteresis' must be a number >= 0".into());
+                }
+                if *hysteresis > 0.0 && matches!(op, Op::Eq | Op::Ne) {
+                    return Err("'trigger.hysteresis' needs one of > >= < <=".into());
+                }
+                if *for_s > MAX_SECONDS {
+                    return Err(format!("'trigger.for_s' must be at most {MAX_SECONDS}"));
+                }
+            }
+            Trigger::Offline { device, after_s } => {
+                validate_name(device).map_err(|e| format!("'trigger.device' {e}"))?;
+                if *after_s > MAX_SECONDS {
+                    return Err(format!("'trigger.after_s' must be at most {MAX_SECONDS}"));
+                }
+            }
+        }
+        let Action::MqttPublish {
+            topic,
+            payload,
+            qos,
+            ..
+        } = &self.action;
+        if topic.is_empty() || topic.len() > MAX_TOPIC {
+            return Err(format!("'action.topic' must be 1 to {MAX_TOPIC} bytes"));
+        }
+        if topic.contains(['+', '#', '\0']) {
+            return Err("'action.topic' must not contain '+', '#' or NUL".into());
+        }
+        if payload.len() > MAX_PAYLOAD {
+            return Err(format!(
+                "'action.payload' must be at most {MAX_PAYLOAD} bytes"
+            ));
+        }
+        if *qos > 1 {
+            return Err("'action.qos' must be 0 or 1".into());
+        }
+        for (field, template) in [("topic", topic), ("payload", payload)] {
+            check_placeholders(template).map_err(|p| {
+                format!(
+                    "'action.{field}' uses {{{p}}}; known are {}",
+                    PLACEHOLDERS
+                        .iter()
+                        .map(|p| format!("{{{p}}}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Every `{word}` in a template must be a known placeholder (other braces pass through, so JSON
+/// payloads need no escaping).
+fn check_placeholders(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        if let Some(end) = after.find('}') {
+            let word = &after[..end];
+            let is_word =
+                !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            if is_word && !PLACEHOLDERS.contains(&word) {
+                return Err(word.to_owned());
+            }
+        }
+        rest = after;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<RuleSpec, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    const GOOD: &str = r#"{"name":"hot","trigger":{"kind":"threshold","device":"d1",
+        "metric":"temperature","op":">","value":30},
+        "action":{"kind":"mqtt_publish","topic":"alerts/{device}","payload":"{\"v\":{value}}"}}"#;
+
+    #[test]
+    fn a_minimal_rule_gets_defaults_and_validates() {
+        let spec = parse(GOOD).unwrap();
+        assert!(spec.enabled);
+        assert_eq!(spec.cooldown_s, 0);
+        assert_eq!(spec.validate(), Ok(()));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level() {
+        assert!(parse(&GOOD.replace("\"name\"", "\"nam\":1,\"name\"")).is_err());
+        assert!(parse(&GOOD.replace("\"op\"", "\"extra\":1,\"op\"")).is_err());
+        assert!(parse(&GOOD.replace("\"topic\"", "\"bogus\":1,\"topic\"")).is_err());
+        assert!(parse(&GOOD.replace("\">\"", "\"=>\"")).is_err());
+    }
+
+    #[test]
+    fn nonsense_is_refused_with_the_reason() {
+        let mut spec = parse(GOOD).unwrap();
+        let Action::MqttPublish { topic, .. } = &mut spec.action;
+        *topic = "a/#".into();
+        assert!(spec.validate().unwrap_err().contains("'+', '#'"));
+        let mut spec = parse(GOOD).unwrap();
+        let Action::MqttPublish { payload, .. } = &mut spec.action;
+        *payload = "{temp}".into();
+        assert!(spec.validate().unwrap_err().contains("{temp}"));
+        let spec = parse(&GOOD.replace("\"d1\"", "\"d/1\"")).unwrap();
+        assert!(spec.validate().unwrap_err().contains("trigger.device"));
+    }
+
+    #[test]
+    fn hysteresis_clears_only_past_the_band() {
+        assert!(!Op::Gt.cleared(29.5, 30.0, 1.0));
+        assert!(Op::Gt.cleared(28.9, 30.0, 1.0));
+        assert!(!Op::Lt.cleared(10.5, 10.0, 1.0));
+        assert!(Op::Lt.cleared(11.5, 10.0, 1.0));
+        assert!(Op::Gt.cleared(30.0, 30.0, 0.0));
+        assert!(!Op::Ge.cleared(30.0, 30.0, 0.0));
+    }
+}
