@@ -57,6 +57,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ble;
 mod error;
 mod frame;
 mod metric;
