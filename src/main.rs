@@ -10,6 +10,9 @@ Usage:
   acs-edge check-config [FILE]       validate a config file and print warnings
   acs-edge print-config              print the fully commented default config
   acs-edge decode frame HEX          decode an acs-proto frame and print its readings as JSON
+  acs-edge decode ble (--service-data UUID16:HEX | --manufacturer-data COMPANY:HEX)
+           [--mac MAC] [--bindkey HEX] [--frame-company COMPANY]
+                                     decode a BLE advertisement payload and print its readings
   acs-edge --version                 print version, git revision and target
   acs-edge --help                    print this help
 ";
@@ -19,6 +22,7 @@ enum Command {
     CheckConfig(PathBuf),
     PrintConfig,
     DecodeFrame(String),
+    DecodeBle(cli::ble::DecodeBle),
     Version,
     Help,
 }
@@ -56,10 +60,15 @@ fn parse_args() -> Result<Command, lexopt::Error> {
             "print-config" => Command::PrintConfig,
             "decode" => {
                 let kind = parser.value()?.string()?;
-                if kind != "frame" {
-                    return Err(format!("decode: unknown kind {kind:?} (known: frame)").into());
+                match kind.as_str() {
+                    "frame" => Command::DecodeFrame(parser.value()?.string()?),
+                    "ble" => Command::DecodeBle(cli::ble::parse_args(&mut parser)?),
+                    _ => {
+                        return Err(
+                            format!("decode: unknown kind {kind:?} (known: frame, ble)").into()
+                        )
+                    }
                 }
-                Command::DecodeFrame(parser.value()?.string()?)
             }
             other => return Err(format!("unknown command {other:?}").into()),
         },
@@ -94,6 +103,7 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
+        Command::DecodeBle(args) => cli::ble::decode_ble(&args),
         Command::Run(path) => match runtime::run(&path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
