@@ -141,6 +141,7 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     child: Option<Child>,
+    extra_args: Vec<String>,
 }
 
 /// Options written into the test config on top of the defaults.
@@ -150,6 +151,8 @@ pub struct DaemonConfig {
     pub max_mb: u64,
     pub commit_interval_ms: u64,
     pub extra: String,
+    /// Command-line arguments after `--config FILE`.
+    pub args: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -160,6 +163,7 @@ impl DaemonConfig {
             max_mb: 64,
             commit_interval_ms: 100,
             extra: String::new(),
+            args: Vec::new(),
         }
     }
 }
@@ -193,6 +197,7 @@ impl Daemon {
             dir,
             config_path,
             child: None,
+            extra_args: cfg.args.clone(),
         };
         daemon.spawn();
         daemon
@@ -212,6 +217,7 @@ impl Daemon {
         let child = command()
             .arg("--config")
             .arg(&self.config_path)
+            .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
