@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every fuzz target of the repository for SECONDS each (default 20): the daemon's parsers
-# in fuzz/ and the acs-proto frame parser and BLE advertisement decoders in proto/fuzz/. Exits non-zero if any target fails
-# (a crash or a broken property); the failing input is left in <crate>/artifacts/<target>/.
+# in fuzz/ and the acs-proto frame parser and BLE advertisement decoders in proto/fuzz/. Exits
+# non-zero if any target fails (a crash or a broken property); the failing input is left in
+# <crate>/artifacts/<target>/.
 #
 #   fuzz/run-all.sh 20          # from anywhere; CARGO_TARGET_DIR is honoured
 #   SANITIZER=none fuzz/run-all.sh 20   # skip AddressSanitizer: much faster cold build
