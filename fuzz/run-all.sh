@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every fuzz target of the repository for SECONDS each (default 20): the daemon's parsers
-# in fuzz/ and the acs-proto frame parser in proto/fuzz/. Exits non-zero if any target fails
-# (a crash or a broken property); the failing input is left in <crate>/artifacts/<target>/.
+# in fuzz/ and the acs-proto frame parser and BLE advertisement decoders in proto/fuzz/. Exits
+# non-zero if any target fails (a crash or a broken property); the failing input is left in
+# <crate>/artifacts/<target>/.
 #
 #   fuzz/run-all.sh 20          # from anywhere; CARGO_TARGET_DIR is honoured
 #   SANITIZER=none fuzz/run-all.sh 20   # skip AddressSanitizer: much faster cold build
@@ -44,6 +45,9 @@ for target in telemetry uci_config mqtt_topic_status rfc3339 frame_decode http_q
     run fuzz "$target"
 done
 run proto/fuzz parse_frame
+for target in ble_bthome ble_pvvx ble_atc1441 ble_ruuvi ble_acs_frame; do
+    run proto/fuzz "$target"
+done
 
 echo "logs and new corpus entries: $SCRATCH"
 if [ -n "$failed" ]; then

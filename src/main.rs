@@ -7,18 +7,23 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 Usage:
   acs-edge [--config FILE]           run the daemon (default config /etc/config/acs-edge)
+           [--replay-ble CAPTURE]    ... and ingest the BLE advertisements of a capture file
   acs-edge check-config [FILE]       validate a config file and print warnings
   acs-edge print-config              print the fully commented default config
   acs-edge decode frame HEX          decode an acs-proto frame and print its readings as JSON
+  acs-edge decode ble (--service-data UUID16:HEX | --manufacturer-data COMPANY:HEX)
+           [--mac MAC] [--bindkey HEX] [--frame-company COMPANY]
+                                     decode a BLE advertisement payload and print its readings
   acs-edge --version                 print version, git revision and target
   acs-edge --help                    print this help
 ";
 
 enum Command {
-    Run(PathBuf),
+    Run(PathBuf, runtime::RunOptions),
     CheckConfig(PathBuf),
     PrintConfig,
     DecodeFrame(String),
+    DecodeBle(cli::ble::DecodeBle),
     Version,
     Help,
 }
@@ -28,25 +33,23 @@ fn parse_args() -> Result<Command, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     let mut config = PathBuf::from(acs_edge::config::DEFAULT_PATH);
     let Some(arg) = parser.next()? else {
-        return Ok(Command::Run(config));
+        return Ok(Command::Run(config, runtime::RunOptions::default()));
     };
     let command = match arg {
         Short('V') | Long("version") => Command::Version,
         Short('h') | Long("help") => Command::Help,
         Short('c') | Long("config") => {
             config = parser.value()?.into();
-            Command::Run(config)
+            run_command(&mut parser, config, runtime::RunOptions::default())?
+        }
+        Long("replay-ble") => {
+            let options = runtime::RunOptions {
+                replay_ble: Some(parser.value()?.into()),
+            };
+            run_command(&mut parser, config, options)?
         }
         Value(word) => match word.string()?.as_str() {
-            "run" => {
-                if let Some(arg) = parser.next()? {
-                    match arg {
-                        Short('c') | Long("config") => config = parser.value()?.into(),
-                        other => return Err(other.unexpected()),
-                    }
-                }
-                Command::Run(config)
-            }
+            "run" => run_command(&mut parser, config, runtime::RunOptions::default())?,
             "check-config" => match parser.next()? {
                 Some(Value(path)) => Command::CheckConfig(path.into()),
                 Some(Short('c') | Long("config")) => Command::CheckConfig(parser.value()?.into()),
@@ -56,10 +59,15 @@ fn parse_args() -> Result<Command, lexopt::Error> {
             "print-config" => Command::PrintConfig,
             "decode" => {
                 let kind = parser.value()?.string()?;
-                if kind != "frame" {
-                    return Err(format!("decode: unknown kind {kind:?} (known: frame)").into());
+                match kind.as_str() {
+                    "frame" => Command::DecodeFrame(parser.value()?.string()?),
+                    "ble" => Command::DecodeBle(cli::ble::parse_args(&mut parser)?),
+                    _ => {
+                        return Err(
+                            format!("decode: unknown kind {kind:?} (known: frame, ble)").into()
+                        )
+                    }
                 }
-                Command::DecodeFrame(parser.value()?.string()?)
             }
             other => return Err(format!("unknown command {other:?}").into()),
         },
@@ -69,6 +77,23 @@ fn parse_args() -> Result<Command, lexopt::Error> {
         return Err(extra.unexpected());
     }
     Ok(command)
+}
+
+/// The options of the daemon itself, in any order.
+fn run_command(
+    parser: &mut lexopt::Parser,
+    mut config: PathBuf,
+    mut options: runtime::RunOptions,
+) -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('c') | Long("config") => config = parser.value()?.into(),
+            Long("replay-ble") => options.replay_ble = Some(parser.value()?.into()),
+            other => return Err(other.unexpected()),
+        }
+    }
+    Ok(Command::Run(config, options))
 }
 
 fn main() -> ExitCode {
@@ -94,7 +119,8 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
-        Command::Run(path) => match runtime::run(&path) {
+        Command::DecodeBle(args) => cli::ble::decode_ble(&args),
+        Command::Run(path, options) => match runtime::run_with(&path, options) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 log::error!("{e}");

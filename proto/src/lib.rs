@@ -5,6 +5,10 @@
 //! [`Frame::new_checked`], verifies it ([`Frame::check_crc`], or a MIC over
 //! [`Frame::mic_input`]) and iterates its readings without copying.
 //!
+//! The [`ble`] module decodes the Bluetooth LE advertisements of common sensors (BTHome v2,
+//! pvvx, ATC1441, Ruuvi) and acs-proto frames carried in manufacturer data into the same
+//! [`Reading`]s.
+//!
 //! # Frame, version 1
 //!
 //! | offset | size | field |
@@ -57,6 +61,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ble;
 mod error;
 mod frame;
 mod metric;

@@ -1,6 +1,8 @@
 //! Offline subcommands of the `acs-edge` binary: they read files or arguments, print, and
 //! exit; none of them touches a running daemon's store.
 
+pub mod ble;
+
 use std::path::Path;
 use std::process::ExitCode;
 

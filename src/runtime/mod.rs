@@ -13,13 +13,14 @@ pub mod writer;
 use crate::api::routes::{self, AppState};
 use crate::api::server::HttpServer;
 use crate::config::{self, Config};
+use crate::ingest::ble::replay::ReplaySource;
 use crate::ingest::mqtt::MqttSource;
 use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
 use crate::model::now_ms;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::sync::{Upstream, UpstreamStatus};
-use settings::{api_limits, mqtt_settings, store_options, sync_settings};
+use settings::{api_limits, ble_settings, mqtt_settings, store_options, sync_settings};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -54,8 +55,20 @@ pub enum StartError {
     },
 }
 
+/// Sources asked for on the command line rather than in the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// `--replay-ble FILE`: ingest the advertisements of a BLE capture file once.
+    pub replay_ble: Option<PathBuf>,
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns once everything pending is committed.
 pub fn run(config_path: &Path) -> Result<(), StartError> {
+    run_with(config_path, RunOptions::default())
+}
+
+/// [`run`] with extra sources from the command line.
+pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartError> {
     let loaded = config::load(config_path)?;
     let config = loaded.config;
     crate::logging::init(config.main.log_level.to_filter());
@@ -113,6 +126,24 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         mqtt: None,
     };
     daemon.start_mqtt();
+    let ble_replay = match options.replay_ble {
+        Some(path) => {
+            log::info!("file={} replaying BLE advertisements", path.display());
+            Some(
+                ReplaySource::spawn(
+                    path,
+                    ble_settings(&daemon.config),
+                    daemon.tx.clone(),
+                    daemon.stats.clone(),
+                )
+                .map_err(|source| StartError::Spawn {
+                    what: "the BLE replay",
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
 
     let api = if daemon.config.api.enabled {
         let state = Arc::new(AppState {
@@ -159,12 +190,18 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         mqtt.request_stop();
         mqtt.wait_finished(SOURCE_STOP_GRACE);
     }
+    if let Some(replay) = &ble_replay {
+        replay.request_stop();
+    }
     if let Some(upstream) = upstream {
         upstream.stop(SOURCE_STOP_GRACE);
     }
     daemon.tx.close();
     let _ = writer.join();
     live.stop();
+    if let Some(replay) = ble_replay {
+        replay.stop();
+    }
     if let Some(mqtt) = daemon.mqtt.take() {
         mqtt.stop();
     }

@@ -3,6 +3,7 @@
 
 use crate::api::server::Limits;
 use crate::config::Config;
+use crate::ingest::ble::BleSettings;
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
 use crate::sync::SyncSettings;
@@ -72,4 +73,11 @@ pub fn sync_settings(config: &Config) -> SyncSettings {
         keepalive: UPSTREAM_KEEPALIVE,
         reconnect_max: up.reconnect_max,
     }
+}
+
+/// BLE settings: bindkeys, allow/deny lists and the company id of acs-proto frames. The
+/// config file has no BLE sections yet (`config ble`, `config ble_device` come next), so
+/// every BLE device is accepted and encrypted advertisements are refused for want of a key.
+pub fn ble_settings(_config: &Config) -> BleSettings {
+    BleSettings::default()
 }

@@ -141,6 +141,7 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     child: Option<Child>,
+    extra_args: Vec<String>,
 }
 
 /// Options written into the test config on top of the defaults.
@@ -156,6 +157,8 @@ pub struct DaemonConfig {
     pub api_options: String,
     /// Lines added to `config store 'store'`.
     pub store_options: String,
+    /// Command-line arguments after `--config FILE`.
+    pub args: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -169,6 +172,7 @@ impl DaemonConfig {
             main_options: String::new(),
             api_options: String::new(),
             store_options: String::new(),
+            args: Vec::new(),
         }
     }
 }
@@ -202,6 +206,7 @@ impl Daemon {
             dir,
             config_path,
             child: None,
+            extra_args: cfg.args.clone(),
         };
         daemon.spawn();
         daemon
@@ -221,6 +226,7 @@ impl Daemon {
         let child = command()
             .arg("--config")
             .arg(&self.config_path)
+            .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
