@@ -92,6 +92,9 @@ return view.extend({
 		o.value('info', _('Info'));
 		o.value('debug', _('Debug'));
 		o.value('trace', _('Trace'));
+		o = opt(s, 'general', form.Value, 'offline_after_s', _('Offline after (s)'),
+			_('Report a device offline after this many seconds without a message. 0 = only when its MQTT status topic says so. Needs a restart.'), '0');
+		o.datatype = 'range(0,604800)';
 
 		// store
 		s = m.section(form.NamedSection, 'store', 'store', _('Store'),
@@ -177,6 +180,12 @@ return view.extend({
 		o.datatype = 'range(1,4096)';
 		o = opt(s, 'limits', form.Value, 'workers', _('Worker threads'), null, '2');
 		o.datatype = 'range(1,32)';
+		o = opt(s, 'limits', form.Value, 'ws_max_clients', _('WebSocket clients'),
+			_('Most live-event clients at a time, each also one of the connections. 0 = no WebSocket.'), '4');
+		o.datatype = 'range(0,64)';
+		o = opt(s, 'limits', form.Value, 'ws_ping_s', _('WebSocket ping interval (s)'),
+			_('A client silent for three intervals is disconnected.'), '30');
+		o.datatype = 'range(1,3600)';
 
 		// upstream
 		s = m.section(form.NamedSection, 'upstream', 'upstream', _('Upstream'),
@@ -197,13 +206,16 @@ return view.extend({
 		o = opt(s, 'cloud', form.Value, 'topic', _('Topic'), _('{gateway_id} is replaced by the gateway id.'),
 			'acs/{gateway_id}/up');
 		o.validate = validateUpstreamTopic;
-		o = opt(s, 'tls', form.Value, 'ca_file', _('CA certificates (PEM file)'), _('Empty: the system trust store.'), '');
+		o = opt(s, 'tls', form.Value, 'ca_file', _('CA certificates (PEM file)'), _('Empty: the Mozilla roots built into the daemon.'), '');
 		o.validate = validateAbsolutePath;
 		o = opt(s, 'tls', form.Value, 'cert_file', _('Client certificate (PEM file)'),
 			_('For mutual TLS, together with the key.'), '');
 		o.validate = validateAbsolutePath;
 		o = opt(s, 'tls', form.Value, 'key_file', _('Client key (PEM file)'), null, '');
 		o.validate = validateAbsolutePath;
+		o = opt(s, 'cloud', form.Value, 'reconnect_max_s', _('Longest reconnect wait (s)'),
+			_('Cap of the exponential, jittered backoff between connection attempts.'), '60');
+		o.datatype = 'range(1,3600)';
 
 		return m.render();
 	}
