@@ -5,6 +5,10 @@
 //! [`Frame::new_checked`], verifies it ([`Frame::check_crc`], or a MIC over
 //! [`Frame::mic_input`]) and iterates its readings without copying.
 //!
+//! AUTHENTICATED frames carry an AES-128-CMAC MIC ([`FrameRepr::emit_signed`],
+//! [`parse_authenticated`]). The [`lorawan`] module handles LoRaWAN 1.0.x ABP uplinks (MIC,
+//! counter extension, FRMPayload decryption) and [`lpp`] decodes Cayenne LPP payloads.
+//!
 //! # Frame, version 1
 //!
 //! | offset | size | field |
@@ -57,10 +61,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 mod error;
 mod frame;
+pub mod lorawan;
+pub mod lpp;
 mod metric;
 mod reading;
+
+pub use auth::{frame_mic, parse_authenticated, peek_device_id, FrameKey};
 
 pub use error::{BadName, Error};
 pub use frame::{
