@@ -10,6 +10,8 @@ Usage:
   acs-edge check-config [FILE]       validate a config file and print warnings
   acs-edge print-config              print the fully commented default config
   acs-edge decode frame HEX          decode an acs-proto frame and print its readings as JSON
+  acs-edge decode lorawan HEX --nwkskey HEX --appskey HEX
+                                     check and decrypt a LoRaWAN uplink, print it as JSON
   acs-edge --version                 print version, git revision and target
   acs-edge --help                    print this help
 ";
@@ -19,6 +21,11 @@ enum Command {
     CheckConfig(PathBuf),
     PrintConfig,
     DecodeFrame(String),
+    DecodeLorawan {
+        frame: String,
+        nwk_s_key: String,
+        app_s_key: String,
+    },
     Version,
     Help,
 }
@@ -56,10 +63,16 @@ fn parse_args() -> Result<Command, lexopt::Error> {
             "print-config" => Command::PrintConfig,
             "decode" => {
                 let kind = parser.value()?.string()?;
-                if kind != "frame" {
-                    return Err(format!("decode: unknown kind {kind:?} (known: frame)").into());
+                match kind.as_str() {
+                    "frame" => Command::DecodeFrame(parser.value()?.string()?),
+                    "lorawan" => parse_decode_lorawan(&mut parser)?,
+                    _ => {
+                        return Err(format!(
+                            "decode: unknown kind {kind:?} (known: frame, lorawan)"
+                        )
+                        .into())
+                    }
                 }
-                Command::DecodeFrame(parser.value()?.string()?)
             }
             other => return Err(format!("unknown command {other:?}").into()),
         },
@@ -69,6 +82,26 @@ fn parse_args() -> Result<Command, lexopt::Error> {
         return Err(extra.unexpected());
     }
     Ok(command)
+}
+
+/// `decode lorawan HEX --nwkskey HEX --appskey HEX`, options in any order.
+fn parse_decode_lorawan(parser: &mut lexopt::Parser) -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+    let (mut frame, mut nwk_s_key, mut app_s_key) = (None, None, None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("nwkskey") => nwk_s_key = Some(parser.value()?.string()?),
+            Long("appskey") => app_s_key = Some(parser.value()?.string()?),
+            Value(hex) if frame.is_none() => frame = Some(hex.string()?),
+            other => return Err(other.unexpected()),
+        }
+    }
+    let missing = |what: &str| lexopt::Error::from(format!("decode lorawan: missing {what}"));
+    Ok(Command::DecodeLorawan {
+        frame: frame.ok_or_else(|| missing("the frame (hex)"))?,
+        nwk_s_key: nwk_s_key.ok_or_else(|| missing("--nwkskey"))?,
+        app_s_key: app_s_key.ok_or_else(|| missing("--appskey"))?,
+    })
 }
 
 fn main() -> ExitCode {
@@ -94,6 +127,11 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
+        Command::DecodeLorawan {
+            frame,
+            nwk_s_key,
+            app_s_key,
+        } => cli::decode_lorawan(&frame, &nwk_s_key, &app_s_key),
         Command::Run(path) => match runtime::run(&path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

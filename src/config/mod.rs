@@ -206,6 +206,7 @@ pub struct Config {
     pub mqtt: Mqtt,
     pub api: Api,
     pub upstream: Upstream,
+    pub lora: Lora,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -274,6 +275,12 @@ pub struct Upstream {
     pub password: Option<Secret>,
     /// May contain `{gateway_id}`.
     pub topic: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lora {
+    pub enabled: bool,
+    pub gwmp_listen: SocketAddr,
 }
 
 impl Default for Config {
@@ -361,6 +368,13 @@ impl Config {
                 username: v.opt_text("upstream", "username"),
                 password: v.opt_text("upstream", "password").map(Secret),
                 topic: v.text("upstream", "topic").to_owned(),
+            },
+            lora: Lora {
+                enabled: v.flag("lora", "enabled"),
+                gwmp_listen: v
+                    .text("lora", "gwmp_listen")
+                    .parse()
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 1700))),
             },
         };
         config.check_upstream(v)?;

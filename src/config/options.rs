@@ -72,6 +72,13 @@ pub const SECTIONS: &[SectionSpec] = &[
         doc: "Store-and-forward sync to the cloud over MQTT: readings leave the store only after\n\
               the cloud acknowledged them. (Checked, but not active in this version.)",
     },
+    SectionSpec {
+        name: "lora",
+        doc: "LoRa uplinks from a gateway running the Semtech UDP packet forwarder (GWMP):\n\
+              LoRaWAN 1.0.x ABP devices (MIC, frame counter, Cayenne LPP payloads) and\n\
+              authenticated acs-proto frames. GWMP has no authentication of its own: listen on\n\
+              loopback when the forwarder runs on this router, on the LAN address otherwise.",
+    },
 ];
 
 pub const OPTIONS: &[OptionSpec] = &[
@@ -384,6 +391,24 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: "acs/{gateway_id}/up",
         reload: false,
         doc: "Topic to publish to; {gateway_id} is replaced by the gateway id.",
+    },
+    // lora
+    OptionSpec {
+        section: "lora",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "0",
+        reload: false,
+        doc: "Run the packet-forwarder (GWMP v2) server.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "gwmp_listen",
+        kind: Kind::Text(check_socket_addr),
+        default: "127.0.0.1:1700",
+        reload: false,
+        doc: "UDP address of the GWMP server (the forwarder's serv_port_up/serv_port_down).\n\
+              0.0.0.0:1700 accepts gateways on the LAN; keep it off the WAN.",
     },
 ];
 

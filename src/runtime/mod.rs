@@ -12,12 +12,13 @@ pub mod writer;
 use crate::api::routes::{self, AppState};
 use crate::api::server::HttpServer;
 use crate::config::{self, Config};
+use crate::ingest::lora::{LoraKeys, LoraSource};
 use crate::ingest::mqtt::MqttSource;
 use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
 use crate::model::now_ms;
 use crate::stats::Stats;
 use crate::store::Store;
-use settings::{api_limits, mqtt_settings, store_options};
+use settings::{api_limits, lora_settings, mqtt_settings, store_options};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -43,6 +44,13 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen on UDP {addr} (lora.gwmp_listen): {source}")]
+    GwmpListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("LoRa device keys: {0}")]
+    LoraKeys(String),
     #[error("cannot start {what}: {source}")]
     Spawn {
         what: &'static str,
@@ -95,8 +103,10 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         tx,
         writer_settings,
         mqtt: None,
+        lora: None,
     };
     daemon.start_mqtt();
+    daemon.lora = start_lora(&daemon.config, &daemon.store, &daemon.tx, &daemon.stats)?;
 
     let api = if daemon.config.api.enabled {
         let state = Arc::new(AppState {
@@ -139,10 +149,17 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         mqtt.request_stop();
         mqtt.wait_finished(SOURCE_STOP_GRACE);
     }
+    if let Some(lora) = &daemon.lora {
+        lora.request_stop();
+        lora.wait_finished(SOURCE_STOP_GRACE);
+    }
     daemon.tx.close();
     let _ = writer.join();
     if let Some(mqtt) = daemon.mqtt.take() {
         mqtt.stop();
+    }
+    if let Some(lora) = daemon.lora.take() {
+        lora.stop();
     }
     if let Some(api) = api {
         api.shutdown();
@@ -159,6 +176,30 @@ struct Daemon {
     tx: async_channel::Sender<Event>,
     writer_settings: Arc<WriterSettings>,
     mqtt: Option<MqttSource>,
+    lora: Option<LoraSource>,
+}
+
+/// Starts the GWMP server when `lora.enabled`, seeded with the persisted frame counters.
+/// Device keys come from [`LoraKeys::from_env`] until the config carries them.
+fn start_lora(
+    config: &Config,
+    store: &Mutex<Store>,
+    tx: &async_channel::Sender<Event>,
+    stats: &Arc<Stats>,
+) -> Result<Option<LoraSource>, StartError> {
+    if !config.lora.enabled {
+        return Ok(None);
+    }
+    let keys = LoraKeys::from_env().map_err(StartError::LoraKeys)?;
+    let counters = store
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .frame_counters()?;
+    let settings = lora_settings(config);
+    let addr = settings.gwmp_listen;
+    LoraSource::spawn(settings, keys, counters, tx.clone(), stats.clone())
+        .map(Some)
+        .map_err(|source| StartError::GwmpListen { addr, source })
 }
 
 enum Wake {
@@ -255,6 +296,7 @@ impl Daemon {
                 "store.max_metrics",
             ),
             (new.api != old.api, "the api section"),
+            (new.lora != old.lora, "the lora section"),
             (
                 new.main.gateway_id != old.main.gateway_id,
                 "main.gateway_id",

@@ -3,6 +3,7 @@
 
 use crate::api::server::Limits;
 use crate::config::Config;
+use crate::ingest::lora::{LoraSettings, DEDUP_WINDOW};
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
 
@@ -45,5 +46,12 @@ pub fn api_limits(config: &Config) -> Limits {
         max_header_bytes: 16 * 1024,
         max_connection_lifetime: std::time::Duration::from_secs(300),
         workers: api.workers,
+    }
+}
+
+pub fn lora_settings(config: &Config) -> LoraSettings {
+    LoraSettings {
+        gwmp_listen: config.lora.gwmp_listen,
+        dedup_window: DEDUP_WINDOW,
     }
 }

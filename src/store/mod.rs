@@ -22,7 +22,7 @@
 //! - The device and metric registries are capped (`max_devices`, `max_metrics`): a flood of
 //!   random ids is rejected and counted, it grows neither memory nor the file.
 //!
-//! # On-disk format (schema version 1, `PRAGMA user_version`, see `schema.rs`)
+//! # On-disk format (schema version 2, `PRAGMA user_version`, see `schema.rs`)
 //!
 //! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
 //!   `(device_id, metric_id, ts)`; `ts` is epoch ms as reported by the device.
@@ -30,6 +30,8 @@
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
 //! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`.
+//! - `frame_counters(device, counter)` (schema version 2): replay protection of radio
+//!   devices, see `counters.rs`.
 //!
 //! A file with a newer `user_version` than this build knows is refused with
 //! [`StoreError::NewerSchema`], never silently downgraded.
@@ -81,6 +83,7 @@
 //! (`commit_interval_ms`); this module only guarantees that what `insert_batch` returned `Ok`
 //! for is durable.
 
+mod counters;
 mod devices;
 mod query;
 mod ring;
@@ -94,6 +97,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+pub use counters::FrameCounter;
 pub use devices::{Device, DevicePatch};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, DeviceStatus};

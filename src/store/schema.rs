@@ -33,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
          value REAL NOT NULL
      );
      CREATE INDEX readings_device_metric_ts ON readings (device_id, metric_id, ts);",
+    // 2: frame counters of radio devices (replay protection survives restarts).
+    "CREATE TABLE frame_counters (device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The schema version this build creates and understands.

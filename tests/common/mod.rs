@@ -140,6 +140,7 @@ pub struct Daemon {
     pub api_port: u16,
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -150,6 +151,8 @@ pub struct DaemonConfig {
     pub max_mb: u64,
     pub commit_interval_ms: u64,
     pub extra: String,
+    /// Environment variables of the daemon process.
+    pub env: Vec<(String, String)>,
 }
 
 impl DaemonConfig {
@@ -160,6 +163,7 @@ impl DaemonConfig {
             max_mb: 64,
             commit_interval_ms: 100,
             extra: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -192,6 +196,7 @@ impl Daemon {
             api_port,
             dir,
             config_path,
+            env: cfg.env.clone(),
             child: None,
         };
         daemon.spawn();
@@ -212,6 +217,7 @@ impl Daemon {
         let child = command()
             .arg("--config")
             .arg(&self.config_path)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -72,5 +72,6 @@ pub(super) fn files_size(path: &Path) -> (u64, u64) {
     (db, wal)
 }
 
+mod counters;
 mod query;
 mod ring;

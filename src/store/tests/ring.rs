@@ -274,7 +274,7 @@ fn newer_schema_is_refused_with_a_clear_error() {
             err,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 1,
+                supported: crate::store::schema::SCHEMA_VERSION,
                 ..
             }
         ),
