@@ -48,7 +48,7 @@ impl Lora {
             .push(("ACS_EDGE_LORA_KEYS".into(), keys_path.display().to_string()));
         cfg.extra = format!(
             "config mqtt 'mqtt'\n\toption enabled '0'\n\n\
-             config lora 'lora'\n\toption enabled '1'\n\toption gwmp_listen '127.0.0.1:{gwmp_port}'\n"
+             config lora 'lora'\n\toption gwmp_enabled '1'\n\toption gwmp_listen '127.0.0.1:{gwmp_port}'\n"
         );
         let daemon = Daemon::start(&cfg);
         Lora {
@@ -213,4 +213,26 @@ fn frame_counters_survive_a_restart() {
     });
     assert_eq!(lora.metric_values("node-1", "temperature"), [17.0]);
     assert_eq!(lora.lora_health()["decoded"], 1);
+}
+
+/// Without the `lora` feature the radio options cannot work: the daemon says so and stops.
+#[cfg(not(feature = "lora"))]
+#[test]
+fn radio_without_the_lora_feature_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = DaemonConfig::new(common::free_port());
+    cfg.extra = "config lora 'lora'\n\toption radio_enabled '1'\n".into();
+    let path = dir.path().join("acs-edge");
+    common::write_config(&path, dir.path(), common::free_port(), &cfg);
+    let out = common::command()
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs a build with the `lora` feature"),
+        "{err}"
+    );
 }

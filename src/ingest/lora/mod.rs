@@ -1,260 +1,99 @@
-//! LoRa ingest through the Semtech UDP packet forwarder: one thread owns a UDP socket, answers
-//! PUSH_DATA and PULL_DATA, checks every received frame ([`uplink`]) and sends the readings of
-//! accepted frames to the writer with the frame counter that admitted them.
+//! LoRa ingest. Two inputs share one [`UplinkDecoder`] (keys and frame counters), so a device
+//! heard by the local radio and by a gateway is counted once:
+//! - [`server::GwmpSource`]: a Semtech UDP packet-forwarder (GWMP) server for LoRa gateways;
+//! - [`radio::RadioSource`]: a directly attached SX126x/SX127x radio (Cargo feature `lora`
+//!   for the hardware; the loop itself works with any [`radio::Radio`]).
 //!
 //! Invariants: a bad datagram, rxpk or frame is counted (see [`LoraCounters`]), logged
-//! (rate-limited) and dropped, and never stops the source; PUSH_DATA is acknowledged as soon as
-//! its header parsed, before its frames are decoded (the forwarder only needs to know the
-//! datagram arrived); when the writer queue is full this thread blocks and the socket's buffer
-//! absorbs, then drops, further datagrams (UDP has no backpressure; forwarders count missing
-//! acknowledgements in `stat.ackr`).
+//! (rate-limited) and dropped, and never stops a source; accepted frames reach the writer as
+//! [`Event::Counted`] so their counter is persisted with their readings.
 
 pub mod describe;
 pub mod gwmp;
 pub mod keys;
+#[cfg(feature = "lora")]
+pub mod phy;
+pub mod radio;
+pub mod server;
 mod stats;
 pub mod uplink;
 
 pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
+pub use radio::{RadioSettings, RadioSource};
+pub use server::{GwmpSource, LoraSettings};
 pub use stats::{LoraCounters, LoraSnapshot};
 
 use super::Event;
 use crate::model::{now_ms, Transport};
 use crate::stats::Stats;
 use crate::store::FrameCounter;
-use gwmp::Datagram;
-use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use uplink::{Rejected, UplinkDecoder};
+use uplink::{RadioMeta, Rejected, UplinkDecoder};
 
 /// How long a repeat of the last accepted frame counts as a duplicate rather than a replay.
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(60);
 
-/// How often the thread looks at its stop flag while the socket is idle.
-const POLL: Duration = Duration::from_millis(200);
+/// The decoder shared by the LoRa inputs.
+pub type SharedDecoder = Arc<Mutex<UplinkDecoder>>;
 
-/// Everything the LoRa source needs from the configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoraSettings {
-    pub gwmp_listen: SocketAddr,
-    pub dedup_window: Duration,
-}
-
-/// A running LoRa source.
-pub struct LoraSource {
-    local_addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
-}
-
-impl LoraSource {
-    /// Binds the GWMP socket and starts the thread. `counters` are the persisted frame
-    /// counters ([`crate::store::Store::frame_counters`]).
-    pub fn spawn(
-        settings: LoraSettings,
-        keys: LoraKeys,
-        counters: HashMap<String, u32>,
-        tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
-    ) -> std::io::Result<LoraSource> {
-        let socket = UdpSocket::bind(settings.gwmp_listen)?;
-        socket.set_read_timeout(Some(POLL))?;
-        let local_addr = socket.local_addr()?;
-        log::info!(
-            "listen={local_addr} lorawan_devices={} frame_devices={} GWMP server ready",
-            keys.lorawan.len(),
-            keys.frames.len()
-        );
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker = Worker {
-            socket,
-            decoder: UplinkDecoder::new(keys, counters, settings.dedup_window),
-            tx,
-            stats,
-            stop: stop.clone(),
-            pull_addrs: HashMap::new(),
-            log_limit: LogLimit::default(),
-        };
-        let thread = std::thread::Builder::new()
-            .name("lora-gwmp".into())
-            .spawn(move || worker.run())?;
-        Ok(LoraSource {
-            local_addr,
-            stop,
-            thread,
-        })
-    }
-
-    /// The bound UDP address (useful with port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Asks the thread to end; it notices within [`POLL`].
-    pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
-    }
-
-    /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
-    pub fn wait_finished(&self, grace: Duration) -> bool {
-        let deadline = Instant::now() + grace;
-        while !self.thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.thread.is_finished()
-    }
-
-    pub fn stop(self) {
-        self.request_stop();
-        let _ = self.thread.join();
-    }
-}
-
-struct Worker {
-    socket: UdpSocket,
-    decoder: UplinkDecoder,
+/// What a LoRa input does with a received PHY payload: check it, count the outcome, and send
+/// accepted readings to the writer.
+pub(crate) struct Delivery {
+    decoder: SharedDecoder,
     tx: async_channel::Sender<Event>,
     stats: Arc<Stats>,
-    stop: Arc<AtomicBool>,
-    /// Where each gateway last sent PULL_DATA from: the address downlinks would go to.
-    pull_addrs: HashMap<u64, SocketAddr>,
     log_limit: LogLimit,
 }
 
-impl Worker {
-    fn run(mut self) {
-        // The largest UDP payload; a PUSH_DATA with many rxpk can exceed a few KiB.
-        let mut buf = vec![0u8; 65_535];
-        while !self.stop.load(Relaxed) {
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, peer)) => {
-                    if !self.handle(&buf[..n], peer) {
-                        break; // the writer is gone: shutting down
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(e) => {
-                    log::warn!("GWMP socket receive failed: {e}");
-                    std::thread::sleep(POLL);
-                }
-            }
+impl Delivery {
+    pub(crate) fn new(
+        decoder: SharedDecoder,
+        tx: async_channel::Sender<Event>,
+        stats: Arc<Stats>,
+    ) -> Delivery {
+        Delivery {
+            decoder,
+            tx,
+            stats,
+            log_limit: LogLimit::default(),
         }
     }
 
-    fn counters(&self) -> &LoraCounters {
+    pub(crate) fn counters(&self) -> &LoraCounters {
         &self.stats.lora
     }
 
-    /// Handles one datagram. Returns false once the writer has gone.
-    fn handle(&mut self, bytes: &[u8], peer: SocketAddr) -> bool {
-        self.counters().datagrams.fetch_add(1, Relaxed);
-        let received = match gwmp::parse(bytes) {
-            Ok(received) => received,
-            Err(reason) => {
-                self.counters().malformed.fetch_add(1, Relaxed);
-                self.log_limit.warn(format!(
-                    "peer={peer} dropped malformed GWMP datagram: {reason}"
-                ));
-                return true;
-            }
-        };
-        if let Some(ack) = received.ack() {
-            if let Err(e) = self.socket.send_to(&ack, peer) {
-                log::warn!("peer={peer} could not acknowledge GWMP datagram: {e}");
-            }
-        }
-        match received.datagram {
-            Datagram::PushData { gateway, json } => self.push_data(gateway, json, peer),
-            Datagram::PullData { gateway } => {
-                if self.pull_addrs.insert(gateway, peer) != Some(peer) {
-                    log::info!("gateway={gateway:016x} peer={peer} gateway pull address");
-                }
-                true
-            }
-            Datagram::TxAck { gateway } => {
-                log::debug!("gateway={gateway:016x} TX_ACK received");
-                true
-            }
-        }
+    pub(crate) fn warn(&mut self, line: String) {
+        self.log_limit.warn(line);
     }
 
-    fn push_data(&mut self, gateway: u64, json: &[u8], peer: SocketAddr) -> bool {
-        let push = match gwmp::parse_push(json) {
-            Ok(push) => push,
-            Err(reason) => {
-                self.counters().malformed.fetch_add(1, Relaxed);
-                self.log_limit.warn(format!(
-                    "gateway={gateway:016x} peer={peer} dropped: {reason}"
-                ));
-                return true;
-            }
-        };
-        if let Some(stat) = &push.stat {
-            self.counters().stat.fetch_add(1, Relaxed);
-            log::info!(
-                "gateway={gateway:016x} rxnb={} rxok={} rxfw={} ackr={} dwnb={} txnb={} gateway status",
-                opt(stat.rxnb),
-                opt(stat.rxok),
-                opt(stat.rxfw),
-                opt(stat.ackr),
-                opt(stat.dwnb),
-                opt(stat.txnb)
-            );
-        }
-        for rxpk in &push.rxpk {
-            self.counters().rxpk.fetch_add(1, Relaxed);
-            if !self.rxpk(gateway, rxpk) {
-                return false;
-            }
-        }
-        true
-    }
-
-    fn rxpk(&mut self, gateway: u64, rxpk: &gwmp::Rxpk) -> bool {
-        if rxpk.stat == Some(-1) {
-            self.counters().malformed.fetch_add(1, Relaxed);
-            log::debug!("gateway={gateway:016x} rxpk with a bad radio CRC dropped");
-            return true;
-        }
-        let phy = match rxpk.payload() {
-            Ok(phy) => phy,
-            Err(reason) => {
-                self.counters().malformed.fetch_add(1, Relaxed);
-                self.log_limit
-                    .warn(format!("gateway={gateway:016x} dropped rxpk: {reason}"));
-                return true;
-            }
-        };
-        let radio = uplink::RadioMeta {
-            rssi: rxpk.rssi(),
-            snr: rxpk.snr(),
-        };
-        let accepted = match self.decoder.accept(&phy, radio, now_ms(), Instant::now()) {
+    /// Checks and delivers one PHY payload; `via` names the input for log lines
+    /// (`gateway=<eui>` or `radio`). Returns false once the writer has gone.
+    pub(crate) fn deliver(&mut self, via: &str, phy: &[u8], radio: RadioMeta) -> bool {
+        let outcome = self
+            .decoder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .accept(phy, radio, now_ms(), Instant::now());
+        let accepted = match outcome {
             Ok(accepted) => accepted,
             Err(rejected) => {
-                self.count_rejected(gateway, rejected);
+                self.count_rejected(via, rejected);
                 return true;
             }
         };
-        let c = self.counters();
-        c.decoded.fetch_add(1, Relaxed);
+        self.counters().decoded.fetch_add(1, Relaxed);
         if let Some(problem) = &accepted.payload_problem {
-            c.payload_errors.fetch_add(1, Relaxed);
+            self.counters().payload_errors.fetch_add(1, Relaxed);
             self.log_limit.warn(format!(
-                "device={} counter={} payload decoded in part: {problem}",
+                "{via} device={} counter={} payload decoded in part: {problem}",
                 accepted.device, accepted.counter
             ));
         }
         log::debug!(
-            "gateway={gateway:016x} device={} counter={} readings={} uplink accepted",
+            "{via} device={} counter={} readings={} uplink accepted",
             accepted.device,
             accepted.counter,
             accepted.readings.len()
@@ -277,16 +116,16 @@ impl Worker {
         true
     }
 
-    fn count_rejected(&mut self, gateway: u64, rejected: Rejected) {
+    fn count_rejected(&mut self, via: &str, rejected: Rejected) {
         let c = &self.stats.lora;
         let line = match rejected {
             Rejected::Malformed(reason) => {
                 c.malformed.fetch_add(1, Relaxed);
-                format!("gateway={gateway:016x} dropped malformed frame: {reason}")
+                format!("{via} dropped malformed frame: {reason}")
             }
             Rejected::BadMic(reason) => {
                 c.mic_failures.fetch_add(1, Relaxed);
-                format!("gateway={gateway:016x} dropped frame: {reason}")
+                format!("{via} dropped frame: {reason}")
             }
             Rejected::Replay {
                 device,
@@ -295,32 +134,27 @@ impl Worker {
             } => {
                 c.replays.fetch_add(1, Relaxed);
                 format!(
-                    "gateway={gateway:016x} device={device} counter={counter} last={last} \
-                     dropped replayed frame"
+                    "{via} device={device} counter={counter} last={last} dropped replayed frame"
                 )
             }
             Rejected::Duplicate { device, counter } => {
                 c.duplicates.fetch_add(1, Relaxed);
-                log::debug!("gateway={gateway:016x} device={device} counter={counter} duplicate");
+                log::debug!("{via} device={device} counter={counter} duplicate");
                 return;
             }
             Rejected::UnknownDevice(who) => {
                 c.unknown_devices.fetch_add(1, Relaxed);
-                log::debug!("gateway={gateway:016x} {who}: no keys, frame ignored");
+                log::debug!("{via} {who}: no keys, frame ignored");
                 return;
             }
             Rejected::Ignored(what) => {
                 c.ignored.fetch_add(1, Relaxed);
-                log::debug!("gateway={gateway:016x} ignored: {what}");
+                log::debug!("{via} ignored: {what}");
                 return;
             }
         };
         self.log_limit.warn(line);
     }
-}
-
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
 /// At most `BURST` warnings per minute, then one line saying how many were suppressed, so

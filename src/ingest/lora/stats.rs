@@ -17,6 +17,8 @@ pub struct LoraCounters {
     pub unknown_devices: AtomicU64,
     pub ignored: AtomicU64,
     pub payload_errors: AtomicU64,
+    pub radio_packets: AtomicU64,
+    pub radio_errors: AtomicU64,
 }
 
 /// Totals since start.
@@ -44,6 +46,10 @@ pub struct LoraSnapshot {
     pub ignored: u64,
     /// Accepted frames whose payload decoder stopped early (readings before it kept).
     pub payload_errors: u64,
+    /// Packets received by a radio attached to this router.
+    pub radio_packets: u64,
+    /// Receive errors of that radio (bad CRC, bus errors).
+    pub radio_errors: u64,
 }
 
 impl LoraCounters {
@@ -61,6 +67,8 @@ impl LoraCounters {
             unknown_devices: get(&self.unknown_devices),
             ignored: get(&self.ignored),
             payload_errors: get(&self.payload_errors),
+            radio_packets: get(&self.radio_packets),
+            radio_errors: get(&self.radio_errors),
         }
     }
 }
