@@ -19,7 +19,7 @@
 //! | 10     | 4    | frame counter, `u32` big-endian, monotonic per device |
 //! | 14     | 2    | body length N, `u16` big-endian, at most [`MAX_BODY_LEN`] |
 //! | 16     | N    | body, postcard (see below) |
-//! | 16+N   | 4    | trailer: CRC-32/ISO-HDLC of bytes `0..16+N`, big-endian; or, when AUTHENTICATED, a 4-byte MIC over the same bytes computed with a per-device key (e.g. truncated AES-128-CMAC) |
+//! | 16+N   | 4    | trailer: CRC-32/ISO-HDLC of bytes `0..16+N`, big-endian; or, when AUTHENTICATED, a 4-byte MIC over the same bytes computed with a per-device key: the first 4 bytes of AES-128-CMAC (see [`frame_mic`]) |
 //!
 //! A buffer holds exactly one frame: shorter is [`Error::Truncated`], longer is
 //! [`Error::TrailingBytes`].
