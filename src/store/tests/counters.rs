@@ -25,16 +25,20 @@ fn frame_counters_commit_with_their_batch_and_survive_reopen() {
 }
 
 #[test]
-fn a_version_1_store_migrates_and_keeps_its_readings() {
+fn a_store_from_before_frame_counters_migrates_and_keeps_its_readings() {
     let dir = tempfile::tempdir().unwrap();
     let o = opts(dir.path());
     let mut s = Store::open(o.clone()).unwrap();
     s.insert_batch(&batch("old", "t", 1, 3), 1).unwrap();
     drop(s);
-    // Turn the file back into what a version-1 build left behind.
+    // Turn the file back into what the build before the frame_counters step (the last
+    // migration) left behind.
+    let before = crate::store::schema::SCHEMA_VERSION - 1;
     let conn = rusqlite::Connection::open(&o.path).unwrap();
-    conn.execute_batch("DROP TABLE frame_counters; PRAGMA user_version = 1;")
-        .unwrap();
+    conn.execute_batch(&format!(
+        "DROP TABLE frame_counters; PRAGMA user_version = {before};"
+    ))
+    .unwrap();
     drop(conn);
     let mut s = Store::open(o).unwrap();
     assert_eq!(s.stats().rows, 3);
