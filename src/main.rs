@@ -14,6 +14,8 @@ Usage:
   acs-edge decode ble (--service-data UUID16:HEX | --manufacturer-data COMPANY:HEX)
            [--mac MAC] [--bindkey HEX] [--frame-company COMPANY]
                                      decode a BLE advertisement payload and print its readings
+  acs-edge decode lorawan HEX --nwkskey HEX --appskey HEX
+                                     check and decrypt a LoRaWAN uplink, print it as JSON
   acs-edge --version                 print version, git revision and target
   acs-edge --help                    print this help
 ";
@@ -24,6 +26,11 @@ enum Command {
     PrintConfig,
     DecodeFrame(String),
     DecodeBle(cli::ble::DecodeBle),
+    DecodeLorawan {
+        frame: String,
+        nwk_s_key: String,
+        app_s_key: String,
+    },
     Version,
     Help,
 }
@@ -62,10 +69,12 @@ fn parse_args() -> Result<Command, lexopt::Error> {
                 match kind.as_str() {
                     "frame" => Command::DecodeFrame(parser.value()?.string()?),
                     "ble" => Command::DecodeBle(cli::ble::parse_args(&mut parser)?),
+                    "lorawan" => parse_decode_lorawan(&mut parser)?,
                     _ => {
-                        return Err(
-                            format!("decode: unknown kind {kind:?} (known: frame, ble)").into()
+                        return Err(format!(
+                            "decode: unknown kind {kind:?} (known: frame, ble, lorawan)"
                         )
+                        .into())
                     }
                 }
             }
@@ -96,6 +105,26 @@ fn run_command(
     Ok(Command::Run(config, options))
 }
 
+/// `decode lorawan HEX --nwkskey HEX --appskey HEX`, options in any order.
+fn parse_decode_lorawan(parser: &mut lexopt::Parser) -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+    let (mut frame, mut nwk_s_key, mut app_s_key) = (None, None, None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("nwkskey") => nwk_s_key = Some(parser.value()?.string()?),
+            Long("appskey") => app_s_key = Some(parser.value()?.string()?),
+            Value(hex) if frame.is_none() => frame = Some(hex.string()?),
+            other => return Err(other.unexpected()),
+        }
+    }
+    let missing = |what: &str| lexopt::Error::from(format!("decode lorawan: missing {what}"));
+    Ok(Command::DecodeLorawan {
+        frame: frame.ok_or_else(|| missing("the frame (hex)"))?,
+        nwk_s_key: nwk_s_key.ok_or_else(|| missing("--nwkskey"))?,
+        app_s_key: app_s_key.ok_or_else(|| missing("--appskey"))?,
+    })
+}
+
 fn main() -> ExitCode {
     let command = match parse_args() {
         Ok(command) => command,
@@ -120,6 +149,11 @@ fn main() -> ExitCode {
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
         Command::DecodeBle(args) => cli::ble::decode_ble(&args),
+        Command::DecodeLorawan {
+            frame,
+            nwk_s_key,
+            app_s_key,
+        } => cli::decode_lorawan(&frame, &nwk_s_key, &app_s_key),
         Command::Run(path, options) => match runtime::run_with(&path, options) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -45,6 +45,7 @@ pub struct Stats {
     pub last_commit_ms: AtomicI64,
     pub api_requests: AtomicU64,
     pub api_errors: AtomicU64,
+    pub lora: crate::ingest::lora::LoraCounters,
     last_mqtt_error: Mutex<Option<String>>,
 }
 
@@ -102,6 +103,7 @@ impl Stats {
                 errors: get(&self.api_errors),
                 connections: Default::default(),
             },
+            lora: self.lora.snapshot(),
         }
     }
 }
@@ -111,6 +113,7 @@ pub struct StatsSnapshot {
     pub mqtt: MqttSnapshot,
     pub ingest: IngestSnapshot,
     pub api: ApiSnapshot,
+    pub lora: crate::ingest::lora::LoraSnapshot,
 }
 
 #[derive(Debug, Serialize)]

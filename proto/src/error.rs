@@ -55,6 +55,10 @@ pub enum Error {
     BadMetricName(BadName),
     /// A reading's value is NaN or infinite.
     NonFiniteValue,
+    /// The MIC of an AUTHENTICATED frame does not match under the device key.
+    BadMic,
+    /// A MIC check was asked for a frame without the AUTHENTICATED flag (its trailer is a CRC).
+    NotAuthenticated,
     /// The output buffer is too small for the frame being emitted.
     BufferTooSmall {
         /// Bytes the frame needs.
@@ -105,6 +109,10 @@ impl fmt::Display for Error {
             }
             Error::BadMetricName(bad) => write!(f, "bad metric name: {bad}"),
             Error::NonFiniteValue => f.write_str("reading value is NaN or infinite"),
+            Error::BadMic => f.write_str("MIC mismatch (wrong device key, or forged frame)"),
+            Error::NotAuthenticated => {
+                f.write_str("frame is not authenticated: its trailer is a CRC, not a MIC")
+            }
             Error::BufferTooSmall { needed, got } => {
                 write!(
                     f,

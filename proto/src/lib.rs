@@ -8,6 +8,9 @@
 //! The [`ble`] module decodes the Bluetooth LE advertisements of common sensors (BTHome v2,
 //! pvvx, ATC1441, Ruuvi) and acs-proto frames carried in manufacturer data into the same
 //! [`Reading`]s.
+//! AUTHENTICATED frames carry an AES-128-CMAC MIC ([`FrameRepr::emit_signed`],
+//! [`parse_authenticated`]). The [`lorawan`] module handles LoRaWAN 1.0.x ABP uplinks (MIC,
+//! counter extension, FRMPayload decryption) and [`lpp`] decodes Cayenne LPP payloads.
 //!
 //! # Frame, version 1
 //!
@@ -19,7 +22,7 @@
 //! | 10     | 4    | frame counter, `u32` big-endian, monotonic per device |
 //! | 14     | 2    | body length N, `u16` big-endian, at most [`MAX_BODY_LEN`] |
 //! | 16     | N    | body, postcard (see below) |
-//! | 16+N   | 4    | trailer: CRC-32/ISO-HDLC of bytes `0..16+N`, big-endian; or, when AUTHENTICATED, a 4-byte MIC over the same bytes computed with a per-device key (e.g. truncated AES-128-CMAC) |
+//! | 16+N   | 4    | trailer: CRC-32/ISO-HDLC of bytes `0..16+N`, big-endian; or, when AUTHENTICATED, a 4-byte MIC over the same bytes computed with a per-device key: the first 4 bytes of AES-128-CMAC (see [`frame_mic`]) |
 //!
 //! A buffer holds exactly one frame: shorter is [`Error::Truncated`], longer is
 //! [`Error::TrailingBytes`].
@@ -61,11 +64,16 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 pub mod ble;
 mod error;
 mod frame;
+pub mod lorawan;
+pub mod lpp;
 mod metric;
 mod reading;
+
+pub use auth::{frame_mic, parse_authenticated, peek_device_id, FrameKey};
 
 pub use error::{BadName, Error};
 pub use frame::{

@@ -54,6 +54,35 @@ pub fn decode_frame(hex: &str) -> ExitCode {
     }
 }
 
+/// `acs-edge decode lorawan HEX --nwkskey HEX --appskey HEX`: exit 0 with the frame as JSON,
+/// 2 for unusable arguments, 1 for a frame that does not parse or verify.
+pub fn decode_lorawan(frame: &str, nwk_s_key: &str, app_s_key: &str) -> ExitCode {
+    use crate::ingest::lora::keys::parse_hex;
+    let args = (|| {
+        let bytes = decode_hex(frame).map_err(|e| format!("frame: {e}"))?;
+        let nwk: [u8; 16] = parse_hex(nwk_s_key, "--nwkskey")?;
+        let app: [u8; 16] = parse_hex(app_s_key, "--appskey")?;
+        Ok::<_, String>((bytes, nwk, app))
+    })();
+    let (bytes, nwk, app) = match args {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("acs-edge decode lorawan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::ingest::lora::describe::describe_lorawan(&bytes, &nwk, &app) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("acs-edge decode lorawan: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text
         .bytes()

@@ -206,6 +206,7 @@ pub struct Config {
     pub mqtt: Mqtt,
     pub api: Api,
     pub upstream: Upstream,
+    pub lora: Lora,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +280,28 @@ pub struct Upstream {
     /// May contain `{gateway_id}`.
     pub topic: String,
     pub reconnect_max: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lora {
+    pub gwmp_enabled: bool,
+    pub gwmp_listen: SocketAddr,
+    pub radio_enabled: bool,
+    pub radio_chip: String,
+    pub radio_spi: PathBuf,
+    pub radio_gpiochip: PathBuf,
+    pub radio_reset_pin: u32,
+    pub radio_busy_pin: u32,
+    pub radio_irq_pin: u32,
+    /// 0: crystal.
+    pub radio_tcxo_mv: u32,
+    pub radio_frequency_hz: u32,
+    pub radio_sf: u8,
+    /// One of the choices of `radio_bw_khz`, e.g. `"125"`.
+    pub radio_bw_khz: String,
+    /// `"4/5"` ... `"4/8"`.
+    pub radio_cr: String,
+    pub radio_public_network: bool,
 }
 
 impl Default for Config {
@@ -373,6 +396,26 @@ impl Config {
                 password: v.opt_text("upstream", "password").map(Secret),
                 topic: v.text("upstream", "topic").to_owned(),
                 reconnect_max: secs("upstream", "reconnect_max_s"),
+            },
+            lora: Lora {
+                gwmp_enabled: v.flag("lora", "gwmp_enabled"),
+                gwmp_listen: v
+                    .text("lora", "gwmp_listen")
+                    .parse()
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 1700))),
+                radio_enabled: v.flag("lora", "radio_enabled"),
+                radio_chip: v.text("lora", "radio_chip").to_owned(),
+                radio_spi: PathBuf::from(v.text("lora", "radio_spi")),
+                radio_gpiochip: PathBuf::from(v.text("lora", "radio_gpiochip")),
+                radio_reset_pin: v.int("lora", "radio_reset_pin") as u32,
+                radio_busy_pin: v.int("lora", "radio_busy_pin") as u32,
+                radio_irq_pin: v.int("lora", "radio_irq_pin") as u32,
+                radio_tcxo_mv: v.text("lora", "radio_tcxo_mv").parse().unwrap_or(0),
+                radio_frequency_hz: v.int("lora", "radio_frequency_hz") as u32,
+                radio_sf: v.int("lora", "radio_sf") as u8,
+                radio_bw_khz: v.text("lora", "radio_bw_khz").to_owned(),
+                radio_cr: v.text("lora", "radio_cr").to_owned(),
+                radio_public_network: v.text("lora", "radio_sync_word") == "public",
             },
         };
         config.check_upstream(v)?;

@@ -72,6 +72,13 @@ pub const SECTIONS: &[SectionSpec] = &[
         doc: "Store-and-forward sync to the cloud over MQTT: readings leave the store only after\n\
               the cloud acknowledged them. Message format: docs/UPSTREAM.md.",
     },
+    SectionSpec {
+        name: "lora",
+        doc: "LoRa uplinks from a gateway running the Semtech UDP packet forwarder (GWMP):\n\
+              LoRaWAN 1.0.x ABP devices (MIC, frame counter, Cayenne LPP payloads) and\n\
+              authenticated acs-proto frames. GWMP has no authentication of its own: listen on\n\
+              loopback when the forwarder runs on this router, on the LAN address otherwise.",
+    },
 ];
 
 pub const OPTIONS: &[OptionSpec] = &[
@@ -422,6 +429,133 @@ pub const OPTIONS: &[OptionSpec] = &[
         reload: false,
         doc: "Seconds between WebSocket pings; a client that answers nothing for three intervals\n\
               is disconnected.",
+    },
+    // lora
+    OptionSpec {
+        section: "lora",
+        name: "gwmp_enabled",
+        kind: Kind::Bool,
+        default: "0",
+        reload: false,
+        doc: "Run the packet-forwarder (GWMP v2) server.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "gwmp_listen",
+        kind: Kind::Text(check_socket_addr),
+        default: "127.0.0.1:1700",
+        reload: false,
+        doc: "UDP address of the GWMP server (the forwarder's serv_port_up/serv_port_down).\n\
+              0.0.0.0:1700 accepts gateways on the LAN; keep it off the WAN.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_enabled",
+        kind: Kind::Bool,
+        default: "0",
+        reload: false,
+        doc: "Receive with a radio attached to this router (builds with the `lora` feature).",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_chip",
+        kind: Kind::Choice(&["sx1262", "sx1261", "sx1276"]),
+        default: "sx1262",
+        reload: false,
+        doc: "The radio chip (sx1276 also covers sx1277/sx1278/sx1279 boards).",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_spi",
+        kind: Kind::Text(check_not_empty),
+        default: "/dev/spidev0.0",
+        reload: false,
+        doc: "The radio's spidev device (its chip select is the SPI bus's).",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_gpiochip",
+        kind: Kind::Text(check_not_empty),
+        default: "/dev/gpiochip0",
+        reload: false,
+        doc: "The GPIO character device holding the radio's reset, busy and IRQ lines.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_reset_pin",
+        kind: Kind::Int { min: 0, max: 1023 },
+        default: "18",
+        reload: false,
+        doc: "GPIO line offset of the radio's NRESET.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_busy_pin",
+        kind: Kind::Int { min: 0, max: 1023 },
+        default: "20",
+        reload: false,
+        doc: "GPIO line offset of BUSY (SX126x only).",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_irq_pin",
+        kind: Kind::Int { min: 0, max: 1023 },
+        default: "16",
+        reload: false,
+        doc: "GPIO line offset of the interrupt line: DIO1 on SX126x, DIO0 on SX127x.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_tcxo_mv",
+        kind: Kind::Choice(&["0", "1600", "1700", "1800", "2200", "2400", "2700", "3000", "3300"]),
+        default: "0",
+        reload: false,
+        doc: "SX126x: TCXO supply voltage driven on DIO3 in mV; 0 = the board has a crystal.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_frequency_hz",
+        kind: Kind::Int {
+            min: 137_000_000,
+            max: 1_020_000_000,
+        },
+        default: "868100000",
+        reload: false,
+        doc: "Receive frequency in Hz (e.g. 868100000 EU868, 902300000 US915).",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_sf",
+        kind: Kind::Int { min: 5, max: 12 },
+        default: "7",
+        reload: false,
+        doc: "Spreading factor (SX127x: 6..12).",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_bw_khz",
+        kind: Kind::Choice(&[
+            "7.8", "10.4", "15.6", "20.8", "31.25", "41.7", "62.5", "125", "250", "500",
+        ]),
+        default: "125",
+        reload: false,
+        doc: "Bandwidth in kHz.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_cr",
+        kind: Kind::Choice(&["4/5", "4/6", "4/7", "4/8"]),
+        default: "4/5",
+        reload: false,
+        doc: "Coding rate.",
+    },
+    OptionSpec {
+        section: "lora",
+        name: "radio_sync_word",
+        kind: Kind::Choice(&["public", "private"]),
+        default: "public",
+        reload: false,
+        doc: "public: the LoRaWAN sync word (0x34); private: 0x12, for private raw-LoRa nodes.",
     },
 ];
 

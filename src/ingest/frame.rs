@@ -3,8 +3,8 @@
 //! Over MQTT the topic names the device (the broker's ACLs decide who may publish where), so
 //! readings are attributed to the topic's device id; the frame's own EUI-64 device id matters
 //! for transports without addressing (LoRa, BLE) and is shown by `acs-edge decode frame`.
-//! A frame is accepted whole or refused whole. Authenticated frames need a per-device key,
-//! which comes with LoRa; until then they are refused.
+//! A frame is accepted whole or refused whole. Authenticated frames need a per-device key:
+//! over MQTT they are refused; the LoRa source verifies them (`ingest::lora`).
 
 use crate::model::{validate_name, Reading};
 use acs_proto::{Metric, MetricCode, Value};
@@ -25,6 +25,20 @@ fn metric_name(metric: &Metric<'_>) -> String {
 /// Decodes a CRC-protected frame into readings of `device`.
 pub fn decode_frame(device: &str, bytes: &[u8], now_ms: i64) -> Result<Vec<Reading>, String> {
     let (_, readings) = acs_proto::parse_unauthenticated(bytes).map_err(|e| e.to_string())?;
+    let out = collect_readings(device, readings, now_ms)?;
+    if out.is_empty() {
+        return Err("frame carries no readings".into());
+    }
+    Ok(out)
+}
+
+/// The readings of a verified frame body, attributed to `device`; refused whole on the first
+/// bad reading.
+pub fn collect_readings(
+    device: &str,
+    readings: acs_proto::ReadingIter<'_>,
+    now_ms: i64,
+) -> Result<Vec<Reading>, String> {
     let base = readings.base_ts_ms();
     let receive_ms = u64::try_from(now_ms).unwrap_or(0);
     let mut out = Vec::new();
@@ -39,9 +53,6 @@ pub fn decode_frame(device: &str, bytes: &[u8], now_ms: i64) -> Result<Vec<Readi
             ts_ms: i64::try_from(ts).map_err(|_| format!("timestamp {ts} out of range"))?,
             value: reading.value.as_f64(),
         });
-    }
-    if out.is_empty() {
-        return Err("frame carries no readings".into());
     }
     Ok(out)
 }

@@ -4,12 +4,13 @@
 
 pub mod ble;
 pub mod frame;
+pub mod lora;
 pub mod mqtt;
 pub mod telemetry;
 pub mod topic;
 
 use crate::model::{Reading, Transport};
-use crate::store::DeviceStatus;
+use crate::store::{DeviceStatus, FrameCounter};
 
 /// What a source hands to the writer. The readings of one message travel together, so the
 /// writer commits a message whole or not at all.
@@ -17,6 +18,9 @@ use crate::store::DeviceStatus;
 pub enum Event {
     Readings(Transport, Vec<Reading>),
     Status(DeviceStatus),
+    /// Readings of a radio frame plus the frame counter that admitted it: committed in one
+    /// transaction, so the persisted counter never runs ahead of the stored readings.
+    Counted(Transport, Vec<Reading>, FrameCounter),
 }
 
 /// Capacity of the source -> writer channel, in messages. Typical sensor messages carry 1-10

@@ -4,6 +4,8 @@
 use crate::api::server::Limits;
 use crate::config::Config;
 use crate::ingest::ble::BleSettings;
+use crate::ingest::lora::radio::Chip;
+use crate::ingest::lora::{LoraSettings, RadioSettings};
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
 use crate::sync::SyncSettings;
@@ -80,4 +82,41 @@ pub fn sync_settings(config: &Config) -> SyncSettings {
 /// every BLE device is accepted and encrypted advertisements are refused for want of a key.
 pub fn ble_settings(_config: &Config) -> BleSettings {
     BleSettings::default()
+}
+
+pub fn lora_settings(config: &Config) -> LoraSettings {
+    LoraSettings {
+        gwmp_listen: config.lora.gwmp_listen,
+    }
+}
+
+/// The radio options; the option table restricts each choice, so the fallbacks are unreachable.
+pub fn radio_settings(config: &Config) -> RadioSettings {
+    let lora = &config.lora;
+    RadioSettings {
+        chip: match lora.radio_chip.as_str() {
+            "sx1261" => Chip::Sx1261,
+            "sx1276" => Chip::Sx1276,
+            _ => Chip::Sx1262,
+        },
+        spi_device: lora.radio_spi.clone(),
+        gpio_chip: lora.radio_gpiochip.clone(),
+        reset_pin: lora.radio_reset_pin,
+        busy_pin: lora.radio_busy_pin,
+        irq_pin: lora.radio_irq_pin,
+        tcxo_mv: Some(lora.radio_tcxo_mv).filter(|mv| *mv > 0),
+        frequency_hz: lora.radio_frequency_hz,
+        spreading_factor: lora.radio_sf,
+        bandwidth_hz: lora
+            .radio_bw_khz
+            .parse::<f64>()
+            .map(|khz| (khz * 1000.0).round() as u32)
+            .unwrap_or(125_000),
+        coding_rate: lora
+            .radio_cr
+            .strip_prefix("4/")
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(5),
+        public_network: lora.radio_public_network,
+    }
 }

@@ -11,7 +11,7 @@
 use crate::ingest::Event;
 use crate::model::now_ms;
 use crate::stats::Stats;
-use crate::store::{Batch, BatchOutcome, Store};
+use crate::store::{Batch, BatchOutcome, FrameCounter, Store};
 use portable_atomic::AtomicU64;
 use smol::future;
 use std::sync::atomic::Ordering::Relaxed;
@@ -56,11 +56,12 @@ async fn run(
     on_commit: Option<CommitHook>,
 ) {
     let mut batch = Batch::default();
+    let mut counters: Vec<FrameCounter> = Vec::new();
     loop {
         let Ok(first) = rx.recv().await else {
             break; // closed and drained
         };
-        push(&mut batch, first);
+        push(&mut batch, &mut counters, first);
         let interval = Duration::from_millis(settings.commit_interval_ms.load(Relaxed));
         let deadline = Instant::now() + interval;
         let mut closed = false;
@@ -71,7 +72,7 @@ async fn run(
             })
             .await;
             match next {
-                Some(Ok(event)) => push(&mut batch, event),
+                Some(Ok(event)) => push(&mut batch, &mut counters, event),
                 Some(Err(_)) => {
                     closed = true;
                     break;
@@ -80,24 +81,31 @@ async fn run(
             }
         }
         stats.queue_depth.store(rx.len() as u64, Relaxed);
-        commit(&store, &batch, &stats, on_commit.as_ref()).await;
+        commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
         batch.readings.clear();
         batch.statuses.clear();
+        counters.clear();
         if closed {
             break;
         }
     }
-    if batch_len(&batch) > 0 {
-        commit(&store, &batch, &stats, on_commit.as_ref()).await;
+    if batch_len(&batch) > 0 || !counters.is_empty() {
+        commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
     }
 }
 
-fn push(batch: &mut Batch, event: Event) {
+fn push(batch: &mut Batch, counters: &mut Vec<FrameCounter>, event: Event) {
     match event {
         Event::Readings(transport, readings) => batch
             .readings
             .extend(readings.into_iter().map(|r| (transport, r))),
         Event::Status(status) => batch.statuses.push(status),
+        Event::Counted(transport, readings, counter) => {
+            batch
+                .readings
+                .extend(readings.into_iter().map(|r| (transport, r)));
+            counters.push(counter);
+        }
     }
 }
 
@@ -108,14 +116,19 @@ fn batch_len(batch: &Batch) -> usize {
 async fn commit(
     store: &Mutex<Store>,
     batch: &Batch,
+    counters: &[FrameCounter],
     stats: &Stats,
     on_commit: Option<&CommitHook>,
 ) {
     let mut delay = Duration::from_millis(200);
     for attempt in 1..=COMMIT_ATTEMPTS {
         let result = match store.lock() {
-            Ok(mut store) => store.insert_batch(batch, now_ms()),
-            Err(poisoned) => poisoned.into_inner().insert_batch(batch, now_ms()),
+            Ok(mut store) => store.insert_batch_with_counters(batch, counters, now_ms()),
+            Err(poisoned) => {
+                poisoned
+                    .into_inner()
+                    .insert_batch_with_counters(batch, counters, now_ms())
+            }
         };
         match result {
             Ok(outcome) => {

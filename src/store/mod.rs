@@ -32,6 +32,8 @@
 //! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`.
 //! - `rules(id, spec, last_fired, fire_count, created, updated)` (version 2): automation rules,
 //!   `spec` the rule's JSON definition.
+//! - `frame_counters(device, counter)` (schema version 3): replay protection of radio
+//!   devices, see `counters.rs`.
 //!
 //! A file with a newer `user_version` than this build knows is refused with
 //! [`StoreError::NewerSchema`], never silently downgraded.
@@ -83,6 +85,7 @@
 //! (`commit_interval_ms`); this module only guarantees that what `insert_batch` returned `Ok`
 //! for is durable.
 
+mod counters;
 mod devices;
 mod outbox;
 mod query;
@@ -98,6 +101,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+pub use counters::FrameCounter;
 pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};

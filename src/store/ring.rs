@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
+use super::counters::{write_frame_counters, FrameCounter};
 use super::{page_counts, Ctx, DevEntry, State, Store, StoreError, EXPIRE_CHUNK};
 use crate::model::{validate_name, Reading, Transport};
 
@@ -65,8 +66,19 @@ impl Store {
     /// Writes `batch` in one transaction: registry upserts, rows, eviction down to the bounds,
     /// counters. `now_ms` is the gateway's clock, used for `first_seen`/`last_seen`.
     pub fn insert_batch(&mut self, batch: &Batch, now_ms: i64) -> Result<BatchOutcome, StoreError> {
+        self.insert_batch_with_counters(batch, &[], now_ms)
+    }
+
+    /// [`Store::insert_batch`] plus the frame counters that admitted the batch's radio frames,
+    /// in the same transaction.
+    pub fn insert_batch_with_counters(
+        &mut self,
+        batch: &Batch,
+        counters: &[FrameCounter],
+        now_ms: i64,
+    ) -> Result<BatchOutcome, StoreError> {
         let mut out = BatchOutcome::default();
-        if batch.readings.is_empty() && batch.statuses.is_empty() {
+        if batch.readings.is_empty() && batch.statuses.is_empty() && counters.is_empty() {
             return Ok(out);
         }
         let mut added = Added::default();
@@ -77,6 +89,7 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .ctx("insert_batch: begin")?;
             let c = write_batch(&tx, st, batch, now_ms, &mut out, &mut added)?;
+            write_frame_counters(&tx, counters)?;
             tx.commit().ctx("insert_batch: commit")?;
             Ok(c)
         })();

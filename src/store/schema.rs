@@ -42,6 +42,8 @@ const MIGRATIONS: &[&str] = &[
          created INTEGER NOT NULL,
          updated INTEGER NOT NULL
      );",
+    // 3: frame counters of radio devices (replay protection survives restarts).
+    "CREATE TABLE frame_counters (device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The schema version this build creates and understands.

@@ -140,6 +140,7 @@ pub struct Daemon {
     pub api_port: u16,
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     extra_args: Vec<String>,
 }
@@ -159,6 +160,8 @@ pub struct DaemonConfig {
     pub store_options: String,
     /// Command-line arguments after `--config FILE`.
     pub args: Vec<String>,
+    /// Environment variables of the daemon process.
+    pub env: Vec<(String, String)>,
 }
 
 impl DaemonConfig {
@@ -173,6 +176,7 @@ impl DaemonConfig {
             api_options: String::new(),
             store_options: String::new(),
             args: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -205,6 +209,7 @@ impl Daemon {
             api_port,
             dir,
             config_path,
+            env: cfg.env.clone(),
             child: None,
             extra_args: cfg.args.clone(),
         };
@@ -227,6 +232,7 @@ impl Daemon {
             .arg("--config")
             .arg(&self.config_path)
             .args(&self.extra_args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -72,6 +72,7 @@ pub(super) fn files_size(path: &Path) -> (u64, u64) {
     (db, wal)
 }
 
+mod counters;
 mod outbox;
 mod query;
 mod ring;
