@@ -217,6 +217,48 @@ return view.extend({
 			_('Cap of the exponential, jittered backoff between connection attempts.'), '60');
 		o.datatype = 'range(1,3600)';
 
+		// lora
+		s = m.section(form.NamedSection, 'lora', 'lora', _('LoRa'),
+			_('LoRa uplinks from a packet-forwarder gateway (Semtech UDP) or a radio on this router. Every LoRa option needs a restart.'));
+		s.addremove = false;
+		s.tab('gwmp', _('Packet forwarder'));
+		s.tab('radio', _('Radio'));
+		opt(s, 'gwmp', form.Flag, 'gwmp_enabled', _('Run the packet-forwarder (GWMP) server'), null, '0');
+		o = opt(s, 'gwmp', form.Value, 'gwmp_listen', _('UDP listen address'),
+			_('127.0.0.1:1700 for a forwarder on this router; 0.0.0.0:1700 for a gateway on the LAN. GWMP has no authentication: never open it to the WAN.'),
+			'127.0.0.1:1700');
+		o.datatype = 'ipaddrport(1)';
+		opt(s, 'radio', form.Flag, 'radio_enabled', _('Receive with a radio on this router'),
+			_('Needs a build with the lora feature and the kmod-spi-dev module.'), '0');
+		o = opt(s, 'radio', form.ListValue, 'radio_chip', _('Radio chip'), _('sx1276 also covers sx1277/8/9 boards.'), 'sx1262');
+		o.value('sx1262');
+		o.value('sx1261');
+		o.value('sx1276');
+		o = opt(s, 'radio', form.Value, 'radio_spi', _('SPI device'), null, '/dev/spidev0.0');
+		o.validate = validateAbsolutePath;
+		o = opt(s, 'radio', form.Value, 'radio_gpiochip', _('GPIO chip'), null, '/dev/gpiochip0');
+		o.validate = validateAbsolutePath;
+		o = opt(s, 'radio', form.Value, 'radio_reset_pin', _('Reset line'), _('GPIO line offset of NRESET.'), '18');
+		o.datatype = 'range(0,1023)';
+		o = opt(s, 'radio', form.Value, 'radio_busy_pin', _('Busy line'), _('GPIO line offset of BUSY (SX126x only).'), '20');
+		o.datatype = 'range(0,1023)';
+		o = opt(s, 'radio', form.Value, 'radio_irq_pin', _('Interrupt line'), _('DIO1 on SX126x, DIO0 on SX127x.'), '16');
+		o.datatype = 'range(0,1023)';
+		o = opt(s, 'radio', form.ListValue, 'radio_tcxo_mv', _('TCXO voltage (mV)'), _('SX126x only; 0 = the board has a crystal.'), '0');
+		['0', '1600', '1700', '1800', '2200', '2400', '2700', '3000', '3300'].forEach(function(v) { o.value(v); });
+		o = opt(s, 'radio', form.Value, 'radio_frequency_hz', _('Frequency (Hz)'),
+			_('For example 868100000 (EU868) or 902300000 (US915).'), '868100000');
+		o.datatype = 'range(137000000,1020000000)';
+		o = opt(s, 'radio', form.Value, 'radio_sf', _('Spreading factor'), null, '7');
+		o.datatype = 'range(5,12)';
+		o = opt(s, 'radio', form.ListValue, 'radio_bw_khz', _('Bandwidth (kHz)'), null, '125');
+		['7.8', '10.4', '15.6', '20.8', '31.25', '41.7', '62.5', '125', '250', '500'].forEach(function(v) { o.value(v); });
+		o = opt(s, 'radio', form.ListValue, 'radio_cr', _('Coding rate'), null, '4/5');
+		['4/5', '4/6', '4/7', '4/8'].forEach(function(v) { o.value(v); });
+		o = opt(s, 'radio', form.ListValue, 'radio_sync_word', _('Sync word'), null, 'public');
+		o.value('public', _('Public (LoRaWAN, 0x34)'));
+		o.value('private', _('Private (0x12)'));
+
 		return m.render();
 	}
 });
