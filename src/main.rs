@@ -10,6 +10,13 @@ Usage:
   acs-edge check-config [FILE]       validate a config file and print warnings
   acs-edge print-config              print the fully commented default config
   acs-edge decode frame HEX          decode an acs-proto frame and print its readings as JSON
+  acs-edge passwd USER [--config FILE]
+                                     create a user or set its password (asked twice on a
+                                     terminal, else the first line of stdin)
+  acs-edge token create NAME [--config FILE]
+                                     add an API token for a machine client; prints it once
+  acs-edge token revoke NAME [--config FILE]
+                                     remove an API token
   acs-edge --version                 print version, git revision and target
   acs-edge --help                    print this help
 ";
@@ -19,6 +26,9 @@ enum Command {
     CheckConfig(PathBuf),
     PrintConfig,
     DecodeFrame(String),
+    Passwd(String, PathBuf),
+    TokenCreate(String, PathBuf),
+    TokenRevoke(String, PathBuf),
     Version,
     Help,
 }
@@ -54,6 +64,24 @@ fn parse_args() -> Result<Command, lexopt::Error> {
                 None => Command::CheckConfig(config),
             },
             "print-config" => Command::PrintConfig,
+            "passwd" => {
+                let user = parser.value()?.string()?;
+                Command::Passwd(user, config_option(&mut parser, config)?)
+            }
+            "token" => {
+                let action = parser.value()?.string()?;
+                let name = parser.value()?.string()?;
+                let config = config_option(&mut parser, config)?;
+                match action.as_str() {
+                    "create" => Command::TokenCreate(name, config),
+                    "revoke" => Command::TokenRevoke(name, config),
+                    other => {
+                        return Err(
+                            format!("token: unknown action {other:?} (create or revoke)").into(),
+                        )
+                    }
+                }
+            }
             "decode" => {
                 let kind = parser.value()?.string()?;
                 if kind != "frame" {
@@ -69,6 +97,16 @@ fn parse_args() -> Result<Command, lexopt::Error> {
         return Err(extra.unexpected());
     }
     Ok(command)
+}
+
+/// An optional trailing `--config FILE`.
+fn config_option(parser: &mut lexopt::Parser, default: PathBuf) -> Result<PathBuf, lexopt::Error> {
+    use lexopt::prelude::*;
+    match parser.next()? {
+        Some(Short('c') | Long("config")) => Ok(parser.value()?.into()),
+        Some(other) => Err(other.unexpected()),
+        None => Ok(default),
+    }
 }
 
 fn main() -> ExitCode {
@@ -94,6 +132,9 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
+        Command::Passwd(user, path) => cli::passwd(&user, &path),
+        Command::TokenCreate(name, path) => cli::token_create(&name, &path),
+        Command::TokenRevoke(name, path) => cli::token_revoke(&name, &path),
         Command::Run(path) => match runtime::run(&path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -120,7 +120,7 @@ struct ErrorDetail<'a> {
 }
 
 /// `{"error": {"code": "...", "message": "..."}}` with the matching status (and `Retry-After`
-/// for 429). Internal details are logged here and never sent.
+/// for 429, `WWW-Authenticate` for 401). Internal details are logged here and never sent.
 pub fn error_response(err: &ApiError) -> JsonResponse {
     if let ApiError::Internal(detail) = err {
         log::error!("http: internal error: {detail}");
@@ -138,6 +138,10 @@ pub fn error_response(err: &ApiError) -> JsonResponse {
     match err {
         ApiError::TooManyRequests { retry_after_s } => {
             with_header(resp, "Retry-After", &retry_after_s.to_string())
+        }
+        // RFC 6750: a 401 names the scheme the client should use.
+        ApiError::Unauthorized(_) => {
+            with_header(resp, "WWW-Authenticate", "Bearer realm=\"acs-edge\"")
         }
         _ => resp,
     }

@@ -1,9 +1,14 @@
-//! The read-only REST API under `/api/v1`, in the shapes the cloud API uses:
+//! The REST API under `/api/v1`, in the shapes the cloud API uses:
 //! lists are `{"items": [...], "next_cursor": ...}`, errors `{"error": {"code", "message"}}`.
 //! Handlers hold the store lock only for the duration of one query.
+//!
+//! Authentication is checked in one place, [`handle`], before routing: every path except
+//! [`PUBLIC_PATHS`] needs a bearer token (see [`super::auth::authorize`]); the WebSocket path
+//! [`WS_PATH`] also takes it as `?access_token=`, which is then removed from the parameters.
 
 use super::respond::{error_response, json_response, parse_query, ApiError};
 use super::server::{ClientInfo, Reply};
+use crate::auth::{Auth, Principal};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::store::{Cursor, Device, Store, StoreStats, TelemetryQuery};
 use crate::timestamp::parse_ms_or_rfc3339;
@@ -15,6 +20,11 @@ use std::time::Instant;
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
 
+/// Paths served without a token (any method; other methods get 405 there).
+pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
+/// The WebSocket upgrade path, where the token may also come as `?access_token=`.
+pub const WS_PATH: &str = "/api/v1/ws";
+
 /// What the handlers share.
 pub struct AppState {
     pub store: Arc<Mutex<Store>>,
@@ -23,21 +33,61 @@ pub struct AppState {
     pub gateway_id: String,
     /// Set once the server is listening.
     pub http: std::sync::OnceLock<super::HttpStatsReader>,
+    pub auth: Arc<Auth>,
+}
+
+/// The caller of a request that passed the check in [`handle`]; `None` on public paths.
+type Caller = Option<Principal>;
+
+/// The one authentication check: `Ok(None)` for public paths, the principal otherwise.
+/// On the WebSocket path a query token is accepted and removed from `params`.
+fn authenticate(
+    state: &AppState,
+    request: &tiny_http::Request,
+    path: &str,
+    params: &mut Vec<(String, String)>,
+) -> Result<Caller, ApiError> {
+    let path = path.trim_end_matches('/');
+    if PUBLIC_PATHS.contains(&path) {
+        return Ok(None);
+    }
+    let is_ws = path == WS_PATH;
+    let query = is_ws.then_some(params.as_slice());
+    let result = super::auth::authorize(&state.auth, request.headers(), query);
+    if result.is_err() {
+        state.stats.unauthorized.fetch_add(1, Relaxed);
+    }
+    if is_ws {
+        params.retain(|(k, _)| k != super::auth::ACCESS_TOKEN_PARAM);
+    }
+    result.map(Some)
+}
+
+/// The `Allow` header of a 405 on `path`.
+fn allowed_methods(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["api", "v1", "auth", "login"] => "POST",
+        ["api", "v1", "devices", _] => "GET, HEAD, PATCH",
+        _ => "GET, HEAD",
+    }
 }
 
 /// Entry point for one request.
-pub fn handle(state: &AppState, request: &mut tiny_http::Request, _client: &ClientInfo) -> Reply {
+pub fn handle(state: &AppState, request: &mut tiny_http::Request, client: &ClientInfo) -> Reply {
     state.stats.api_requests.fetch_add(1, Relaxed);
     let url = request.url().to_owned();
-    let (path, params) = parse_query(&url);
-    match route(state, request.method(), path, &params) {
+    let (path, mut params) = parse_query(&url);
+    let result = authenticate(state, request, path, &mut params)
+        .and_then(|caller| route(state, request, client, caller.as_ref(), path, &params));
+    match result {
         Ok(response) => response.into(),
         Err(error) => {
             state.stats.api_errors.fetch_add(1, Relaxed);
             let mut response = error_response(&error);
             if matches!(error, ApiError::MethodNotAllowed) {
-                // Every endpoint of this version is read-only (RFC 9110 requires Allow on 405).
-                if let Ok(allow) = tiny_http::Header::from_bytes("Allow", "GET, HEAD") {
+                // RFC 9110 requires Allow on 405.
+                if let Ok(allow) = tiny_http::Header::from_bytes("Allow", allowed_methods(path)) {
                     response = response.with_header(allow);
                 }
             }
@@ -50,17 +100,28 @@ type Json = super::respond::JsonResponse;
 
 fn route(
     state: &AppState,
-    method: &tiny_http::Method,
+    request: &mut tiny_http::Request,
+    client: &ClientInfo,
+    caller: Option<&Principal>,
     path: &str,
     params: &[(String, String)],
 ) -> Result<Json, ApiError> {
+    let method = request.method().clone();
     let path = path.trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let get_only = || match method {
         tiny_http::Method::Get | tiny_http::Method::Head => Ok(()),
         _ => Err(ApiError::MethodNotAllowed),
     };
+    let actor = caller.map_or("", Principal::name);
     match segments.as_slice() {
+        ["api", "v1", "auth", "login"] => {
+            if method != tiny_http::Method::Post {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            reject_params(params, &[])?;
+            super::auth::login(&state.auth, request, client.peer.ip())
+        }
         ["api", "v1", "health"] => {
             get_only()?;
             reject_params(params, &[])?;
@@ -69,6 +130,10 @@ fn route(
         ["api", "v1", "devices"] => {
             get_only()?;
             list_devices(state, params)
+        }
+        ["api", "v1", "devices", id] if method == tiny_http::Method::Patch => {
+            reject_params(params, &[])?;
+            super::devices::patch(&state.store, request, id, actor)
         }
         ["api", "v1", "devices", id] => {
             get_only()?;

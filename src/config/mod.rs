@@ -10,7 +10,13 @@
 //! (LuCI or a newer version may add some) are warnings, not errors; a known section may be
 //! anonymous, and when one appears twice the later one wins, with a warning. Wrong values are
 //! errors naming the line, section and option.
+//!
+//! Multi-instance section types (`config user 'alice'`, `config api_token 'ci'`, declared in
+//! the table's `MULTI_SECTIONS`) may appear any number of times; each instance must be named
+//! (the name is its identity, so it is unique by UCI's own rule), gets the table's defaults for
+//! the options it does not set, and must set the options its spec marks required.
 
+pub mod edit;
 mod options;
 pub mod uci;
 
@@ -23,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use options::default_config_text;
-use options::{Val, OPTIONS, SECTIONS};
+use options::{MultiSectionSpec, Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
 use crate::model::validate_name;
 
@@ -54,6 +60,13 @@ pub enum ConfigError {
         option: &'static str,
         message: String,
     },
+    #[error("line {line}: {kind} '{name}': {message}")]
+    Instance {
+        line: usize,
+        kind: &'static str,
+        name: String,
+        message: String,
+    },
 }
 
 fn at(line: &Option<usize>) -> String {
@@ -67,6 +80,7 @@ impl ConfigError {
             ConfigError::Read { .. } => None,
             ConfigError::Syntax(e) => Some(e.line),
             ConfigError::Invalid { line, .. } => *line,
+            ConfigError::Instance { line, .. } => Some(*line),
         }
     }
 }
@@ -87,7 +101,12 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
     let mut warnings = Vec::new();
     // Known section types seen so far, with the line of the latest one.
     let mut seen: Vec<(&'static str, usize)> = Vec::new();
+    let mut instances: Vec<Instance> = Vec::new();
     for section in &sections {
+        if let Some(multi) = MULTI_SECTIONS.iter().find(|m| m.name == section.kind) {
+            instances.push(parse_instance(multi, section, &mut warnings)?);
+            continue;
+        }
         let Some(spec) = SECTIONS.iter().find(|s| s.name == section.kind) else {
             warnings.push(format!(
                 "line {}: unknown section type '{}' (ignored)",
@@ -107,31 +126,92 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
             None => seen.push((spec.name, section.line)),
         }
         for entry in &section.options {
-            let Some(i) = options::find(spec.name, &entry.name) else {
-                warnings.push(format!(
-                    "line {}: unknown option '{}' in section '{}' (ignored)",
-                    entry.line, entry.name, spec.name
-                ));
-                continue;
-            };
-            let opt = &OPTIONS[i];
-            let invalid = |message| ConfigError::Invalid {
-                line: Some(entry.line),
-                section: opt.section,
-                option: opt.name,
-                message,
-            };
-            let raw = match &entry.value {
-                uci::Value::Single(raw) => raw,
-                uci::Value::List(_) => {
-                    return Err(invalid("expected a single value, got a list".into()))
-                }
-            };
-            values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
+            set_entry(&mut values, spec.name, entry, &mut warnings)?;
         }
     }
-    let config = Config::from_values(&values)?;
+    let config = Config::from_values(&values, &instances)?;
     Ok(Loaded { config, warnings })
+}
+
+/// Checks one `option` line against the table and records its value; unknown options warn.
+fn set_entry(
+    values: &mut Values,
+    section: &'static str,
+    entry: &uci::Entry,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let Some(i) = options::find(section, &entry.name) else {
+        warnings.push(format!(
+            "line {}: unknown option '{}' in section '{section}' (ignored)",
+            entry.line, entry.name
+        ));
+        return Ok(());
+    };
+    let opt = &OPTIONS[i];
+    let invalid = |message| ConfigError::Invalid {
+        line: Some(entry.line),
+        section: opt.section,
+        option: opt.name,
+        message,
+    };
+    let raw = match &entry.value {
+        uci::Value::Single(raw) => raw,
+        uci::Value::List(_) => return Err(invalid("expected a single value, got a list".into())),
+    };
+    values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
+    Ok(())
+}
+
+/// Longest name of a multi-instance section (a user name, a token name).
+pub const MAX_INSTANCE_NAME: usize = 64;
+
+/// One named instance of a multi-instance section type, with its checked values.
+struct Instance {
+    kind: &'static str,
+    name: String,
+    line: usize,
+    values: Values,
+}
+
+fn parse_instance(
+    multi: &MultiSectionSpec,
+    section: &uci::Section,
+    warnings: &mut Vec<String>,
+) -> Result<Instance, ConfigError> {
+    let fail = |name: &str, message: String| ConfigError::Instance {
+        line: section.line,
+        kind: multi.name,
+        name: name.to_owned(),
+        message,
+    };
+    let Some(name) = section.name.clone() else {
+        return Err(fail(
+            "",
+            format!("needs a name: config {0} 'NAME'", multi.name),
+        ));
+    };
+    if name.len() > MAX_INSTANCE_NAME {
+        return Err(fail(
+            &name,
+            format!("the name is longer than {MAX_INSTANCE_NAME} characters"),
+        ));
+    }
+    let mut values = Values::defaults();
+    for entry in &section.options {
+        set_entry(&mut values, multi.name, entry, warnings)?;
+    }
+    for required in multi.required {
+        let empty = matches!(values.get(multi.name, required), Val::Text(t) if t.is_empty());
+        if values.line(multi.name, required).is_none() || empty {
+            return Err(fail(&name, format!("option '{required}' is required")));
+        }
+    }
+    Ok(Instance {
+        kind: multi.name,
+        name,
+        line: section.line,
+        values,
+    })
 }
 
 /// A text that must not be logged: its Debug output is `"***"` (`""` when empty).
@@ -206,6 +286,7 @@ pub struct Config {
     pub mqtt: Mqtt,
     pub api: Api,
     pub upstream: Upstream,
+    pub auth: Auth,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -276,10 +357,43 @@ pub struct Upstream {
     pub topic: String,
 }
 
+/// Who may use the API, and the login policy (options `api.token_ttl_s`,
+/// `api.login_max_failures`, `api.login_lockout_s`; sections `user` and `api_token`).
+/// All of it is applied by a reload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Auth {
+    pub token_ttl: Duration,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    pub users: Vec<User>,
+    pub api_tokens: Vec<ApiToken>,
+}
+
+/// `config user '<name>'`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub name: String,
+    /// An argon2 PHC string, checked by [`crate::auth::password::check_phc`].
+    pub password_hash: Secret,
+    pub enabled: bool,
+    /// Line of the section, for messages.
+    pub line: usize,
+}
+
+/// `config api_token '<name>'`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub name: String,
+    /// `sha256:<hex>` of the token.
+    pub token_hash: Secret,
+    pub enabled: bool,
+    pub line: usize,
+}
+
 impl Default for Config {
     /// The defaults of the option table (the same as parsing an empty file).
     fn default() -> Config {
-        match Config::from_values(&Values::defaults()) {
+        match Config::from_values(&Values::defaults(), &[]) {
             Ok(config) => config,
             Err(e) => panic!("the option table's defaults are invalid: {e}"),
         }
@@ -305,7 +419,7 @@ impl Config {
             .unwrap_or_else(|| format!("acs-edge-{}", self.gateway_id()))
     }
 
-    fn from_values(v: &Values) -> Result<Config, ConfigError> {
+    fn from_values(v: &Values, instances: &[Instance]) -> Result<Config, ConfigError> {
         let kb = |s, n| v.int(s, n) as usize * 1024;
         let secs = |s, n| Duration::from_secs(v.int(s, n));
         let config = Config {
@@ -361,6 +475,31 @@ impl Config {
                 username: v.opt_text("upstream", "username"),
                 password: v.opt_text("upstream", "password").map(Secret),
                 topic: v.text("upstream", "topic").to_owned(),
+            },
+            auth: Auth {
+                token_ttl: secs("api", "token_ttl_s"),
+                login_max_failures: v.int("api", "login_max_failures") as u32,
+                login_lockout: secs("api", "login_lockout_s"),
+                users: instances
+                    .iter()
+                    .filter(|i| i.kind == "user")
+                    .map(|i| User {
+                        name: i.name.clone(),
+                        password_hash: Secret::new(i.values.text("user", "password_hash")),
+                        enabled: i.values.flag("user", "enabled"),
+                        line: i.line,
+                    })
+                    .collect(),
+                api_tokens: instances
+                    .iter()
+                    .filter(|i| i.kind == "api_token")
+                    .map(|i| ApiToken {
+                        name: i.name.clone(),
+                        token_hash: Secret::new(i.values.text("api_token", "token_hash")),
+                        enabled: i.values.flag("api_token", "enabled"),
+                        line: i.line,
+                    })
+                    .collect(),
             },
         };
         config.check_upstream(v)?;

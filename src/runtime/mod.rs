@@ -11,6 +11,7 @@ pub mod writer;
 
 use crate::api::routes::{self, AppState};
 use crate::api::server::HttpServer;
+use crate::auth::Auth;
 use crate::config::{self, Config};
 use crate::ingest::mqtt::MqttSource;
 use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
@@ -87,7 +88,9 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
         source,
     })?;
 
+    let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
     let mut daemon = Daemon {
+        auth: auth.clone(),
         config_path: config_path.to_owned(),
         config,
         store: store.clone(),
@@ -105,6 +108,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
             started: Instant::now(),
             gateway_id,
             http: std::sync::OnceLock::new(),
+            auth,
         });
         let addr = daemon.config.api.listen;
         let handler_state = state.clone();
@@ -152,6 +156,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
 }
 
 struct Daemon {
+    auth: Arc<Auth>,
     config_path: PathBuf,
     config: Config,
     store: Arc<Mutex<Store>>,
@@ -264,6 +269,7 @@ impl Daemon {
                 log::warn!("{what} changed; it takes effect on the next restart");
             }
         }
+        self.auth.reload(&new.auth);
         let mqtt_changed = new.mqtt != self.config.mqtt;
         self.config = new;
         if mqtt_changed {
