@@ -2,11 +2,14 @@
 //! handler errors and the connection guard's canned errors) must be documented for its path,
 //! method and status, and its body must validate against the schema the spec gives there; and
 //! every operation the spec lists must be served. So spec and code cannot drift apart in either
-//! direction.
+//! direction. Headers a documented response declares (`WWW-Authenticate`, `Retry-After`) must
+//! be sent, and every operation the spec does not mark public must refuse a missing token.
 
 mod common;
 
-use common::{patience, wait_until, Broker, Daemon, DaemonConfig, Publisher};
+use common::{
+    patience, wait_until, Broker, Daemon, DaemonConfig, Publisher, TEST_PASSWORD, TEST_USER,
+};
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -47,7 +50,7 @@ impl Spec {
     /// The response object documented for `template` + `method` + `status`, with a response
     /// `$ref` followed. Fails the test when it is not documented. A `405` belongs to the path
     /// (the daemon sends it for any method the path does not serve), so for a method the spec
-    /// does not list it is looked up in the path's `get` operation.
+    /// does not list it is looked up in the path's first operation that documents it.
     fn response(&self, template: &str, method: &str, status: u16) -> Value {
         let item = self.paths()[template]
             .as_object()
@@ -59,8 +62,11 @@ impl Spec {
                     status, 405,
                     "{method} {template} answered {status}, but the spec has no such operation"
                 );
-                item.get("get")
-                    .unwrap_or_else(|| panic!("{template} has no get operation"))
+                METHODS
+                    .iter()
+                    .filter_map(|m| item.get(*m))
+                    .find(|op| op["responses"].get("405").is_some())
+                    .unwrap_or_else(|| panic!("{template} documents no 405"))
             }
         };
         let response = operation["responses"]
@@ -145,12 +151,32 @@ fn template_matches(template: &str, path: &str) -> bool {
 struct Answer {
     status: u16,
     content_type: Option<String>,
+    /// Lower-case header names.
+    headers: Vec<String>,
     body: Value,
 }
 
-/// Sends `method path` with ureq; error statuses are answers too.
+/// Sends `method path` with ureq and the daemon's token; error statuses are answers too.
 fn call(daemon: &Daemon, method: &str, path: &str) -> Answer {
-    let result = ureq::request(method, &daemon.url(path)).call();
+    call_with(daemon, method, path, None, daemon.token.as_deref())
+}
+
+/// Sends `method path` with an optional JSON body and an optional bearer token.
+fn call_with(
+    daemon: &Daemon,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+) -> Answer {
+    let mut request = ureq::request(method, &daemon.url(path));
+    if let Some(token) = token {
+        request = request.set("Authorization", &format!("Bearer {token}"));
+    }
+    let result = match body {
+        Some(body) => request.send_json(body),
+        None => request.call(),
+    };
     let response = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
@@ -158,6 +184,11 @@ fn call(daemon: &Daemon, method: &str, path: &str) -> Answer {
     };
     let status = response.status();
     let content_type = response.header("Content-Type").map(str::to_owned);
+    let headers = response
+        .headers_names()
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
     let text = response.into_string().expect("read body");
     let body = if method == "HEAD" {
         Value::Null
@@ -168,6 +199,7 @@ fn call(daemon: &Daemon, method: &str, path: &str) -> Answer {
     Answer {
         status,
         content_type,
+        headers,
         body,
     }
 }
@@ -189,7 +221,7 @@ fn read_answer(stream: TcpStream) -> Answer {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("bad status line {line:?}"));
-    let (mut content_type, mut length) = (None, None);
+    let (mut content_type, mut length, mut headers) = (None, None, Vec::new());
     loop {
         line.clear();
         reader.read_line(&mut line).expect("header line");
@@ -198,6 +230,7 @@ fn read_answer(stream: TcpStream) -> Answer {
             break;
         }
         let (name, value) = header.split_once(':').expect("header");
+        headers.push(name.to_ascii_lowercase());
         match name.to_ascii_lowercase().as_str() {
             "content-type" => content_type = Some(value.trim().to_owned()),
             "content-length" => length = value.trim().parse::<usize>().ok(),
@@ -209,6 +242,7 @@ fn read_answer(stream: TcpStream) -> Answer {
     Answer {
         status,
         content_type,
+        headers,
         body: serde_json::from_slice(&body).expect("body is JSON"),
     }
 }
@@ -228,6 +262,15 @@ fn check(spec: &Spec, what: &str, template: &str, method: &str, answer: &Answer)
         "{what}: Content-Type"
     );
     spec.validate(&content["schema"], &answer.body, what);
+    if let Some(headers) = response["headers"].as_object() {
+        for name in headers.keys() {
+            assert!(
+                answer.headers.contains(&name.to_ascii_lowercase()),
+                "{what}: the spec documents header {name} for {}, the daemon did not send it",
+                answer.status
+            );
+        }
+    }
 }
 
 /// A request the daemon must answer with `status`, checked against the spec.
@@ -237,6 +280,9 @@ struct Case {
     status: u16,
     /// The spec path it belongs to; `None` for paths the spec must not have.
     template: Option<&'static str>,
+    body: Option<Value>,
+    /// Send the daemon's token.
+    authed: bool,
 }
 
 fn case(method: &'static str, path: &str, status: u16, template: Option<&'static str>) -> Case {
@@ -245,8 +291,32 @@ fn case(method: &'static str, path: &str, status: u16, template: Option<&'static
         path: path.to_owned(),
         status,
         template,
+        body: None,
+        authed: true,
     }
 }
+
+fn with_body(
+    method: &'static str,
+    path: &str,
+    body: Value,
+    status: u16,
+    t: Option<&'static str>,
+) -> Case {
+    Case {
+        body: Some(body),
+        ..case(method, path, status, t)
+    }
+}
+
+fn anonymous(method: &'static str, path: &str, status: u16, t: Option<&'static str>) -> Case {
+    Case {
+        authed: false,
+        ..case(method, path, status, t)
+    }
+}
+
+const LOGIN: Option<&str> = Some("/api/v1/auth/login");
 
 const HEALTH: Option<&str> = Some("/api/v1/health");
 const DEVICES: Option<&str> = Some("/api/v1/devices");
@@ -310,8 +380,88 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
         case("GET", "/api/v1/devices/dev-a?x=1", 400, DEVICE),
         case("GET", "/api/v1/devices/no-such-device", 404, DEVICE),
         case("POST", "/api/v1/devices/dev-a", 405, DEVICE),
-        case("PATCH", "/api/v1/devices/dev-a", 405, DEVICE),
         case("DELETE", "/api/v1/devices/dev-a", 405, DEVICE),
+        with_body(
+            "PATCH",
+            "/api/v1/devices/dev-b",
+            json!({"name": "CO2 sensor", "metadata": {"location": "hall", "tags": ["air"]}}),
+            200,
+            DEVICE,
+        ),
+        with_body(
+            "PATCH",
+            "/api/v1/devices/dev-b",
+            json!({"name": null}),
+            200,
+            DEVICE,
+        ),
+        with_body("PATCH", "/api/v1/devices/dev-b", json!({}), 200, DEVICE),
+        with_body(
+            "PATCH",
+            "/api/v1/devices/dev-b",
+            json!({"colour": "red"}),
+            400,
+            DEVICE,
+        ),
+        with_body(
+            "PATCH",
+            "/api/v1/devices/dev-b",
+            json!({"enabled": "no"}),
+            400,
+            DEVICE,
+        ),
+        with_body("PATCH", "/api/v1/devices/dev-b", json!([]), 400, DEVICE),
+        with_body(
+            "PATCH",
+            "/api/v1/devices/dev-b",
+            json!({"name": ""}),
+            422,
+            DEVICE,
+        ),
+        with_body(
+            "PATCH",
+            "/api/v1/devices/dev-b",
+            json!({"metadata": {"tags": ["a", "a"]}}),
+            422,
+            DEVICE,
+        ),
+        with_body("PATCH", "/api/v1/devices/nobody", json!({}), 404, DEVICE),
+        with_body("PATCH", "/api/v1/devices/dev-b?x=1", json!({}), 400, DEVICE),
+        anonymous("PATCH", "/api/v1/devices/dev-b", 401, DEVICE),
+        anonymous("GET", "/api/v1/devices", 401, DEVICES),
+        anonymous("GET", "/api/v1/devices/dev-a", 401, DEVICE),
+        anonymous("GET", "/api/v1/telemetry", 401, TELEMETRY),
+        anonymous("GET", "/api/v1/health", 200, HEALTH),
+        with_body(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"username": TEST_USER, "password": TEST_PASSWORD}),
+            200,
+            LOGIN,
+        ),
+        with_body(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"username": TEST_USER}),
+            400,
+            LOGIN,
+        ),
+        with_body(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"username": "", "password": "x"}),
+            422,
+            LOGIN,
+        ),
+        with_body("POST", "/api/v1/auth/login?x=1", json!({}), 400, LOGIN),
+        case("GET", "/api/v1/auth/login", 405, LOGIN),
+        with_body(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"username": TEST_USER, "password": "wrong password"}),
+            401,
+            LOGIN,
+        ),
         case("GET", "/api/v1/telemetry", 200, TELEMETRY),
         case(
             "GET",
@@ -344,8 +494,6 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
         case("PUT", "/api/v1/telemetry", 405, TELEMETRY),
         // Not in this version: the router must not serve them, and the spec must not list them.
         case("GET", "/api/v1/nope", 404, None),
-        case("GET", "/api/v1/auth/login", 404, None),
-        case("POST", "/api/v1/auth/login", 404, None),
         case("GET", "/api/v1/automation/rules", 404, None),
         case("GET", "/api/v2/health", 404, None),
         case("GET", "/", 404, None),
@@ -353,7 +501,8 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
 
     for c in &cases {
         let what = format!("{} {}", c.method, c.path);
-        let answer = call(&daemon, c.method, &c.path);
+        let token = daemon.token.as_deref().filter(|_| c.authed);
+        let answer = call_with(&daemon, c.method, &c.path, c.body.as_ref(), token);
         assert_eq!(answer.status, c.status, "{what}: {}", answer.body);
         match c.template {
             Some(template) => {
@@ -374,6 +523,21 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
             }
         }
     }
+
+    // Failed logins from one address end in 429 with Retry-After.
+    let wrong = json!({"username": TEST_USER, "password": "still wrong"});
+    let limited = wait_until("a 429 after repeated failed logins", patience(), || {
+        let answer = call_with(&daemon, "POST", "/api/v1/auth/login", Some(&wrong), None);
+        assert!(matches!(answer.status, 401 | 429), "{}", answer.body);
+        (answer.status == 429).then_some(answer)
+    });
+    check(
+        &spec,
+        "locked-out login",
+        "/api/v1/auth/login",
+        "post",
+        &limited,
+    );
 
     // The connection guard's own answers, on any documented operation.
     let port = daemon.api_port;
@@ -471,7 +635,21 @@ fn every_operation_in_the_spec_is_served_by_the_daemon() {
                 !path.contains('{'),
                 "no test value for a parameter of {template}"
             );
-            let answer = call(&daemon, &method.to_ascii_uppercase(), &path);
+            let body = match (*method, template.as_str()) {
+                ("post", "/api/v1/auth/login") => {
+                    Some(json!({"username": TEST_USER, "password": TEST_PASSWORD}))
+                }
+                ("patch", "/api/v1/devices/{id}") => Some(json!({"name": "Device A"})),
+                (_, _) => None,
+            };
+            let upper = method.to_ascii_uppercase();
+            let answer = call_with(
+                &daemon,
+                &upper,
+                &path,
+                body.as_ref(),
+                daemon.token.as_deref(),
+            );
             assert_eq!(
                 answer.status, 200,
                 "{method} {template} is in the spec but the daemon answers {}: {}",
@@ -487,22 +665,38 @@ fn every_operation_in_the_spec_is_served_by_the_daemon() {
         }
     }
     assert_eq!(
-        operations, 4,
-        "the spec describes the four operations served today"
+        operations, 6,
+        "the spec describes the six operations served today"
     );
+
+    // Every operation the spec does not mark public refuses a request without a token.
+    let public = json!([]);
+    for (template, item) in spec.paths() {
+        for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+            if item[*method].get("security") == Some(&public) {
+                continue;
+            }
+            let path = template.replace("{id}", "dev-a");
+            let body = (*method != "get").then(|| json!({}));
+            let upper = method.to_ascii_uppercase();
+            let answer = call_with(&daemon, &upper, &path, body.as_ref(), None);
+            assert_eq!(answer.status, 401, "{method} {template} without a token");
+            check(&spec, template, template, method, &answer);
+        }
+    }
 }
 
 #[test]
 fn spec_object_schemas_reject_undocumented_fields() {
     // The daemon's shapes are fixed, so every object schema in the spec must be closed; the
-    // one open object is a device's free-form `metadata`.
+    // one open object is a device's `metadata`, which later versions may extend.
     fn walk(v: &Value, at: &str, open: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
                 let object = map.get("type") == Some(&json!("object"));
                 if object
                     && map.get("additionalProperties") != Some(&json!(false))
-                    && at != "/Device/properties/metadata"
+                    && at != "/DeviceMetadata"
                 {
                     open.push(at.to_owned());
                 }

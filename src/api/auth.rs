@@ -6,7 +6,7 @@
 //! (the WebSocket upgrade, which browsers cannot give headers) also as `?access_token=`.
 
 use super::respond::{json_response, read_body_capped, ApiError, JsonResponse};
-use crate::auth::password::MAX_PASSWORD_BYTES;
+use crate::auth::password::MAX_PASSWORD_CHARS;
 use crate::auth::{Auth, AuthError, Principal};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -14,8 +14,11 @@ use std::net::IpAddr;
 /// The query parameter that may carry the token where [`authorize`] is told to accept it.
 pub const ACCESS_TOKEN_PARAM: &str = "access_token";
 
-/// Largest login body; a user name and a password fit in far less.
-const MAX_LOGIN_BODY: usize = 4096;
+/// Largest login body: a user name and a password of the longest kind, escaped as JSON
+/// (`\uXXXX` per character at worst), fit.
+const MAX_LOGIN_BODY: usize = 16 * 1024;
+/// Longest user name accepted in a login, in characters.
+const MAX_LOGIN_USERNAME_CHARS: usize = 256;
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> ApiError {
@@ -88,7 +91,7 @@ pub fn login(
     client: IpAddr,
 ) -> Result<JsonResponse, ApiError> {
     let body = read_body_capped(request, MAX_LOGIN_BODY)?;
-    let login: LoginRequest = serde_json::from_slice(&body).map_err(|e| {
+    let login: LoginRequest = super::respond::parse_json_object(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "expected {{\"username\": \"...\", \"password\": \"...\"}}: {e}"
         ))
@@ -98,9 +101,12 @@ pub fn login(
             "username and password must not be empty".into(),
         ));
     }
-    if login.password.len() > MAX_PASSWORD_BYTES || login.username.len() > 256 {
+    if login.password.chars().count() > MAX_PASSWORD_CHARS
+        || login.username.chars().count() > MAX_LOGIN_USERNAME_CHARS
+    {
         return Err(ApiError::UnprocessableEntity(format!(
-            "the password is longer than {MAX_PASSWORD_BYTES} bytes or the username too long"
+            "the password is longer than {MAX_PASSWORD_CHARS} characters or the username \
+             longer than {MAX_LOGIN_USERNAME_CHARS}"
         )));
     }
     let issued = auth.login(&login.username, &login.password, client)?;

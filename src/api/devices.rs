@@ -17,7 +17,8 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_LOCATION_CHARS: usize = 128;
 pub const MAX_TAGS: usize = 16;
 pub const MAX_TAG_CHARS: usize = 32;
-const MAX_PATCH_BODY: usize = 8 * 1024;
+/// The longest valid patch escaped as JSON (`\uXXXX` per character at worst) fits.
+const MAX_PATCH_BODY: usize = 32 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,7 +141,7 @@ pub fn patch(
     actor: &str,
 ) -> Result<JsonResponse, ApiError> {
     let body = read_body_capped(request, MAX_PATCH_BODY)?;
-    let body: PatchBody = serde_json::from_slice(&body)
+    let body: PatchBody = super::respond::parse_json_object(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid device patch: {e}")))?;
     let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
     let Some(device) = store.device(id).map_err(internal)? else {
@@ -208,6 +209,8 @@ mod tests {
             json!({"enabled": "yes"}),
             json!({"metadata": {"tags": "a,b"}}),
             json!([1]),
+            json!([]),
+            json!("name"),
         ] {
             assert_eq!(
                 apply(bad.clone(), json!({})).unwrap_err().status(),

@@ -166,6 +166,16 @@ pub fn read_body_capped(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErr
     Ok(body)
 }
 
+/// A request body that must be a JSON object, into `T`. serde would also build a struct from
+/// a JSON array of its fields; request bodies are objects only.
+pub fn parse_json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("the body must be a JSON object".into());
+    }
+    T::deserialize(value).map_err(|e| e.to_string())
+}
+
 /// Splits a request target into its path and percent-decoded query pairs (`+` is a space;
 /// invalid escapes are kept as they are; invalid UTF-8 is replaced). A fragment is dropped.
 pub fn parse_query(url: &str) -> (&str, Vec<(String, String)>) {

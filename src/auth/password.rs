@@ -22,8 +22,8 @@ pub const MAX_M_COST_KIB: u32 = 64 * 1024;
 pub const MAX_T_COST: u32 = 16;
 pub const MAX_P_COST: u32 = 4;
 
-/// Longest password accepted (bytes), by `passwd` and by login.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest password accepted (characters), by `passwd` and by login.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
 /// Shortest password `acs-edge passwd` accepts (characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 

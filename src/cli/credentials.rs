@@ -38,17 +38,17 @@ fn read_password(user: &str) -> Result<String, String> {
     } else {
         let mut input = Vec::new();
         std::io::stdin()
-            .take(password::MAX_PASSWORD_BYTES as u64 + 3)
+            .take(4 * password::MAX_PASSWORD_CHARS as u64 + 3)
             .read_to_end(&mut input)
             .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
         let text = String::from_utf8(input).map_err(|_| "the password is not UTF-8".to_string())?;
         let line = text.split('\n').next().unwrap_or_default();
         line.strip_suffix('\r').unwrap_or(line).to_owned()
     };
-    if password.len() > password::MAX_PASSWORD_BYTES {
+    if password.chars().count() > password::MAX_PASSWORD_CHARS {
         return Err(format!(
-            "the password is longer than {} bytes",
-            password::MAX_PASSWORD_BYTES
+            "the password is longer than {} characters",
+            password::MAX_PASSWORD_CHARS
         ));
     }
     if password.chars().count() < password::MIN_PASSWORD_CHARS {

@@ -315,7 +315,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         section: "api",
         name: "token_ttl_s",
         kind: Kind::Int {
-            min: 60,
+            min: 1,
             max: 604_800,
         },
         default: "3600",
