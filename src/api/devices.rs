@@ -172,8 +172,9 @@ mod tests {
     use serde_json::json;
 
     fn apply(body: Value, current: Value) -> Result<DevicePatch, ApiError> {
+        let bytes = serde_json::to_vec(&body).unwrap();
         let body: PatchBody =
-            serde_json::from_value(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            crate::api::respond::parse_json_object(&bytes).map_err(ApiError::BadRequest)?;
         to_store_patch(body, &current)
     }
 
@@ -212,11 +213,8 @@ mod tests {
             json!([]),
             json!("name"),
         ] {
-            assert_eq!(
-                apply(bad.clone(), json!({})).unwrap_err().status(),
-                400,
-                "{bad}"
-            );
+            let result = apply(bad.clone(), json!({}));
+            assert_eq!(result.map_err(|e| e.status()).err(), Some(400), "{bad}");
         }
         for bad in [
             json!({"name": ""}),
