@@ -27,8 +27,9 @@ struct PatchBody {
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     enabled: Option<Option<bool>>,
+    /// A map first, so that a JSON array is refused (serde would read a struct from one).
     #[serde(default, deserialize_with = "present")]
-    metadata: Option<Option<MetadataPatch>>,
+    metadata: Option<Option<Map<String, Value>>>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +85,11 @@ fn to_store_patch(body: PatchBody, current: &Value) -> Result<DevicePatch, ApiEr
                 "'metadata' must be an object; set a field to null to remove it",
             ))
         }
-        Some(Some(patch)) => Some(merge_metadata(patch, current)?),
+        Some(Some(map)) => {
+            let patch = MetadataPatch::deserialize(Value::Object(map))
+                .map_err(|e| ApiError::BadRequest(format!("invalid 'metadata': {e}")))?;
+            Some(merge_metadata(patch, current)?)
+        }
     };
     Ok(DevicePatch {
         name: body.name,
@@ -209,6 +214,8 @@ mod tests {
             json!({"name": 5}),
             json!({"enabled": "yes"}),
             json!({"metadata": {"tags": "a,b"}}),
+            json!({"metadata": [null, null]}),
+            json!({"metadata": {"location": ["x"]}}),
             json!([1]),
             json!([]),
             json!("name"),
