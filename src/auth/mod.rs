@@ -270,3 +270,6 @@ impl Auth {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
