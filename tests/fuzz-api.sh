@@ -100,7 +100,24 @@ status=0
     --workers 2 \
     --request-timeout 20 \
     --no-color \
+    --report json --report-json-path "$WORK/report.json" \
     "${seed[@]}" || status=$?
+# A run whose only problems are schemathesis-internal errors of one known kind (hypothesis
+# parsing its own lambdas trips a CPython 3.11 ast bug, "AST constructor recursion depth
+# mismatch") is not a finding about the daemon: say so and pass. Any check failure, or any
+# other error, fails.
+if [ "$status" != 0 ] && [ -s "$WORK/report.json" ]; then
+    python3 - "$WORK/report.json" <<'PY' && status=0
+import json, sys
+report = json.load(open(sys.argv[1]))
+known = "AST constructor recursion depth mismatch"
+others = [e for e in report["errors"] if known not in json.dumps(e)]
+if report["failures"] or others or not report["errors"]:
+    sys.exit(1)
+print(f"fuzz-api: {len(report['errors'])} schemathesis-internal error(s) ignored: {known} "
+      "(CPython 3.11 ast bug hit by hypothesis); no check failed")
+PY
+fi
 if grep -q "panicked" "$WORK/daemon.log"; then
     echo "fuzz-api: the daemon panicked:" >&2; grep -A5 panicked "$WORK/daemon.log" >&2; status=1
 fi
