@@ -17,6 +17,7 @@
 //! the options it does not set, and must set the options its spec marks required.
 
 pub mod edit;
+mod instances;
 mod options;
 pub mod uci;
 
@@ -28,8 +29,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use instances::{parse_instance, Instance};
+pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
 pub use options::default_config_text;
-use options::{MultiSectionSpec, Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
+use options::{Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
 use crate::model::validate_name;
 
@@ -160,58 +163,6 @@ fn set_entry(
     };
     values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
     Ok(())
-}
-
-/// Longest name of a multi-instance section (a user name, a token name).
-pub const MAX_INSTANCE_NAME: usize = 64;
-
-/// One named instance of a multi-instance section type, with its checked values.
-struct Instance {
-    kind: &'static str,
-    name: String,
-    line: usize,
-    values: Values,
-}
-
-fn parse_instance(
-    multi: &MultiSectionSpec,
-    section: &uci::Section,
-    warnings: &mut Vec<String>,
-) -> Result<Instance, ConfigError> {
-    let fail = |name: &str, message: String| ConfigError::Instance {
-        line: section.line,
-        kind: multi.name,
-        name: name.to_owned(),
-        message,
-    };
-    let Some(name) = section.name.clone() else {
-        return Err(fail(
-            "",
-            format!("needs a name: config {0} 'NAME'", multi.name),
-        ));
-    };
-    if name.len() > MAX_INSTANCE_NAME {
-        return Err(fail(
-            &name,
-            format!("the name is longer than {MAX_INSTANCE_NAME} characters"),
-        ));
-    }
-    let mut values = Values::defaults();
-    for entry in &section.options {
-        set_entry(&mut values, multi.name, entry, warnings)?;
-    }
-    for required in multi.required {
-        let empty = matches!(values.get(multi.name, required), Val::Text(t) if t.is_empty());
-        if values.line(multi.name, required).is_none() || empty {
-            return Err(fail(&name, format!("option '{required}' is required")));
-        }
-    }
-    Ok(Instance {
-        kind: multi.name,
-        name,
-        line: section.line,
-        values,
-    })
 }
 
 /// A text that must not be logged: its Debug output is `"***"` (`""` when empty).
@@ -357,39 +308,6 @@ pub struct Upstream {
     pub topic: String,
 }
 
-/// Who may use the API, and the login policy (options `api.token_ttl_s`,
-/// `api.login_max_failures`, `api.login_lockout_s`; sections `user` and `api_token`).
-/// All of it is applied by a reload.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Auth {
-    pub token_ttl: Duration,
-    pub login_max_failures: u32,
-    pub login_lockout: Duration,
-    pub users: Vec<User>,
-    pub api_tokens: Vec<ApiToken>,
-}
-
-/// `config user '<name>'`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub name: String,
-    /// An argon2 PHC string, checked by [`crate::auth::password::check_phc`].
-    pub password_hash: Secret,
-    pub enabled: bool,
-    /// Line of the section, for messages.
-    pub line: usize,
-}
-
-/// `config api_token '<name>'`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiToken {
-    pub name: String,
-    /// `sha256:<hex>` of the token.
-    pub token_hash: Secret,
-    pub enabled: bool,
-    pub line: usize,
-}
-
 impl Default for Config {
     /// The defaults of the option table (the same as parsing an empty file).
     fn default() -> Config {
@@ -419,7 +337,7 @@ impl Config {
             .unwrap_or_else(|| format!("acs-edge-{}", self.gateway_id()))
     }
 
-    fn from_values(v: &Values, instances: &[Instance]) -> Result<Config, ConfigError> {
+    fn from_values(v: &Values, named: &[Instance]) -> Result<Config, ConfigError> {
         let kb = |s, n| v.int(s, n) as usize * 1024;
         let secs = |s, n| Duration::from_secs(v.int(s, n));
         let config = Config {
@@ -476,31 +394,7 @@ impl Config {
                 password: v.opt_text("upstream", "password").map(Secret),
                 topic: v.text("upstream", "topic").to_owned(),
             },
-            auth: Auth {
-                token_ttl: secs("api", "token_ttl_s"),
-                login_max_failures: v.int("api", "login_max_failures") as u32,
-                login_lockout: secs("api", "login_lockout_s"),
-                users: instances
-                    .iter()
-                    .filter(|i| i.kind == "user")
-                    .map(|i| User {
-                        name: i.name.clone(),
-                        password_hash: Secret::new(i.values.text("user", "password_hash")),
-                        enabled: i.values.flag("user", "enabled"),
-                        line: i.line,
-                    })
-                    .collect(),
-                api_tokens: instances
-                    .iter()
-                    .filter(|i| i.kind == "api_token")
-                    .map(|i| ApiToken {
-                        name: i.name.clone(),
-                        token_hash: Secret::new(i.values.text("api_token", "token_hash")),
-                        enabled: i.values.flag("api_token", "enabled"),
-                        line: i.line,
-                    })
-                    .collect(),
-            },
+            auth: instances::auth_from(v, named),
         };
         config.check_upstream(v)?;
         Ok(config)
