@@ -86,7 +86,9 @@ fn no_token_a_wrong_token_or_another_scheme_gets_401_with_www_authenticate() {
     let broker = Broker::start();
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
     let good = daemon.token.clone().unwrap();
-    let wrong = format!("{}0", &good[..63]);
+    // The good token with its last digit changed.
+    let last = if good.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &good[..63]);
     for (what, authorization) in [
         ("no header", None),
         ("a wrong token", Some(format!("Bearer {wrong}"))),
