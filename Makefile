@@ -1,5 +1,5 @@
 # acs-edge: the one entry point. `make run` runs the daemon locally, `make test` runs every test.
-.PHONY: run test lint fmt bench check-no-std fuzz clean help
+.PHONY: run test lint fmt bench check-no-std fuzz clean help test-api-fuzz
 
 CARGO ?= cargo
 DEV_CONFIG := dev/acs-edge.config
@@ -9,6 +9,7 @@ help:
 	@echo "make test          every test: unit, integration (real mosquitto + daemon), lint, no_std build"
 	@echo "make bench         benchmarks that print figures (never part of make test)"
 	@echo "make fuzz          every fuzz target for SECONDS each (default 60)"
+	@echo "make test-api-fuzz schemathesis against docs/openapi.yaml and the real daemon (part of make test)"
 	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
 	@echo "make size          stripped binary sizes per target"
 	@echo "make test-cross    integration tests against cross binaries under qemu-user"
@@ -24,6 +25,10 @@ test: lint
 	$(CARGO) test --workspace --all-targets
 	$(MAKE) check-no-std
 	$(MAKE) test-luci
+	$(MAKE) test-api-fuzz
+
+test-api-fuzz:
+	tests/fuzz-api.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -42,5 +42,5 @@ for short in "$@"; do
     "${hostenv[@]}" CARGO_TARGET_DIR="$ROOT/target/cross-selftest-host" nice -n 10 \
         cargo test --manifest-path cross/selftest/Cargo.toml --test plumbing -q
     # Only the black-box suites: they start the binary under test; the rest test the host build.
-    "${hostenv[@]}" nice -n 10 cargo test --locked --test cli --test durability --test ingest_rest --test openapi
+    "${hostenv[@]}" nice -n 10 cargo test --locked --test cli --test durability --test ingest_rest --test openapi --test auth
 done

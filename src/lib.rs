@@ -3,9 +3,11 @@
 //! Data flows one way: sources ([`ingest`]: MQTT today; BLE and LoRa to come) turn bytes into
 //! [`model::Reading`]s, a single writer ([`runtime::writer`]) batches them into the SQLite ring
 //! buffer ([`store`]), and the REST API ([`api`]) reads from it. [`runtime`] starts, reloads
-//! and stops the parts; [`config`] reads the UCI file they are configured by.
+//! and stops the parts; [`config`] reads the UCI file they are configured by; [`auth`] decides
+//! who may use the API.
 
 pub mod api;
+pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;

@@ -16,6 +16,13 @@ Usage:
                                      decode a BLE advertisement payload and print its readings
   acs-edge decode lorawan HEX --nwkskey HEX --appskey HEX
                                      check and decrypt a LoRaWAN uplink, print it as JSON
+  acs-edge passwd USER [--config FILE]
+                                     create a user or set its password (asked twice on a
+                                     terminal, else the first line of stdin)
+  acs-edge token create NAME [--config FILE]
+                                     add an API token for a machine client; prints it once
+  acs-edge token revoke NAME [--config FILE]
+                                     remove an API token
   acs-edge --version                 print version, git revision and target
   acs-edge --help                    print this help
 ";
@@ -31,6 +38,9 @@ enum Command {
         nwk_s_key: String,
         app_s_key: String,
     },
+    Passwd(String, PathBuf),
+    TokenCreate(String, PathBuf),
+    TokenRevoke(String, PathBuf),
     Version,
     Help,
 }
@@ -64,6 +74,24 @@ fn parse_args() -> Result<Command, lexopt::Error> {
                 None => Command::CheckConfig(config),
             },
             "print-config" => Command::PrintConfig,
+            "passwd" => {
+                let user = parser.value()?.string()?;
+                Command::Passwd(user, config_option(&mut parser, config)?)
+            }
+            "token" => {
+                let action = parser.value()?.string()?;
+                let name = parser.value()?.string()?;
+                let config = config_option(&mut parser, config)?;
+                match action.as_str() {
+                    "create" => Command::TokenCreate(name, config),
+                    "revoke" => Command::TokenRevoke(name, config),
+                    other => {
+                        return Err(
+                            format!("token: unknown action {other:?} (create or revoke)").into(),
+                        )
+                    }
+                }
+            }
             "decode" => {
                 let kind = parser.value()?.string()?;
                 match kind.as_str() {
@@ -125,6 +153,16 @@ fn parse_decode_lorawan(parser: &mut lexopt::Parser) -> Result<Command, lexopt::
     })
 }
 
+/// An optional trailing `--config FILE`.
+fn config_option(parser: &mut lexopt::Parser, default: PathBuf) -> Result<PathBuf, lexopt::Error> {
+    use lexopt::prelude::*;
+    match parser.next()? {
+        Some(Short('c') | Long("config")) => Ok(parser.value()?.into()),
+        Some(other) => Err(other.unexpected()),
+        None => Ok(default),
+    }
+}
+
 fn main() -> ExitCode {
     let command = match parse_args() {
         Ok(command) => command,
@@ -154,6 +192,9 @@ fn main() -> ExitCode {
             nwk_s_key,
             app_s_key,
         } => cli::decode_lorawan(&frame, &nwk_s_key, &app_s_key),
+        Command::Passwd(user, path) => cli::passwd(&user, &path),
+        Command::TokenCreate(name, path) => cli::token_create(&name, &path),
+        Command::TokenRevoke(name, path) => cli::token_revoke(&name, &path),
         Command::Run(path, options) => match runtime::run_with(&path, options) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -46,6 +46,10 @@ pub struct Stats {
     pub api_requests: AtomicU64,
     pub api_errors: AtomicU64,
     pub lora: crate::ingest::lora::LoraCounters,
+    pub logins_ok: AtomicU64,
+    pub logins_failed: AtomicU64,
+    pub logins_limited: AtomicU64,
+    pub unauthorized: AtomicU64,
     last_mqtt_error: Mutex<Option<String>>,
 }
 
@@ -102,6 +106,12 @@ impl Stats {
                 requests: get(&self.api_requests),
                 errors: get(&self.api_errors),
                 connections: Default::default(),
+                auth: AuthSnapshot {
+                    logins_ok: get(&self.logins_ok),
+                    logins_failed: get(&self.logins_failed),
+                    logins_limited: get(&self.logins_limited),
+                    unauthorized: get(&self.unauthorized),
+                },
             },
             lora: self.lora.snapshot(),
         }
@@ -155,4 +165,17 @@ pub struct ApiSnapshot {
     pub errors: u64,
     /// The connection guard's counters (filled in by the health endpoint).
     pub connections: crate::api::HttpStats,
+    pub auth: AuthSnapshot,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthSnapshot {
+    /// Logins that issued a token.
+    pub logins_ok: u64,
+    /// Logins refused for a wrong user name or password.
+    pub logins_failed: u64,
+    /// Logins refused unchecked: the address was locked out, or another login was hashing.
+    pub logins_limited: u64,
+    /// Requests refused with 401 (no, invalid or expired token).
+    pub unauthorized: u64,
 }

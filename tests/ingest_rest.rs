@@ -217,7 +217,9 @@ fn bad_queries_get_json_errors_with_the_right_status() {
         assert_eq!(body["error"]["code"], code, "{path}: {body}");
         assert!(body["error"]["message"].as_str().unwrap().len() > 3);
     }
-    let response = ureq::post(&daemon.url("/api/v1/telemetry")).call();
+    let response = daemon
+        .authed(ureq::post(&daemon.url("/api/v1/telemetry")))
+        .call();
     match response {
         Err(ureq::Error::Status(405, r)) => {
             assert_eq!(r.header("Allow"), Some("GET, HEAD"));

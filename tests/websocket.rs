@@ -13,13 +13,25 @@ use tungstenite::{Message, WebSocket};
 struct Ws(WebSocket<TcpStream>);
 
 impl Ws {
+    /// A client authenticated with the daemon's token in the `Authorization` header.
     fn connect(daemon: &Daemon) -> Result<Ws, tungstenite::Error> {
+        Ws::connect_with(daemon, daemon.token.as_deref())
+    }
+
+    fn connect_with(daemon: &Daemon, token: Option<&str>) -> Result<Ws, tungstenite::Error> {
+        use tungstenite::client::IntoClientRequest;
         let stream = TcpStream::connect(("127.0.0.1", daemon.api_port)).unwrap();
         let url = format!("ws://127.0.0.1:{}/api/v1/ws", daemon.api_port);
-        let (socket, response) = tungstenite::client::client(url, stream).map_err(|e| match e {
-            tungstenite::HandshakeError::Failure(e) => e,
-            tungstenite::HandshakeError::Interrupted(_) => panic!("handshake interrupted"),
-        })?;
+        let mut request = url.into_client_request()?;
+        if let Some(token) = token {
+            let value = format!("Bearer {token}").parse().unwrap();
+            request.headers_mut().insert("Authorization", value);
+        }
+        let (socket, response) =
+            tungstenite::client::client(request, stream).map_err(|e| match e {
+                tungstenite::HandshakeError::Failure(e) => e,
+                tungstenite::HandshakeError::Interrupted(_) => panic!("handshake interrupted"),
+            })?;
         assert_eq!(response.status(), 101);
         socket
             .get_ref()
@@ -191,6 +203,21 @@ fn a_silent_device_goes_offline_after_the_last_seen_timeout() {
 }
 
 #[test]
+fn a_client_without_a_valid_token_is_refused_before_the_upgrade() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    for token in [None, Some("0123456789abcdef")] {
+        match Ws::connect_with(&daemon, token) {
+            Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+            Err(e) => panic!("expected a 401, got {e}"),
+            Ok(_) => panic!("a client without a valid token was admitted"),
+        }
+    }
+    assert_eq!(daemon.health()["ws"]["accepted"], 0);
+    assert!(Ws::connect(&daemon).is_ok());
+}
+
+#[test]
 fn the_number_of_clients_is_capped() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
@@ -222,12 +249,13 @@ fn a_client_that_never_reads_is_disconnected_and_counted_without_holding_up_inge
     let daemon = Daemon::start(&cfg);
     // A raw client: completes the handshake, then never reads another byte.
     let mut stuck = TcpStream::connect(("127.0.0.1", daemon.api_port)).unwrap();
-    stuck
-        .write_all(
-            b"GET /api/v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
-        .unwrap();
+    let token = daemon.token.as_deref().unwrap();
+    let handshake = format!(
+        "GET /api/v1/ws?access_token={token} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stuck.write_all(handshake.as_bytes()).unwrap();
     let mut head = [0u8; 12];
     stuck.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"HTTP/1.1 101");

@@ -1,6 +1,8 @@
 //! The REST API's HTTP layer: tiny_http behind a connection guard that bounds what clients can
 //! cost a 128 MB router (connections, time, bytes), plus JSON response helpers.
 
+pub mod auth;
+pub mod devices;
 mod guard;
 pub mod respond;
 pub mod routes;

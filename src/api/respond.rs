@@ -120,7 +120,7 @@ struct ErrorDetail<'a> {
 }
 
 /// `{"error": {"code": "...", "message": "..."}}` with the matching status (and `Retry-After`
-/// for 429). Internal details are logged here and never sent.
+/// for 429, `WWW-Authenticate` for 401). Internal details are logged here and never sent.
 pub fn error_response(err: &ApiError) -> JsonResponse {
     if let ApiError::Internal(detail) = err {
         log::error!("http: internal error: {detail}");
@@ -138,6 +138,10 @@ pub fn error_response(err: &ApiError) -> JsonResponse {
     match err {
         ApiError::TooManyRequests { retry_after_s } => {
             with_header(resp, "Retry-After", &retry_after_s.to_string())
+        }
+        // RFC 6750: a 401 names the scheme the client should use.
+        ApiError::Unauthorized(_) => {
+            with_header(resp, "WWW-Authenticate", "Bearer realm=\"acs-edge\"")
         }
         _ => resp,
     }
@@ -160,6 +164,16 @@ pub fn read_body_capped(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErr
         return Err(ApiError::PayloadTooLarge);
     }
     Ok(body)
+}
+
+/// A request body that must be a JSON object, into `T`. serde would also build a struct from
+/// a JSON array of its fields; request bodies are objects only.
+pub fn parse_json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("the body must be a JSON object".into());
+    }
+    T::deserialize(value).map_err(|e| e.to_string())
 }
 
 /// Splits a request target into its path and percent-decoded query pairs (`+` is a space;

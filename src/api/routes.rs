@@ -1,9 +1,15 @@
-//! The read-only REST API under `/api/v1`, in the shapes the cloud API uses:
+//! The REST API under `/api/v1`, in the shapes the cloud API uses:
 //! lists are `{"items": [...], "next_cursor": ...}`, errors `{"error": {"code", "message"}}`.
 //! Handlers hold the store lock only for the duration of one query.
+//!
+//! Authentication is checked in one place, [`handle`], before routing: every path except
+//! [`PUBLIC_PATHS`] needs a bearer token (see [`super::auth::authorize`]); the WebSocket path
+//! [`WS_PATH`] also takes it as `?access_token=`, which is then removed from the parameters.
+//! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
 use super::respond::{error_response, json_response, parse_query, ApiError};
 use super::server::{ClientInfo, Reply};
+use crate::auth::{Auth, Principal};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::store::{Cursor, Device, Store, StoreStats, TelemetryQuery};
 use crate::timestamp::parse_ms_or_rfc3339;
@@ -14,6 +20,11 @@ use std::time::Instant;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
+
+/// Paths served without a token (any method; other methods get 405 there).
+pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
+/// The WebSocket upgrade path, where the token may also come as `?access_token=`.
+pub const WS_PATH: &str = "/api/v1/ws";
 
 /// What the handlers share.
 pub struct AppState {
@@ -31,17 +42,63 @@ pub struct AppState {
     pub automation: Option<Arc<crate::rules::Automation>>,
     /// WebSocket events (`/ws`); `None` when `api.ws_max_clients` is 0.
     pub ws: Option<Arc<super::ws::WsHub>>,
+    pub auth: Arc<Auth>,
+}
+
+/// The caller of a request that passed the check in [`handle`]; `None` on public paths.
+type Caller = Option<Principal>;
+
+/// The one authentication check: `Ok(None)` for public paths, the principal otherwise.
+/// On the WebSocket path a query token is accepted and removed from `params`.
+fn authenticate(
+    state: &AppState,
+    request: &tiny_http::Request,
+    path: &str,
+    params: &mut Vec<(String, String)>,
+) -> Result<Caller, ApiError> {
+    let path = path.trim_end_matches('/');
+    if PUBLIC_PATHS.contains(&path) {
+        return Ok(None);
+    }
+    let is_ws = path == WS_PATH;
+    let query = is_ws.then_some(params.as_slice());
+    let result = super::auth::authorize(&state.auth, request.headers(), query);
+    if result.is_err() {
+        state.stats.unauthorized.fetch_add(1, Relaxed);
+    }
+    if is_ws {
+        params.retain(|(k, _)| k != super::auth::ACCESS_TOKEN_PARAM);
+    }
+    result.map(Some)
+}
+
+/// The `Allow` header of a 405 on `path`.
+fn allowed_methods(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["api", "v1", "auth", "login"] => "POST",
+        ["api", "v1", "devices", _] => "GET, HEAD, PATCH",
+        ["api", "v1", "automation", "rules"] => "GET, HEAD, POST",
+        ["api", "v1", "automation", "rules", _] => "GET, HEAD, PUT, DELETE",
+        ["api", "v1", "ws"] => "GET",
+        _ => "GET, HEAD",
+    }
 }
 
 /// Entry point for one request.
-pub fn handle(state: &AppState, request: &mut tiny_http::Request, _client: &ClientInfo) -> Reply {
+pub fn handle(state: &AppState, request: &mut tiny_http::Request, client: &ClientInfo) -> Reply {
     state.stats.api_requests.fetch_add(1, Relaxed);
     let url = request.url().to_owned();
-    let (path, params) = parse_query(&url);
-    let result = match live_route(state, request, path, &params) {
-        Some(result) => result,
-        None => route(state, request.method(), path, &params).map(Reply::from),
-    };
+    let (path, mut params) = parse_query(&url);
+    let result =
+        authenticate(state, request, path, &mut params).and_then(|caller| {
+            match live_route(state, request, path, &params) {
+                Some(result) => result,
+                None => {
+                    route(state, request, client, caller.as_ref(), path, &params).map(Reply::from)
+                }
+            }
+        });
     match result {
         Ok(reply) => reply,
         Err(error) => {
@@ -59,7 +116,7 @@ pub fn handle(state: &AppState, request: &mut tiny_http::Request, _client: &Clie
 }
 
 /// The routes that need the whole request (bodies, upgrade headers): automation rules and
-/// WebSocket events. `None` for every other path.
+/// WebSocket events. `None` for every other path. The caller is already authenticated.
 fn live_route(
     state: &AppState,
     request: &mut tiny_http::Request,
@@ -74,43 +131,42 @@ fn live_route(
         ["api", "v1", "automation", "rules", id] => reject_params(params, &[])
             .and_then(|()| super::rules::item(state, request, id))
             .map(Reply::from),
-        ["api", "v1", "ws"] => {
-            reject_params(params, &["access_token"]).and_then(|()| match &state.ws {
-                Some(hub) => super::ws::upgrade(hub, request),
-                None => Err(ApiError::NotFound(
-                    "WebSocket events are off (api.ws_max_clients is 0)".into(),
-                )),
-            })
-        }
+        ["api", "v1", "ws"] => reject_params(params, &[]).and_then(|()| match &state.ws {
+            Some(hub) => super::ws::upgrade(hub, request),
+            None => Err(ApiError::NotFound(
+                "WebSocket events are off (api.ws_max_clients is 0)".into(),
+            )),
+        }),
         _ => return None,
     })
-}
-
-fn allowed_methods(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    match segments.as_slice() {
-        ["api", "v1", "automation", "rules"] => "GET, HEAD, POST",
-        ["api", "v1", "automation", "rules", _] => "GET, HEAD, PUT, DELETE",
-        ["api", "v1", "ws"] => "GET",
-        _ => "GET, HEAD",
-    }
 }
 
 type Json = super::respond::JsonResponse;
 
 fn route(
     state: &AppState,
-    method: &tiny_http::Method,
+    request: &mut tiny_http::Request,
+    client: &ClientInfo,
+    caller: Option<&Principal>,
     path: &str,
     params: &[(String, String)],
 ) -> Result<Json, ApiError> {
+    let method = request.method().clone();
     let path = path.trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let get_only = || match method {
         tiny_http::Method::Get | tiny_http::Method::Head => Ok(()),
         _ => Err(ApiError::MethodNotAllowed),
     };
+    let actor = caller.map_or("", Principal::name);
     match segments.as_slice() {
+        ["api", "v1", "auth", "login"] => {
+            if method != tiny_http::Method::Post {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            reject_params(params, &[])?;
+            super::auth::login(&state.auth, request, client.peer.ip())
+        }
         ["api", "v1", "health"] => {
             get_only()?;
             reject_params(params, &[])?;
@@ -119,6 +175,10 @@ fn route(
         ["api", "v1", "devices"] => {
             get_only()?;
             list_devices(state, params)
+        }
+        ["api", "v1", "devices", id] if method == tiny_http::Method::Patch => {
+            reject_params(params, &[])?;
+            super::devices::patch(&state.store, request, id, actor)
         }
         ["api", "v1", "devices", id] => {
             get_only()?;

@@ -1,5 +1,8 @@
 //! Offline subcommands of the `acs-edge` binary: they read files or arguments, print, and
-//! exit; none of them touches a running daemon's store.
+//! exit; none of them touches a running daemon's store. `credentials` edits the config file.
+
+mod credentials;
+pub use credentials::{passwd, token_create, token_revoke};
 
 pub mod ble;
 

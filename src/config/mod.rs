@@ -10,7 +10,14 @@
 //! (LuCI or a newer version may add some) are warnings, not errors; a known section may be
 //! anonymous, and when one appears twice the later one wins, with a warning. Wrong values are
 //! errors naming the line, section and option.
+//!
+//! Multi-instance section types (`config user 'alice'`, `config api_token 'ci'`, declared in
+//! the table's `MULTI_SECTIONS`) may appear any number of times; each instance must be named
+//! (the name is its identity, so it is unique by UCI's own rule), gets the table's defaults for
+//! the options it does not set, and must set the options its spec marks required.
 
+pub mod edit;
+mod instances;
 mod options;
 pub mod uci;
 
@@ -22,8 +29,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use instances::{parse_instance, Instance};
+pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
 pub use options::default_config_text;
-use options::{Val, OPTIONS, SECTIONS};
+use options::{Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
 use crate::model::validate_name;
 
@@ -54,6 +63,13 @@ pub enum ConfigError {
         option: &'static str,
         message: String,
     },
+    #[error("line {line}: {kind} '{name}': {message}")]
+    Instance {
+        line: usize,
+        kind: &'static str,
+        name: String,
+        message: String,
+    },
 }
 
 fn at(line: &Option<usize>) -> String {
@@ -67,6 +83,7 @@ impl ConfigError {
             ConfigError::Read { .. } => None,
             ConfigError::Syntax(e) => Some(e.line),
             ConfigError::Invalid { line, .. } => *line,
+            ConfigError::Instance { line, .. } => Some(*line),
         }
     }
 }
@@ -87,7 +104,12 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
     let mut warnings = Vec::new();
     // Known section types seen so far, with the line of the latest one.
     let mut seen: Vec<(&'static str, usize)> = Vec::new();
+    let mut instances: Vec<Instance> = Vec::new();
     for section in &sections {
+        if let Some(multi) = MULTI_SECTIONS.iter().find(|m| m.name == section.kind) {
+            instances.push(parse_instance(multi, section, &mut warnings)?);
+            continue;
+        }
         let Some(spec) = SECTIONS.iter().find(|s| s.name == section.kind) else {
             warnings.push(format!(
                 "line {}: unknown section type '{}' (ignored)",
@@ -107,31 +129,40 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
             None => seen.push((spec.name, section.line)),
         }
         for entry in &section.options {
-            let Some(i) = options::find(spec.name, &entry.name) else {
-                warnings.push(format!(
-                    "line {}: unknown option '{}' in section '{}' (ignored)",
-                    entry.line, entry.name, spec.name
-                ));
-                continue;
-            };
-            let opt = &OPTIONS[i];
-            let invalid = |message| ConfigError::Invalid {
-                line: Some(entry.line),
-                section: opt.section,
-                option: opt.name,
-                message,
-            };
-            let raw = match &entry.value {
-                uci::Value::Single(raw) => raw,
-                uci::Value::List(_) => {
-                    return Err(invalid("expected a single value, got a list".into()))
-                }
-            };
-            values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
+            set_entry(&mut values, spec.name, entry, &mut warnings)?;
         }
     }
-    let config = Config::from_values(&values)?;
+    let config = Config::from_values(&values, &instances)?;
     Ok(Loaded { config, warnings })
+}
+
+/// Checks one `option` line against the table and records its value; unknown options warn.
+fn set_entry(
+    values: &mut Values,
+    section: &'static str,
+    entry: &uci::Entry,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let Some(i) = options::find(section, &entry.name) else {
+        warnings.push(format!(
+            "line {}: unknown option '{}' in section '{section}' (ignored)",
+            entry.line, entry.name
+        ));
+        return Ok(());
+    };
+    let opt = &OPTIONS[i];
+    let invalid = |message| ConfigError::Invalid {
+        line: Some(entry.line),
+        section: opt.section,
+        option: opt.name,
+        message,
+    };
+    let raw = match &entry.value {
+        uci::Value::Single(raw) => raw,
+        uci::Value::List(_) => return Err(invalid("expected a single value, got a list".into())),
+    };
+    values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
+    Ok(())
 }
 
 /// A text that must not be logged: its Debug output is `"***"` (`""` when empty).
@@ -207,6 +238,7 @@ pub struct Config {
     pub api: Api,
     pub upstream: Upstream,
     pub lora: Lora,
+    pub auth: Auth,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -307,7 +339,7 @@ pub struct Lora {
 impl Default for Config {
     /// The defaults of the option table (the same as parsing an empty file).
     fn default() -> Config {
-        match Config::from_values(&Values::defaults()) {
+        match Config::from_values(&Values::defaults(), &[]) {
             Ok(config) => config,
             Err(e) => panic!("the option table's defaults are invalid: {e}"),
         }
@@ -333,7 +365,7 @@ impl Config {
             .unwrap_or_else(|| format!("acs-edge-{}", self.gateway_id()))
     }
 
-    fn from_values(v: &Values) -> Result<Config, ConfigError> {
+    fn from_values(v: &Values, named: &[Instance]) -> Result<Config, ConfigError> {
         let kb = |s, n| v.int(s, n) as usize * 1024;
         let secs = |s, n| Duration::from_secs(v.int(s, n));
         let config = Config {
@@ -417,6 +449,7 @@ impl Config {
                 radio_cr: v.text("lora", "radio_cr").to_owned(),
                 radio_public_network: v.text("lora", "radio_sync_word") == "public",
             },
+            auth: instances::auth_from(v, named),
         };
         config.check_upstream(v)?;
         Ok(config)

@@ -318,6 +318,33 @@ pub const OPTIONS: &[OptionSpec] = &[
         reload: false,
         doc: "Threads serving requests.",
     },
+    OptionSpec {
+        section: "api",
+        name: "token_ttl_s",
+        kind: Kind::Int {
+            min: 1,
+            max: 604_800,
+        },
+        default: "3600",
+        reload: true,
+        doc: "Seconds a token from POST /api/v1/auth/login stays valid.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "login_max_failures",
+        kind: Kind::Int { min: 1, max: 1000 },
+        default: "5",
+        reload: true,
+        doc: "Failed logins from one address (an IPv6 /64) before it must wait login_lockout_s.",
+    },
+    OptionSpec {
+        section: "api",
+        name: "login_lockout_s",
+        kind: Kind::Int { min: 1, max: 86_400 },
+        default: "60",
+        reload: true,
+        doc: "Seconds an address that failed login_max_failures logins in a row is refused (429).",
+    },
     // upstream
     OptionSpec {
         section: "upstream",
@@ -557,6 +584,81 @@ pub const OPTIONS: &[OptionSpec] = &[
         reload: false,
         doc: "public: the LoRaWAN sync word (0x34); private: 0x12, for private raw-LoRa nodes.",
     },
+    // user (any number, named)
+    OptionSpec {
+        section: "user",
+        name: "password_hash",
+        kind: Kind::Text(crate::auth::password::check_phc),
+        default: "",
+        reload: true,
+        doc: "Argon2id hash of the password as a PHC string, set by `acs-edge passwd NAME`;\n\
+              the plain password is never stored. (The example's hash matches no password.)",
+    },
+    OptionSpec {
+        section: "user",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "1",
+        reload: true,
+        doc: "0 refuses this user's logins; a reload also ends the user's sessions.",
+    },
+    // api_token (any number, named)
+    OptionSpec {
+        section: "api_token",
+        name: "token_hash",
+        kind: Kind::Text(crate::auth::tokens::check_token_hash),
+        default: "",
+        reload: true,
+        doc: "sha256:<64 hex digits> of the token, written by `acs-edge token create NAME`,\n\
+              which prints the token once.",
+    },
+    OptionSpec {
+        section: "api_token",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "1",
+        reload: true,
+        doc: "0 refuses this token.",
+    },
+];
+
+/// A section type that may appear any number of times, each instance named by its section
+/// name (`config user 'alice'`, `config user 'bob'`). Its options are declared in [`OPTIONS`]
+/// like those of the single sections.
+pub struct MultiSectionSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// Options every instance must set (a default of '' would make no sense for them).
+    pub required: &'static [&'static str],
+    /// A complete instance, rendered commented out by `print-config` (the default file has
+    /// no instances). A test parses it, so it cannot drift from the table.
+    pub example: &'static str,
+}
+
+pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
+    MultiSectionSpec {
+        name: "user",
+        doc: "A user of the REST API and WebSocket (POST /api/v1/auth/login), named by the\n\
+              section: letters, digits and _, at most 64. There is no default user: create the\n\
+              first with `acs-edge passwd NAME` (it asks for the password, or reads it from\n\
+              stdin), then reload. Every endpoint except health and login needs a token.",
+        required: &["password_hash"],
+        example: "config user 'admin'\n\
+                  \toption password_hash '$argon2id$v=19$m=8192,t=4,p=1$c2FsdHNhbHRzYWx0$\
+                  WHa4/dXxGZ2OWO3pfLQyLvo1lhHdHSRvBQcvtSg1qzM'\n\
+                  \toption enabled '1'\n",
+    },
+    MultiSectionSpec {
+        name: "api_token",
+        doc: "A long-lived token for a machine client (sent as Authorization: Bearer <token>),\n\
+              named by the section. Only its SHA-256 is stored. `acs-edge token create NAME`\n\
+              adds one and prints the token once; `acs-edge token revoke NAME` removes it.",
+        required: &["token_hash"],
+        example: "config api_token 'dashboard'\n\
+                  \toption token_hash \
+                  'sha256:3c5e0a1b9f2d47e86a0c1f4b7d2e9a35c8b6f0e1d4a7c2b9e5f8a1d3c6b0e4f7'\n\
+                  \toption enabled '1'\n",
+    },
 ];
 
 /// Index of an option in [`OPTIONS`].
@@ -738,7 +840,35 @@ pub fn default_config_text() -> String {
             let _ = writeln!(out, "\toption {} {}", opt.name, uci::quote(opt.default));
         }
     }
+    for multi in MULTI_SECTIONS {
+        render_multi_section(&mut out, multi);
+    }
     out
+}
+
+/// A multi-instance section: its documentation, each option's, and a commented-out example.
+fn render_multi_section(out: &mut String, multi: &MultiSectionSpec) {
+    out.push('\n');
+    push_comment(out, "", multi.doc);
+    out.push_str("#\n");
+    for opt in OPTIONS.iter().filter(|o| o.section == multi.name) {
+        let required = if multi.required.contains(&opt.name) {
+            " (required)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "# option {}{required}:", opt.name);
+        for line in opt.doc.lines() {
+            let _ = writeln!(out, "#   {}", line.trim_start());
+        }
+        if let Some(allowed) = opt.kind.describe() {
+            let _ = writeln!(out, "#   {allowed}; default {}.", uci::quote(opt.default));
+        }
+    }
+    out.push_str("#\n");
+    for line in multi.example.lines() {
+        let _ = writeln!(out, "#{line}");
+    }
 }
 
 fn push_comment(out: &mut String, indent: &str, text: &str) {
@@ -749,11 +879,12 @@ fn push_comment(out: &mut String, indent: &str, text: &str) {
 
 /// `#   section: a, b` lines for the options that a reload applies (or that need a restart).
 fn list_by_section(out: &mut String, reload: bool) {
-    for section in SECTIONS {
-        let all: Vec<_> = OPTIONS
-            .iter()
-            .filter(|o| o.section == section.name)
-            .collect();
+    let names = SECTIONS
+        .iter()
+        .map(|s| s.name)
+        .chain(MULTI_SECTIONS.iter().map(|m| m.name));
+    for section in names {
+        let all: Vec<_> = OPTIONS.iter().filter(|o| o.section == section).collect();
         let names: Vec<_> = all
             .iter()
             .filter(|o| o.reload == reload)
@@ -767,6 +898,6 @@ fn list_by_section(out: &mut String, reload: bool) {
         } else {
             names.join(", ")
         };
-        let _ = writeln!(out, "#   {}: {list}", section.name);
+        let _ = writeln!(out, "#   {section}: {list}");
     }
 }

@@ -155,6 +155,41 @@ pub fn parse(text: &str) -> Result<Vec<Section>, ParseError> {
     Ok(sections)
 }
 
+/// One statement and the lines it spans, for tools that edit a file in place
+/// (`super::edit`): several statements may share a line (`;`), one may span lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// 1-based line where the statement starts.
+    pub first_line: usize,
+    /// 1-based line where it ends.
+    pub last_line: usize,
+    pub words: Vec<String>,
+}
+
+/// The statements of a UCI text in order, with their line spans (comments are not statements).
+pub fn statements(text: &str) -> Result<Vec<Statement>, ParseError> {
+    let mut lexer = Lexer {
+        src: text.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
+    let mut out = Vec::new();
+    while let Some((first_line, words)) = lexer.statement()? {
+        let ended_by_newline = lexer.pos > 0 && lexer.src.get(lexer.pos - 1) == Some(&b'\n');
+        let last_line = if ended_by_newline {
+            lexer.line - 1
+        } else {
+            lexer.line
+        };
+        out.push(Statement {
+            first_line,
+            last_line,
+            words,
+        });
+    }
+    Ok(out)
+}
+
 /// `option` replaces a value in place; `list` appends, turning a single value into a list.
 fn set(section: &mut Section, name: &str, value: &str, is_list: bool, line: usize) {
     let existing = section.options.iter_mut().find(|e| e.name == name);
@@ -255,7 +290,7 @@ struct Lexer<'a> {
     line: usize,
 }
 
-type Statement = (usize, Vec<String>);
+type Lexed = (usize, Vec<String>);
 
 impl Lexer<'_> {
     fn peek(&self) -> Option<u8> {
@@ -267,7 +302,7 @@ impl Lexer<'_> {
     }
 
     /// The next statement with the line it starts on, or `None` at the end of the text.
-    fn statement(&mut self) -> Result<Option<Statement>, ParseError> {
+    fn statement(&mut self) -> Result<Option<Lexed>, ParseError> {
         let mut words = Vec::new();
         let mut start = self.line;
         loop {

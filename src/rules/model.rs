@@ -23,12 +23,46 @@ pub struct RuleSpec {
     pub enabled: bool,
     pub trigger: Trigger,
     pub action: Action,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub cooldown_s: u64,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// An unsigned integer field that also takes a JSON number with a zero fraction (`60.0`): JSON
+/// Schema counts that as an integer, and so do many JSON encoders.
+fn whole_number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a non-negative whole number")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+            // 2^64 is the first f64 above u64::MAX.
+            if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                Ok(v as u64)
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    let n = deserializer.deserialize_any(Whole)?;
+    T::try_from(n).map_err(|_| {
+        serde::de::Error::invalid_value(serde::de::Unexpected::Unsigned(n), &"a smaller number")
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,11 +78,15 @@ pub enum Trigger {
         #[serde(default)]
         hysteresis: f64,
         /// The condition must have held for this many seconds (by reading time).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "whole_number")]
         for_s: u64,
     },
     /// `device` has been offline for `after_s` seconds.
-    Offline { device: String, after_s: u64 },
+    Offline {
+        device: String,
+        #[serde(deserialize_with = "whole_number")]
+        after_s: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +137,7 @@ pub enum Action {
         topic: String,
         #[serde(default)]
         payload: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "whole_number")]
         qos: u8,
         #[serde(default)]
         retain: bool,
@@ -235,6 +273,25 @@ mod tests {
         assert!(spec.enabled);
         assert_eq!(spec.cooldown_s, 0);
         assert_eq!(spec.validate(), Ok(()));
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers_and_fractions_are_refused() {
+        let spec = parse(&GOOD.replace("\"name\"", "\"cooldown_s\":60.0,\"name\"")).unwrap();
+        assert_eq!(spec.cooldown_s, 60);
+        let offline = r#"{"name":"gone","trigger":{"kind":"offline","device":"d1","after_s":3802.0},
+            "action":{"kind":"mqtt_publish","topic":"t","qos":1.0}}"#;
+        let spec = parse(offline).unwrap();
+        assert_eq!(
+            spec.trigger,
+            Trigger::Offline {
+                device: "d1".into(),
+                after_s: 3802
+            }
+        );
+        assert!(parse(&offline.replace("3802.0", "3802.5")).is_err());
+        assert!(parse(&offline.replace("3802.0", "-1")).is_err());
+        assert!(parse(&offline.replace("1.0}", "256}")).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod writer;
 
 use crate::api::routes::{self, AppState};
 use crate::api::server::HttpServer;
+use crate::auth::Auth;
 use crate::config::{self, Config};
 use crate::ingest::ble::replay::ReplaySource;
 use crate::ingest::lora::radio::RadioError;
@@ -131,7 +132,9 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         None
     };
 
+    let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
     let mut daemon = Daemon {
+        auth: auth.clone(),
         config_path: config_path.to_owned(),
         config,
         store: store.clone(),
@@ -173,6 +176,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
             bus: Some(live.bus.clone()),
             automation: Some(live.automation.clone()),
             ws: live.ws.clone(),
+            auth,
         });
         let addr = daemon.config.api.listen;
         let handler_state = state.clone();
@@ -233,6 +237,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
 }
 
 struct Daemon {
+    auth: Arc<Auth>,
     config_path: PathBuf,
     config: Config,
     store: Arc<Mutex<Store>>,
@@ -457,6 +462,7 @@ impl Daemon {
                 log::warn!("{what} changed; it takes effect on the next restart");
             }
         }
+        self.auth.reload(&new.auth);
         let mqtt_changed = new.mqtt != self.config.mqtt;
         self.config = new;
         if mqtt_changed {

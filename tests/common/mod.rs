@@ -1,6 +1,10 @@
 //! Test harness: a real mosquitto on a free port, the real daemon binary (or a cross binary
 //! under qemu-user, via `ACS_EDGE_BIN` and `ACS_EDGE_WRAPPER`), a real MQTT client and a real
 //! HTTP client. Every process is killed when its guard drops.
+//!
+//! A daemon started by [`Daemon::start`] has a user ([`TEST_USER`], created with the binary's
+//! own `passwd` command, through the same emulator) and is logged in after every (re)start;
+//! [`Daemon::get`] and [`Daemon::authed`] send its token.
 #![allow(dead_code)]
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
@@ -11,6 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub const TEST_USER: &str = "tester";
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
 
 /// How long to wait for things that involve process start-up; generous for qemu-user.
 pub fn patience() -> Duration {
@@ -143,6 +150,9 @@ pub struct Daemon {
     env: Vec<(String, String)>,
     child: Option<Child>,
     extra_args: Vec<String>,
+    /// The session token of the last login by [`Daemon::spawn`].
+    pub token: Option<String>,
+    login: Option<(String, String)>,
 }
 
 /// Options written into the test config on top of the defaults.
@@ -162,6 +172,9 @@ pub struct DaemonConfig {
     pub args: Vec<String>,
     /// Environment variables of the daemon process.
     pub env: Vec<(String, String)>,
+    /// A user created with `acs-edge passwd` before the start, and logged in after every
+    /// (re)start; `None` for a daemon without users.
+    pub user: Option<(String, String)>,
 }
 
 impl DaemonConfig {
@@ -177,6 +190,7 @@ impl DaemonConfig {
             store_options: String::new(),
             args: Vec::new(),
             env: Vec::new(),
+            user: Some((TEST_USER.into(), TEST_PASSWORD.into())),
         }
     }
 }
@@ -199,12 +213,58 @@ pub fn command() -> Command {
     }
 }
 
+/// Runs `acs-edge passwd USER --config FILE` with the password on stdin.
+pub fn passwd(config: &Path, user: &str, password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command()
+        .args(["passwd", user, "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run acs-edge passwd");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `(status, body, Retry-After)` of any response, success or error.
+pub fn answer(result: Result<ureq::Response, ureq::Error>) -> (u16, Value, Option<String>) {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let retry_after = response.header("Retry-After").map(str::to_owned);
+    let text = response.into_string().unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+    };
+    (status, body, retry_after)
+}
+
 impl Daemon {
     pub fn start(cfg: &DaemonConfig) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let api_port = free_port();
         let config_path = dir.path().join("acs-edge");
         write_config(&config_path, dir.path(), api_port, cfg);
+        if let Some((user, password)) = &cfg.user {
+            let out = passwd(&config_path, user, password);
+            assert!(
+                out.status.success(),
+                "acs-edge passwd failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         let mut daemon = Daemon {
             api_port,
             dir,
@@ -212,6 +272,8 @@ impl Daemon {
             env: cfg.env.clone(),
             child: None,
             extra_args: cfg.args.clone(),
+            token: None,
+            login: cfg.user.clone(),
         };
         daemon.spawn();
         daemon
@@ -245,6 +307,38 @@ impl Daemon {
             }
             ureq::get(&url).call().ok()
         });
+        if let Some((user, password)) = self.login.clone() {
+            let (status, body, _) = self.login(&user, &password);
+            assert_eq!(status, 200, "login as {user}: {body}");
+            self.token = Some(body["token"].as_str().expect("a token").to_owned());
+        }
+    }
+
+    /// `POST /api/v1/auth/login`: (status, body, Retry-After).
+    pub fn login(&self, user: &str, password: &str) -> (u16, Value, Option<String>) {
+        answer(
+            ureq::post(&self.url("/api/v1/auth/login"))
+                .send_json(serde_json::json!({"username": user, "password": password})),
+        )
+    }
+
+    /// `request` with the daemon's token.
+    pub fn authed(&self, request: ureq::Request) -> ureq::Request {
+        match &self.token {
+            Some(token) => request.set("Authorization", &format!("Bearer {token}")),
+            None => request,
+        }
+    }
+
+    /// `method path` with the daemon's token and an optional JSON body: (status, body).
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let request = self.authed(ureq::request(method, &self.url(path)));
+        let result = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        let (status, body, _) = answer(result);
+        (status, body)
     }
 
     pub fn log(&self) -> String {
@@ -255,13 +349,10 @@ impl Daemon {
         format!("http://127.0.0.1:{}{}", self.api_port, path)
     }
 
-    /// GET returning (status, JSON body), for success and error statuses alike.
+    /// GET with the daemon's token, returning (status, JSON body), for success and error
+    /// statuses alike.
     pub fn get(&self, path: &str) -> (u16, Value) {
-        match ureq::get(&self.url(path)).call() {
-            Ok(r) => (r.status(), r.into_json().unwrap()),
-            Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap()),
-            Err(e) => panic!("GET {path}: {e}"),
-        }
+        self.send("GET", path, None)
     }
 
     pub fn health(&self) -> Value {
@@ -349,29 +440,6 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     std::fs::write(path, text).unwrap();
 }
 pub mod cloud;
-
-impl Daemon {
-    /// A request with an optional JSON body, returning (status, JSON body or Null).
-    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let request = ureq::request(method, &self.url(path));
-        let result = match body {
-            Some(b) => request.send_json(b.clone()),
-            None => request.call(),
-        };
-        let (status, response) = match result {
-            Ok(r) => (r.status(), r),
-            Err(ureq::Error::Status(code, r)) => (code, r),
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let text = response.into_string().unwrap();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (status, json)
-    }
-}
 
 /// An MQTT client that records every message on `filter`.
 pub struct Subscriber {

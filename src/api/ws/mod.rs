@@ -150,8 +150,8 @@ pub fn upgrade(hub: &Arc<WsHub>, request: &tiny_http::Request) -> Result<Reply, 
     let Some(key) = header(request, "Sec-WebSocket-Key").filter(|k| !k.trim().is_empty()) else {
         return Err(ApiError::BadRequest("Sec-WebSocket-Key is missing".into()));
     };
-    // auth: the token check (Authorization: Bearer or ?access_token=) runs here, before a
-    // session slot is taken.
+    // The caller's token (Authorization: Bearer or ?access_token=) was checked by
+    // `routes::handle` before this point, so no session slot goes to an unauthenticated client.
     let Some(slot) = hub.reserve() else {
         hub.counters.rejected_full.fetch_add(1, Relaxed);
         return Err(ApiError::Unavailable(format!(

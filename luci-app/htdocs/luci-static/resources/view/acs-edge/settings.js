@@ -180,6 +180,16 @@ return view.extend({
 		o.datatype = 'range(1,4096)';
 		o = opt(s, 'limits', form.Value, 'workers', _('Worker threads'), null, '2');
 		o.datatype = 'range(1,32)';
+		s.tab('login', _('Login'));
+		o = opt(s, 'login', form.Value, 'token_ttl_s', _('Session lifetime (s)'),
+			_('How long a login token stays valid. Applied by a reload.'), '3600');
+		o.datatype = 'range(1,604800)';
+		o = opt(s, 'login', form.Value, 'login_max_failures', _('Failed logins before lockout'),
+			_('Failed logins in a row from one address (an IPv6 /64) before it is refused. Applied by a reload.'), '5');
+		o.datatype = 'range(1,1000)';
+		o = opt(s, 'login', form.Value, 'login_lockout_s', _('Lockout (s)'),
+			_('How long such an address is refused with 429. Applied by a reload.'), '60');
+		o.datatype = 'range(1,86400)';
 		o = opt(s, 'limits', form.Value, 'ws_max_clients', _('WebSocket clients'),
 			_('Most live-event clients at a time, each also one of the connections. 0 = no WebSocket.'), '4');
 		o.datatype = 'range(0,64)';
@@ -216,6 +226,21 @@ return view.extend({
 		o = opt(s, 'cloud', form.Value, 'reconnect_max_s', _('Longest reconnect wait (s)'),
 			_('Cap of the exponential, jittered backoff between connection attempts.'), '60');
 		o.datatype = 'range(1,3600)';
+
+		// users and API tokens: created on the router with the CLI, which writes the hashes
+		s = m.section(form.TypedSection, 'user', _('Users'),
+			_('API users. Create one, or set a password, on the router with: acs-edge passwd NAME. Applied by a reload.'));
+		s.anonymous = false;
+		s.addremove = false;
+		s.tab('user', _('User'));
+		opt(s, 'user', form.Flag, 'enabled', _('Enabled'), _('A disabled user cannot log in; its sessions end at the next reload.'), '1');
+
+		s = m.section(form.TypedSection, 'api_token', _('API tokens'),
+			_('Long-lived tokens for machine clients. Create one on the router with: acs-edge token create NAME (it is shown once). Applied by a reload.'));
+		s.anonymous = false;
+		s.addremove = false;
+		s.tab('token', _('Token'));
+		opt(s, 'token', form.Flag, 'enabled', _('Enabled'), null, '1');
 
 		// lora
 		s = m.section(form.NamedSection, 'lora', 'lora', _('LoRa'),

@@ -1,0 +1,275 @@
+//! Who may use the API: users with argon2 password hashes and configured API tokens (both from
+//! the UCI file, replaced on SIGHUP), session tokens issued by login, and the failed-login limit.
+//!
+//! Invariants:
+//! - Secrets are never logged: not passwords, not tokens, not hashes. Log lines name the user
+//!   and the client address only.
+//! - Password hashing never runs under the state lock, and at most [`MAX_CONCURRENT_HASHES`]
+//!   hashes run at a time: a login burst cannot occupy every API worker or allocate more than
+//!   that many times argon2's memory. A login that finds no free slot is refused at once (429).
+//! - A login for an unknown or disabled user costs the same argon2 work as a wrong password.
+//! - Locked-out addresses are refused before any hashing.
+//! - A reload that removes or disables a user ends that user's sessions.
+
+pub mod limiter;
+pub mod password;
+pub mod tokens;
+
+use crate::config;
+use crate::stats::Stats;
+use limiter::Limiter;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokens::{Lookup, Sessions, TokenDigest};
+
+/// Password hashes computed at once (each takes `password::M_COST_KIB` of memory).
+pub const MAX_CONCURRENT_HASHES: usize = 1;
+
+/// Who a request is made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A user logged in with a password (`config user`).
+    User(String),
+    /// A configured machine token (`config api_token`).
+    ApiToken(String),
+}
+
+impl Principal {
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::User(n) | Principal::ApiToken(n) => n,
+        }
+    }
+}
+
+/// Why a login or a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("the token is not valid")]
+    InvalidToken,
+    #[error("the token has expired; log in again")]
+    ExpiredToken,
+    #[error("too many failed logins from this address; retry after {retry_after_s} s")]
+    LockedOut { retry_after_s: u64 },
+    #[error("another login is being checked; retry in a second")]
+    Busy,
+    #[error("cannot create a token: {0}")]
+    Internal(String),
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub token: String,
+    /// Epoch ms.
+    pub expires_at_ms: i64,
+}
+
+struct UserEntry {
+    phc: String,
+    enabled: bool,
+}
+
+struct TokenEntry {
+    name: String,
+    digest: TokenDigest,
+}
+
+struct State {
+    users: HashMap<String, UserEntry>,
+    api_tokens: Vec<TokenEntry>,
+    token_ttl: Duration,
+    max_failures: u32,
+    lockout: Duration,
+    sessions: Sessions,
+    limiter: Limiter,
+}
+
+pub struct Auth {
+    state: Mutex<State>,
+    hashing: AtomicUsize,
+    stats: Arc<Stats>,
+}
+
+/// Releases a hashing slot when dropped.
+struct HashSlot<'a>(&'a AtomicUsize);
+
+impl Drop for HashSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Auth {
+    pub fn new(config: &config::Auth, stats: Arc<Stats>) -> Auth {
+        let auth = Auth {
+            state: Mutex::new(State {
+                users: HashMap::new(),
+                api_tokens: Vec::new(),
+                token_ttl: config.token_ttl,
+                max_failures: config.login_max_failures,
+                lockout: config.login_lockout,
+                sessions: Sessions::default(),
+                limiter: Limiter::default(),
+            }),
+            hashing: AtomicUsize::new(0),
+            stats,
+        };
+        auth.reload(config);
+        auth
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces users, API tokens and the login policy. Sessions of users that are gone or
+    /// disabled end; other sessions keep their expiry.
+    pub fn reload(&self, config: &config::Auth) {
+        let users: HashMap<String, UserEntry> = config
+            .users
+            .iter()
+            .map(|u| {
+                let entry = UserEntry {
+                    phc: u.password_hash.expose().to_owned(),
+                    enabled: u.enabled,
+                };
+                (u.name.clone(), entry)
+            })
+            .collect();
+        let api_tokens = config
+            .api_tokens
+            .iter()
+            .filter(|t| t.enabled)
+            .filter_map(|t| {
+                let digest = tokens::parse_hash(t.token_hash.expose())?;
+                Some(TokenEntry {
+                    name: t.name.clone(),
+                    digest,
+                })
+            })
+            .collect::<Vec<_>>();
+        let mut st = self.lock();
+        let ended: Vec<String> = st
+            .sessions
+            .users()
+            .filter(|name| !users.get(*name).is_some_and(|u| u.enabled))
+            .map(str::to_owned)
+            .collect();
+        for name in &ended {
+            st.sessions.end_user(name);
+        }
+        let enabled_users = users.values().filter(|u| u.enabled).count();
+        log::info!(
+            "users={enabled_users} api_tokens={} token_ttl_s={} credentials loaded",
+            api_tokens.len(),
+            config.token_ttl.as_secs()
+        );
+        if enabled_users == 0 && api_tokens.is_empty() {
+            log::warn!(
+                "no users and no API tokens are configured: every endpoint except health and \
+                 login answers 401; create a user with `acs-edge passwd NAME` and reload"
+            );
+        }
+        st.users = users;
+        st.api_tokens = api_tokens;
+        st.token_ttl = config.token_ttl;
+        st.max_failures = config.login_max_failures;
+        st.lockout = config.login_lockout;
+    }
+
+    /// Checks a password and issues a session token. `client` is the real client address.
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<Issued, AuthError> {
+        let now = Instant::now();
+        let phc = {
+            let st = self.lock();
+            if let Err(retry_after_s) = st.limiter.check(client, now) {
+                self.stats.logins_limited.fetch_add(1, Ordering::Relaxed);
+                return Err(AuthError::LockedOut { retry_after_s });
+            }
+            st.users
+                .get(username)
+                .filter(|u| u.enabled)
+                .map(|u| u.phc.clone())
+        };
+        let Some(_slot) = self.take_hash_slot() else {
+            self.stats.logins_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(AuthError::Busy);
+        };
+        let ok = match &phc {
+            Some(phc) => password::verify(password, phc),
+            None => {
+                password::burn(password);
+                false
+            }
+        };
+        let now = Instant::now();
+        let mut st = self.lock();
+        if !ok {
+            let (max, lockout) = (st.max_failures, st.lockout);
+            let locked = st.limiter.failure(client, now, max, lockout);
+            self.stats.logins_failed.fetch_add(1, Ordering::Relaxed);
+            log::warn!(
+                "user={username:?} client={client} login failed{}",
+                if locked { "; address locked out" } else { "" }
+            );
+            return Err(AuthError::BadCredentials);
+        }
+        let token = tokens::new_token().map_err(|e| AuthError::Internal(e.to_string()))?;
+        let ttl = st.token_ttl;
+        st.limiter.success(client);
+        let evicted = st
+            .sessions
+            .insert(tokens::digest(&token), username, ttl, now);
+        if evicted > 0 {
+            log::info!(
+                "sessions={} oldest session ended to make room",
+                st.sessions.len()
+            );
+        }
+        drop(st);
+        self.stats.logins_ok.fetch_add(1, Ordering::Relaxed);
+        log::info!("user={username} client={client} logged in");
+        Ok(Issued {
+            token,
+            expires_at_ms: crate::model::now_ms()
+                .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+        })
+    }
+
+    fn take_hash_slot(&self) -> Option<HashSlot<'_>> {
+        self.hashing
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_CONCURRENT_HASHES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HashSlot(&self.hashing))
+    }
+
+    /// The principal a bearer token stands for.
+    pub fn check_token(&self, token: &str) -> Result<Principal, AuthError> {
+        let digest = tokens::digest(token);
+        let mut st = self.lock();
+        let api = tokens::find_ct(&digest, st.api_tokens.iter().map(|t| &t.digest));
+        let session = st.sessions.lookup(&digest, Instant::now());
+        match (api, session) {
+            (Some(i), _) => Ok(Principal::ApiToken(st.api_tokens[i].name.clone())),
+            (None, Lookup::Valid(user)) => Ok(Principal::User(user)),
+            (None, Lookup::Expired) => Err(AuthError::ExpiredToken),
+            (None, Lookup::Unknown) => Err(AuthError::InvalidToken),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

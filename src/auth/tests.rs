@@ -1,0 +1,118 @@
+use super::*;
+use crate::config::{Secret, User};
+use argon2::password_hash::{PasswordHasher, SaltString};
+
+/// A cheap hash (m = 64 KiB, t = 1) so these tests do not spend their time in argon2.
+fn cheap_hash(password: &str) -> String {
+    let params = argon2::Params::new(64, 1, 1, None).unwrap();
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+fn config(users: &[(&str, bool)]) -> config::Auth {
+    config::Auth {
+        token_ttl: Duration::from_secs(60),
+        login_max_failures: 3,
+        login_lockout: Duration::from_secs(60),
+        users: users
+            .iter()
+            .map(|(name, enabled)| User {
+                name: (*name).to_owned(),
+                password_hash: Secret::new(cheap_hash(&format!("pw-of-{name}"))),
+                enabled: *enabled,
+                line: 1,
+            })
+            .collect(),
+        api_tokens: Vec::new(),
+    }
+}
+
+const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+#[test]
+fn login_issues_a_token_that_names_the_user() {
+    let auth = Auth::new(&config(&[("alice", true)]), Arc::default());
+    let issued = auth.login("alice", "pw-of-alice", CLIENT).unwrap();
+    assert_eq!(
+        auth.check_token(&issued.token),
+        Ok(Principal::User("alice".into()))
+    );
+    assert_eq!(auth.check_token("nope"), Err(AuthError::InvalidToken));
+    assert_eq!(auth.stats.logins_ok.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn unknown_disabled_and_wrong_password_fail_alike_and_count_towards_the_limit() {
+    let auth = Auth::new(&config(&[("alice", true), ("bob", false)]), Arc::default());
+    assert_eq!(
+        auth.login("alice", "wrong", CLIENT).unwrap_err(),
+        AuthError::BadCredentials
+    );
+    assert_eq!(
+        auth.login("carol", "pw-of-carol", CLIENT).unwrap_err(),
+        AuthError::BadCredentials
+    );
+    assert_eq!(
+        auth.login("bob", "pw-of-bob", CLIENT).unwrap_err(),
+        AuthError::BadCredentials
+    );
+    assert!(matches!(
+        auth.login("alice", "pw-of-alice", CLIENT),
+        Err(AuthError::LockedOut { retry_after_s: 60 })
+    ));
+    assert_eq!(auth.stats.logins_failed.load(Ordering::Relaxed), 3);
+    assert_eq!(auth.stats.logins_limited.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn a_login_while_another_is_hashing_is_refused_at_once() {
+    let auth = Auth::new(&config(&[("alice", true)]), Arc::default());
+    let slot = auth.take_hash_slot().unwrap();
+    assert!(auth.take_hash_slot().is_none());
+    assert_eq!(
+        auth.login("alice", "pw-of-alice", CLIENT).unwrap_err(),
+        AuthError::Busy
+    );
+    drop(slot);
+    assert!(auth.login("alice", "pw-of-alice", CLIENT).is_ok());
+}
+
+#[test]
+fn reload_ends_the_sessions_of_removed_and_disabled_users_only() {
+    let auth = Auth::new(
+        &config(&[("alice", true), ("bob", true), ("carol", true)]),
+        Arc::default(),
+    );
+    let tokens: Vec<String> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|u| auth.login(u, &format!("pw-of-{u}"), CLIENT).unwrap().token)
+        .collect();
+    auth.reload(&config(&[("alice", true), ("bob", false)]));
+    assert!(auth.check_token(&tokens[0]).is_ok());
+    assert_eq!(auth.check_token(&tokens[1]), Err(AuthError::InvalidToken));
+    assert_eq!(auth.check_token(&tokens[2]), Err(AuthError::InvalidToken));
+}
+
+#[test]
+fn configured_api_tokens_are_recognised_until_disabled() {
+    let mut cfg = config(&[]);
+    let token = tokens::new_token().unwrap();
+    cfg.api_tokens.push(config::ApiToken {
+        name: "ci".into(),
+        token_hash: Secret::new(tokens::format_hash(&tokens::digest(&token))),
+        enabled: true,
+        line: 1,
+    });
+    let auth = Auth::new(&cfg, Arc::default());
+    assert_eq!(
+        auth.check_token(&token),
+        Ok(Principal::ApiToken("ci".into()))
+    );
+    cfg.api_tokens[0].enabled = false;
+    auth.reload(&cfg);
+    assert_eq!(auth.check_token(&token), Err(AuthError::InvalidToken));
+}
