@@ -13,7 +13,7 @@ use std::time::Duration;
 const BASE_TS: i64 = 1_767_225_600_000;
 /// Most readings in one upstream message and most unacknowledged messages (`sync::worker`).
 const MAX_BATCH_READINGS: usize = 500;
-const WINDOW: usize = 4;
+const WINDOW: usize = 1;
 
 fn drain_patience() -> Duration {
     patience() * 6

@@ -8,8 +8,8 @@
 //!   cursor stays queryable until eviction (which counts it as `evicted_unsynced`).
 //! - The cursor is persisted in a store transaction after the acknowledgement, never before, so
 //!   a crash or an outage can repeat a batch (same idempotency keys) but never skip one. At most
-//!   [`worker::WINDOW`] batches are unacknowledged at any time, which bounds the repeats per
-//!   outage.
+//!   [`worker::WINDOW`] (one) batch is unacknowledged at any time, which bounds the repeats per
+//!   outage to one batch.
 //! - Each connection attempt gets a fresh MQTT client and event loop with a clean session, so a
 //!   publish from a dead connection can never be mistaken for one of the next connection.
 //! - The store lock is held for one batch read or one cursor commit at a time.

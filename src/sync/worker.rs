@@ -21,8 +21,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most batches published and not yet acknowledged: bounds memory, the repeats after an outage
-/// (at most this many batches) and how far the drain can run ahead of the broker.
-pub const WINDOW: usize = 4;
+/// (at most this many batches) and how far the drain can run ahead of the broker. One: an
+/// outage or a crash repeats at most one batch, at the cost of one round trip per batch (500
+/// readings per round trip still drains 5,000 readings/s over a 100 ms cellular link).
+pub const WINDOW: usize = 1;
 
 /// How long the thread waits for network events before looking for new readings.
 const POLL: Duration = Duration::from_millis(100);
