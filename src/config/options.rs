@@ -377,7 +377,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Text(check_any),
         default: "",
         reload: false,
-        doc: "PEM file with the CA certificate(s) to trust. '' = the system trust store.",
+        doc: "PEM file with the CA certificate(s) to trust. '' = the system CA bundle (OpenWrt: ca-bundle, /etc/ssl/certs/ca-certificates.crt).",
     },
     OptionSpec {
         section: "upstream",

@@ -1,10 +1,8 @@
 //! Where and how to connect: the parsed `upstream.url` and, for `mqtts://`, a rustls client
 //! configuration (ring provider) built from `ca_file`, `cert_file` and `key_file`.
 //!
-//! Server certificates are verified against `ca_file` when set, else against the Mozilla roots
-//! compiled in from `webpki-roots`: OpenWrt images carry no CA bundle unless the `ca-bundle`
-//! package is installed, so reading the system store (rustls-native-certs) would find nothing
-//! on a stock router. All files are read once, at start, so a missing or malformed one is a
+//! Server certificates are verified against `ca_file` when set, else against the system CA
+//! bundle (see `roots`). All files are read once, at start, so a missing or malformed one is a
 //! start-up error naming its option rather than a connection failure later.
 
 use super::{SyncError, SyncSettings};
@@ -104,18 +102,19 @@ pub fn parse_url(url: &str) -> Result<(bool, String, u16), SyncError> {
 }
 
 fn client_config(settings: &SyncSettings) -> Result<ClientConfig, SyncError> {
-    let mut roots = RootCertStore::empty();
-    match &settings.ca_file {
+    let roots = match &settings.ca_file {
         Some(path) => {
+            let mut roots = RootCertStore::empty();
             for cert in read_certs("ca_file", path)? {
                 roots.add(cert).map_err(|e| SyncError::Tls {
                     option: "ca_file",
                     reason: format!("{}: {e}", path.display()),
                 })?;
             }
+            roots
         }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
+        None => super::roots::system_roots(super::roots::SYSTEM_CA_BUNDLES)?,
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -16,6 +16,7 @@
 
 pub mod endpoint;
 pub mod message;
+pub mod roots;
 pub mod status;
 mod worker;
 

@@ -216,7 +216,7 @@ return view.extend({
 		o = opt(s, 'cloud', form.Value, 'topic', _('Topic'), _('{gateway_id} is replaced by the gateway id.'),
 			'acs/{gateway_id}/up');
 		o.validate = validateUpstreamTopic;
-		o = opt(s, 'tls', form.Value, 'ca_file', _('CA certificates (PEM file)'), _('Empty: the Mozilla roots built into the daemon.'), '');
+		o = opt(s, 'tls', form.Value, 'ca_file', _('CA certificates (PEM file)'), _('Empty: the system CA bundle, /etc/ssl/certs/ca-certificates.crt from the ca-bundle package.'), '');
 		o.validate = validateAbsolutePath;
 		o = opt(s, 'tls', form.Value, 'cert_file', _('Client certificate (PEM file)'),
 			_('For mutual TLS, together with the key.'), '');
