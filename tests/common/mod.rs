@@ -224,12 +224,20 @@ pub fn passwd(config: &Path, user: &str, password: &str) -> std::process::Output
         .stderr(Stdio::piped())
         .spawn()
         .expect("run acs-edge passwd");
-    child
+    // The command may refuse (bad name, bad file) and exit before it reads the password; the
+    // write then fails with a broken pipe, and the exit status tells the test what happened.
+    let written = child
         .stdin
         .take()
         .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
+        .write_all(format!("{password}\n").as_bytes());
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "write the password: {e}"
+        );
+    }
     child.wait_with_output().unwrap()
 }
 
