@@ -380,7 +380,17 @@ fn header_flood_over_max_header_bytes_closes_the_connection() {
 fn handler_panic_becomes_json_500_and_workers_survive() {
     let f = start();
     let addr = f.server.local_addr();
+    // Each request uses a new connection; the guard frees the slot of a closed one shortly
+    // after, so each request waits until no connection is open (MAX_CONN is small).
+    let settle = || {
+        wait_until(
+            "closed connections to be released",
+            Duration::from_secs(10),
+            || f.server.stats().active == 0,
+        )
+    };
     for _ in 0..WORKERS + 1 {
+        settle();
         let resp = get_once_path(addr, "/panic");
         assert_eq!(resp.status, 500);
         let v = resp.json();
@@ -389,6 +399,7 @@ fn handler_panic_becomes_json_500_and_workers_survive() {
         assert!(!String::from_utf8_lossy(&resp.body).contains("/some/secret/path"));
     }
     for _ in 0..WORKERS + 1 {
+        settle();
         assert_eq!(get_once(addr).status, 200);
     }
     f.server.shutdown();
