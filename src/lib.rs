@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod hex;
 pub mod ingest;
 pub mod logging;
 pub mod model;

@@ -65,6 +65,56 @@ pub fn format_utc(ms: i64) -> String {
     )
 }
 
+/// At most `BURST` warnings per minute, then one line saying how many were suppressed, so a
+/// misbehaving device or radio noise cannot flood syslog on a router.
+pub struct WarnLimit {
+    /// What the suppressed lines were, for the summary line ("malformed messages").
+    what: &'static str,
+    window_start: Option<std::time::Instant>,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl WarnLimit {
+    const BURST: u32 = 10;
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub fn new(what: &'static str) -> WarnLimit {
+        WarnLimit {
+            what,
+            window_start: None,
+            logged: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Logs `line` as a warning unless this window's burst is used up.
+    pub fn warn(&mut self, line: std::fmt::Arguments) {
+        let now = std::time::Instant::now();
+        match self.window_start {
+            Some(start) if now.duration_since(start) < Self::WINDOW => {}
+            _ => {
+                if self.suppressed > 0 {
+                    log::warn!(
+                        "suppressed={} {} not logged in the last minute",
+                        self.suppressed,
+                        self.what
+                    );
+                }
+                self.window_start = Some(now);
+                self.logged = 0;
+                self.suppressed = 0;
+            }
+        }
+        if self.logged < Self::BURST {
+            self.logged += 1;
+            log::warn!("{line}");
+        } else {
+            self.suppressed += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -38,7 +38,7 @@ pub fn check_config(path: &Path) -> ExitCode {
 
 /// Decodes an acs-proto frame given in hex and prints its header and readings as JSON.
 pub fn decode_frame(hex: &str) -> ExitCode {
-    let bytes = match decode_hex(hex) {
+    let bytes = match crate::hex::decode(hex) {
         Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("acs-edge decode frame: {e}");
@@ -62,7 +62,7 @@ pub fn decode_frame(hex: &str) -> ExitCode {
 pub fn decode_lorawan(frame: &str, nwk_s_key: &str, app_s_key: &str) -> ExitCode {
     use crate::ingest::lora::keys::parse_hex;
     let args = (|| {
-        let bytes = decode_hex(frame).map_err(|e| format!("frame: {e}"))?;
+        let bytes = crate::hex::decode(frame).map_err(|e| format!("frame: {e}"))?;
         let nwk: [u8; 16] = parse_hex(nwk_s_key, "--nwkskey")?;
         let app: [u8; 16] = parse_hex(app_s_key, "--appskey")?;
         Ok::<_, String>((bytes, nwk, app))
@@ -83,32 +83,5 @@ pub fn decode_lorawan(frame: &str, nwk_s_key: &str, app_s_key: &str) -> ExitCode
             eprintln!("acs-edge decode lorawan: {e}");
             ExitCode::from(1)
         }
-    }
-}
-
-fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b':')
-        .collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).map_err(|_| "not hex".to_string())?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("{s:?} is not a hex byte"))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_accepts_spaces_and_colons_and_refuses_odd_lengths() {
-        assert_eq!(super::decode_hex("01 ab:FF"), Ok(vec![1, 0xab, 0xff]));
-        assert!(super::decode_hex("abc").is_err());
-        assert!(super::decode_hex("zz").is_err());
     }
 }

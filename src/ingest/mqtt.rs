@@ -66,7 +66,7 @@ impl MqttSource {
             tx,
             stats,
             stop: stop.clone(),
-            log_limit: LogLimit::default(),
+            log_limit: crate::logging::WarnLimit::new("malformed messages"),
         };
         let thread = std::thread::Builder::new()
             .name("mqtt-ingest".into())
@@ -107,7 +107,7 @@ struct Worker {
     tx: async_channel::Sender<Event>,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
-    log_limit: LogLimit,
+    log_limit: crate::logging::WarnLimit,
 }
 
 impl Worker {
@@ -182,7 +182,9 @@ impl Worker {
             Ok(event) => event,
             Err((kind, reason)) => {
                 self.stats.count_malformed(kind);
-                self.log_limit.warn(topic_name, &reason);
+                self.log_limit.warn(format_args!(
+                    "topic={topic_name} dropped malformed message: {reason}"
+                ));
                 return true;
             }
         };
@@ -250,42 +252,4 @@ fn jittered(base: Duration) -> Duration {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
-}
-
-/// At most `BURST` warnings per minute, then one line saying how many were suppressed, so a
-/// misbehaving device cannot flood syslog on a router.
-#[derive(Default)]
-struct LogLimit {
-    window_start: Option<Instant>,
-    logged: u32,
-    suppressed: u64,
-}
-
-impl LogLimit {
-    const BURST: u32 = 10;
-    const WINDOW: Duration = Duration::from_secs(60);
-
-    fn warn(&mut self, topic_name: &str, reason: &str) {
-        let now = Instant::now();
-        match self.window_start {
-            Some(start) if now.duration_since(start) < Self::WINDOW => {}
-            _ => {
-                if self.suppressed > 0 {
-                    log::warn!(
-                        "suppressed={} malformed messages not logged in the last minute",
-                        self.suppressed
-                    );
-                }
-                self.window_start = Some(now);
-                self.logged = 0;
-                self.suppressed = 0;
-            }
-        }
-        if self.logged < Self::BURST {
-            self.logged += 1;
-            log::warn!("topic={topic_name} dropped malformed message: {reason}");
-        } else {
-            self.suppressed += 1;
-        }
-    }
 }

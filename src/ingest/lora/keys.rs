@@ -135,7 +135,7 @@ impl LoraKeys {
 
 /// Exactly `N` bytes of hex (spaces and colons allowed), naming the field in the error.
 pub fn parse_hex<const N: usize>(text: &str, field: &str) -> Result<[u8; N], String> {
-    let bytes = hex_bytes(text).map_err(|e| format!("{field}: {e}"))?;
+    let bytes = crate::hex::decode(text).map_err(|e| format!("{field}: {e}"))?;
     <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| {
         format!(
             "{field}: expected {N} bytes ({} hex digits), got {}",
@@ -143,24 +143,6 @@ pub fn parse_hex<const N: usize>(text: &str, field: &str) -> Result<[u8; N], Str
             bytes.len()
         )
     })
-}
-
-/// Hex digits to bytes; spaces and colons between bytes are ignored.
-pub fn hex_bytes(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b':')
-        .collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).map_err(|_| "not hex".to_string())?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("{s:?} is not a hex byte"))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub(crate) struct Delivery {
     decoder: SharedDecoder,
     tx: async_channel::Sender<Event>,
     stats: Arc<Stats>,
-    log_limit: LogLimit,
+    log_limit: crate::logging::WarnLimit,
 }
 
 impl Delivery {
@@ -57,7 +57,7 @@ impl Delivery {
             decoder,
             tx,
             stats,
-            log_limit: LogLimit::default(),
+            log_limit: crate::logging::WarnLimit::new("LoRa warnings"),
         }
     }
 
@@ -66,7 +66,7 @@ impl Delivery {
     }
 
     pub(crate) fn warn(&mut self, line: String) {
-        self.log_limit.warn(line);
+        self.log_limit.warn(format_args!("{line}"));
     }
 
     /// Checks and delivers one PHY payload; `via` names the input for log lines
@@ -87,7 +87,7 @@ impl Delivery {
         self.counters().decoded.fetch_add(1, Relaxed);
         if let Some(problem) = &accepted.payload_problem {
             self.counters().payload_errors.fetch_add(1, Relaxed);
-            self.log_limit.warn(format!(
+            self.log_limit.warn(format_args!(
                 "{via} device={} counter={} payload decoded in part: {problem}",
                 accepted.device, accepted.counter
             ));
@@ -153,44 +153,6 @@ impl Delivery {
                 return;
             }
         };
-        self.log_limit.warn(line);
-    }
-}
-
-/// At most `BURST` warnings per minute, then one line saying how many were suppressed, so
-/// radio noise or a misconfigured device cannot flood syslog on a router.
-#[derive(Default)]
-struct LogLimit {
-    window_start: Option<Instant>,
-    logged: u32,
-    suppressed: u64,
-}
-
-impl LogLimit {
-    const BURST: u32 = 10;
-    const WINDOW: Duration = Duration::from_secs(60);
-
-    fn warn(&mut self, line: String) {
-        let now = Instant::now();
-        match self.window_start {
-            Some(start) if now.duration_since(start) < Self::WINDOW => {}
-            _ => {
-                if self.suppressed > 0 {
-                    log::warn!(
-                        "suppressed={} LoRa warnings not logged in the last minute",
-                        self.suppressed
-                    );
-                }
-                self.window_start = Some(now);
-                self.logged = 0;
-                self.suppressed = 0;
-            }
-        }
-        if self.logged < Self::BURST {
-            self.logged += 1;
-            log::warn!("{line}");
-        } else {
-            self.suppressed += 1;
-        }
+        self.log_limit.warn(format_args!("{line}"));
     }
 }
