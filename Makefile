@@ -21,8 +21,10 @@ run:
 	@mkdir -p data
 	$(CARGO) run -- --config $(DEV_CONFIG)
 
+# Tests run with every optional part built in (ble, lora); lint also checks the default build,
+# which is what the router package `acs-edge` ships.
 test: lint
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --all-targets --all-features
 	$(MAKE) check-no-std
 	$(MAKE) test-luci
 	$(MAKE) test-api-fuzz
@@ -33,6 +35,7 @@ test-api-fuzz:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

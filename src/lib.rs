@@ -1,6 +1,7 @@
 //! acs-edge: the edge daemon of the Arquivo Central de Sensações IoT platform.
 //!
-//! Data flows one way: sources ([`ingest`]: MQTT today; BLE and LoRa to come) turn bytes into
+//! Data flows one way: sources ([`ingest`]: MQTT always; BLE and LoRa with the Cargo features
+//! `ble` and `lora`) turn bytes into
 //! [`model::Reading`]s, a single writer ([`runtime::writer`]) batches them into the SQLite ring
 //! buffer ([`store`]), and the REST API ([`api`]) reads from it. [`runtime`] starts, reloads
 //! and stops the parts; [`config`] reads the UCI file they are configured by; [`auth`] decides
@@ -21,3 +22,12 @@ pub mod stats;
 pub mod store;
 pub mod sync;
 pub mod timestamp;
+
+/// The optional parts this binary was built with (Cargo features), as `--version` and the
+/// status API report them.
+pub const BUILD_FEATURES: &[&str] = &[
+    #[cfg(feature = "ble")]
+    "ble",
+    #[cfg(feature = "lora")]
+    "lora",
+];

@@ -32,7 +32,9 @@ enum Command {
     CheckConfig(PathBuf),
     PrintConfig,
     DecodeFrame(String),
+    #[cfg(feature = "ble")]
     DecodeBle(cli::ble::DecodeBle),
+    #[cfg(feature = "lora")]
     DecodeLorawan {
         frame: String,
         nwk_s_key: String,
@@ -96,8 +98,14 @@ fn parse_args() -> Result<Command, lexopt::Error> {
                 let kind = parser.value()?.string()?;
                 match kind.as_str() {
                     "frame" => Command::DecodeFrame(parser.value()?.string()?),
+                    #[cfg(feature = "ble")]
                     "ble" => Command::DecodeBle(cli::ble::parse_args(&mut parser)?),
+                    #[cfg(feature = "lora")]
                     "lorawan" => parse_decode_lorawan(&mut parser)?,
+                    #[cfg(not(feature = "ble"))]
+                    "ble" => return Err(cli::not_built("decode ble", "ble").into()),
+                    #[cfg(not(feature = "lora"))]
+                    "lorawan" => return Err(cli::not_built("decode lorawan", "lora").into()),
                     _ => {
                         return Err(format!(
                             "decode: unknown kind {kind:?} (known: frame, ble, lorawan)"
@@ -134,6 +142,7 @@ fn run_command(
 }
 
 /// `decode lorawan HEX --nwkskey HEX --appskey HEX`, options in any order.
+#[cfg(feature = "lora")]
 fn parse_decode_lorawan(parser: &mut lexopt::Parser) -> Result<Command, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut frame, mut nwk_s_key, mut app_s_key) = (None, None, None);
@@ -186,7 +195,9 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
+        #[cfg(feature = "ble")]
         Command::DecodeBle(args) => cli::ble::decode_ble(&args),
+        #[cfg(feature = "lora")]
         Command::DecodeLorawan {
             frame,
             nwk_s_key,

@@ -4,18 +4,36 @@
 mod credentials;
 pub use credentials::{passwd, token_create, token_revoke};
 
+#[cfg(feature = "ble")]
 pub mod ble;
 
 use std::path::Path;
 use std::process::ExitCode;
 
-/// `acs-edge 0.1.0 (rev 1a2b3c4, mipsel-unknown-linux-musl)`
+/// `acs-edge 0.1.0 (rev 1a2b3c4, mipsel-unknown-linux-musl, features: ble lora)`
 pub fn version_line() -> String {
+    let features = match crate::BUILD_FEATURES {
+        [] => "none".to_string(),
+        list => list.join(" "),
+    };
     format!(
-        "acs-edge {} (rev {}, {})",
+        "acs-edge {} (rev {}, {}, features: {features})",
         env!("CARGO_PKG_VERSION"),
         env!("ACS_EDGE_GIT_REV"),
         env!("ACS_EDGE_TARGET")
+    )
+}
+
+/// The error for a command this build lacks: names the Cargo feature and the package that
+/// has it.
+pub fn not_built(what: &str, feature: &str) -> String {
+    format!(
+        "{what} needs a build with the Cargo feature `{feature}` (the OpenWrt package \
+         acs-edge-full); this one has features: {}",
+        match crate::BUILD_FEATURES {
+            [] => "none".to_string(),
+            list => list.join(" "),
+        }
     )
 }
 
@@ -59,6 +77,7 @@ pub fn decode_frame(hex: &str) -> ExitCode {
 
 /// `acs-edge decode lorawan HEX --nwkskey HEX --appskey HEX`: exit 0 with the frame as JSON,
 /// 2 for unusable arguments, 1 for a frame that does not parse or verify.
+#[cfg(feature = "lora")]
 pub fn decode_lorawan(frame: &str, nwk_s_key: &str, app_s_key: &str) -> ExitCode {
     use crate::ingest::lora::keys::parse_hex;
     let args = (|| {

@@ -133,7 +133,27 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
         }
     }
     let config = Config::from_values(&values, &instances)?;
+    warn_missing_features(&config, &mut warnings);
     Ok(Loaded { config, warnings })
+}
+
+/// The config file is the same for every build; an input switched on in a build without its
+/// Cargo feature is not started, and says so here rather than failing the whole daemon.
+fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
+    let missing = |option: &str, feature: &str| {
+        format!(
+            "{option} is on, but this build has no `{feature}` feature (the OpenWrt package \
+             acs-edge-full has it); that input does not start"
+        )
+    };
+    if !cfg!(feature = "lora") {
+        if config.lora.gwmp_enabled {
+            warnings.push(missing("lora.gwmp_enabled", "lora"));
+        }
+        if config.lora.radio_enabled {
+            warnings.push(missing("lora.radio_enabled", "lora"));
+        }
+    }
 }
 
 /// Checks one `option` line against the table and records its value; unknown options warn.

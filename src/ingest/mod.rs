@@ -2,6 +2,7 @@
 //! A source never touches the store; it only sends on the bounded writer channel, and blocks
 //! when that channel is full (backpressure reaches the broker, which queues QoS 1 messages).
 
+#[cfg(feature = "ble")]
 pub mod ble;
 pub mod frame;
 pub mod lora;

@@ -6,7 +6,9 @@
 //! sources and stop the API. The main
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
+mod ble;
 pub mod live;
+mod lora;
 pub mod settings;
 pub mod writer;
 
@@ -14,20 +16,14 @@ use crate::api::routes::{self, AppState};
 use crate::api::server::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
-use crate::ingest::ble::replay::ReplaySource;
-use crate::ingest::lora::radio::RadioError;
-use crate::ingest::lora::uplink::UplinkDecoder;
-use crate::ingest::lora::{GwmpSource, LoraKeys, RadioSource, DEDUP_WINDOW};
 use crate::ingest::mqtt::MqttSource;
 use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
 use crate::model::now_ms;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::sync::{Upstream, UpstreamStatus};
-use settings::{
-    api_limits, ble_settings, lora_settings, mqtt_settings, radio_settings, store_options,
-    sync_settings,
-};
+use lora::LoraInputs;
+use settings::{api_limits, mqtt_settings, store_options, sync_settings};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -62,8 +58,11 @@ pub enum StartError {
     },
     #[error("LoRa device keys: {0}")]
     LoraKeys(String),
-    #[error("{0}")]
-    Radio(#[from] RadioError),
+    #[error("{what} needs a build with the Cargo feature `{feature}` (the OpenWrt package acs-edge-full)")]
+    NotBuilt {
+        what: &'static str,
+        feature: &'static str,
+    },
     #[error("cannot start {what}: {source}")]
     Spawn {
         what: &'static str,
@@ -145,25 +144,13 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         lora: LoraInputs::default(),
     };
     daemon.start_mqtt();
-    let ble_replay = match options.replay_ble {
-        Some(path) => {
-            log::info!("file={} replaying BLE advertisements", path.display());
-            Some(
-                ReplaySource::spawn(
-                    path,
-                    ble_settings(&daemon.config),
-                    daemon.tx.clone(),
-                    daemon.stats.clone(),
-                )
-                .map_err(|source| StartError::Spawn {
-                    what: "the BLE replay",
-                    source,
-                })?,
-            )
-        }
-        None => None,
-    };
-    daemon.lora = start_lora(&daemon.config, &daemon.store, &daemon.tx, &daemon.stats)?;
+    let ble = ble::BleInputs::start(
+        &daemon.config,
+        options.replay_ble,
+        &daemon.tx,
+        &daemon.stats,
+    )?;
+    daemon.lora = lora::start_lora(&daemon.config, &daemon.store, &daemon.tx, &daemon.stats)?;
 
     let api = if daemon.config.api.enabled {
         let state = Arc::new(AppState {
@@ -211,9 +198,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         mqtt.request_stop();
         mqtt.wait_finished(SOURCE_STOP_GRACE);
     }
-    if let Some(replay) = &ble_replay {
-        replay.request_stop();
-    }
+    ble.request_stop();
     daemon.lora.request_stop();
     daemon.lora.wait_finished(SOURCE_STOP_GRACE);
     if let Some(upstream) = upstream {
@@ -222,9 +207,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     daemon.tx.close();
     let _ = writer.join();
     live.stop();
-    if let Some(replay) = ble_replay {
-        replay.stop();
-    }
+    ble.stop();
     if let Some(mqtt) = daemon.mqtt.take() {
         mqtt.stop();
     }
@@ -246,110 +229,6 @@ struct Daemon {
     writer_settings: Arc<WriterSettings>,
     mqtt: Option<MqttSource>,
     lora: LoraInputs,
-}
-
-/// The LoRa inputs that run; both share one decoder (keys and frame counters).
-#[derive(Default)]
-struct LoraInputs {
-    gwmp: Option<GwmpSource>,
-    radio: Option<RadioSource>,
-}
-
-impl LoraInputs {
-    fn request_stop(&self) {
-        if let Some(gwmp) = &self.gwmp {
-            gwmp.request_stop();
-        }
-        if let Some(radio) = &self.radio {
-            radio.request_stop();
-        }
-    }
-
-    fn wait_finished(&self, grace: Duration) {
-        if let Some(gwmp) = &self.gwmp {
-            gwmp.wait_finished(grace);
-        }
-        if let Some(radio) = &self.radio {
-            radio.wait_finished(grace);
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(gwmp) = self.gwmp.take() {
-            gwmp.stop();
-        }
-        if let Some(radio) = self.radio.take() {
-            radio.stop();
-        }
-    }
-}
-
-/// Starts the GWMP server (`lora.gwmp_enabled`) and the radio (`lora.radio_enabled`), seeded
-/// with the persisted frame counters. Device keys come from [`LoraKeys::from_env`] until the
-/// config carries them.
-fn start_lora(
-    config: &Config,
-    store: &Mutex<Store>,
-    tx: &async_channel::Sender<Event>,
-    stats: &Arc<Stats>,
-) -> Result<LoraInputs, StartError> {
-    let mut inputs = LoraInputs::default();
-    if !config.lora.gwmp_enabled && !config.lora.radio_enabled {
-        return Ok(inputs);
-    }
-    let keys = LoraKeys::from_env().map_err(StartError::LoraKeys)?;
-    log::info!(
-        "lorawan_devices={} frame_devices={} LoRa device keys loaded",
-        keys.lorawan.len(),
-        keys.frames.len()
-    );
-    let counters = store
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .frame_counters()?;
-    let decoder = Arc::new(Mutex::new(UplinkDecoder::new(keys, counters, DEDUP_WINDOW)));
-    if config.lora.radio_enabled {
-        inputs.radio = Some(start_radio(config, decoder.clone(), tx, stats)?);
-    }
-    if config.lora.gwmp_enabled {
-        let settings = lora_settings(config);
-        let addr = settings.gwmp_listen;
-        let gwmp = GwmpSource::spawn(settings, decoder, tx.clone(), stats.clone())
-            .map_err(|source| StartError::GwmpListen { addr, source })?;
-        inputs.gwmp = Some(gwmp);
-    }
-    Ok(inputs)
-}
-
-#[cfg(feature = "lora")]
-fn start_radio(
-    config: &Config,
-    decoder: crate::ingest::lora::SharedDecoder,
-    tx: &async_channel::Sender<Event>,
-    stats: &Arc<Stats>,
-) -> Result<RadioSource, StartError> {
-    let settings = radio_settings(config);
-    RadioSource::spawn(
-        move || crate::ingest::lora::phy::open(settings),
-        decoder,
-        tx.clone(),
-        stats.clone(),
-    )
-    .map_err(|source| StartError::Spawn {
-        what: "the LoRa radio",
-        source,
-    })
-}
-
-#[cfg(not(feature = "lora"))]
-fn start_radio(
-    config: &Config,
-    _decoder: crate::ingest::lora::SharedDecoder,
-    _tx: &async_channel::Sender<Event>,
-    _stats: &Arc<Stats>,
-) -> Result<RadioSource, StartError> {
-    let _ = radio_settings(config);
-    Err(RadioError::NotBuilt.into())
 }
 
 enum Wake {

@@ -3,9 +3,10 @@
 
 use crate::api::server::Limits;
 use crate::config::Config;
+#[cfg(feature = "ble")]
 use crate::ingest::ble::BleSettings;
-use crate::ingest::lora::radio::Chip;
-use crate::ingest::lora::{LoraSettings, RadioSettings};
+#[cfg(feature = "lora")]
+use crate::ingest::lora::{radio::Chip, LoraSettings, RadioSettings};
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
 use crate::sync::SyncSettings;
@@ -80,10 +81,12 @@ pub fn sync_settings(config: &Config) -> SyncSettings {
 /// BLE settings: bindkeys, allow/deny lists and the company id of acs-proto frames. The
 /// config file has no BLE sections yet (`config ble`, `config ble_device` come next), so
 /// every BLE device is accepted and encrypted advertisements are refused for want of a key.
+#[cfg(feature = "ble")]
 pub fn ble_settings(_config: &Config) -> BleSettings {
     BleSettings::default()
 }
 
+#[cfg(feature = "lora")]
 pub fn lora_settings(config: &Config) -> LoraSettings {
     LoraSettings {
         gwmp_listen: config.lora.gwmp_listen,
@@ -91,6 +94,7 @@ pub fn lora_settings(config: &Config) -> LoraSettings {
 }
 
 /// The radio options; the option table restricts each choice, so the fallbacks are unreachable.
+#[cfg(feature = "lora")]
 pub fn radio_settings(config: &Config) -> RadioSettings {
     let lora = &config.lora;
     RadioSettings {

@@ -1,158 +1,42 @@
 //! LoRa ingest. Two inputs share one [`UplinkDecoder`] (keys and frame counters), so a device
 //! heard by the local radio and by a gateway is counted once:
 //! - [`server::GwmpSource`]: a Semtech UDP packet-forwarder (GWMP) server for LoRa gateways;
-//! - [`radio::RadioSource`]: a directly attached SX126x/SX127x radio (Cargo feature `lora`
-//!   for the hardware; the loop itself works with any [`radio::Radio`]).
+//! - [`radio::RadioSource`]: a directly attached SX126x/SX127x radio (the loop works with any
+//!   [`radio::Radio`]; [`phy`] drives the hardware).
+//!
+//! Everything here except the counters builds only with the Cargo feature `lora`; the counters
+//! stay so that the status API has one shape in every build.
 //!
 //! Invariants: a bad datagram, rxpk or frame is counted (see [`LoraCounters`]), logged
 //! (rate-limited) and dropped, and never stops a source; accepted frames reach the writer as
 //! [`Event::Counted`] so their counter is persisted with their readings.
 
+#[cfg(feature = "lora")]
+mod delivery;
+#[cfg(feature = "lora")]
 pub mod describe;
+#[cfg(feature = "lora")]
 pub mod gwmp;
+#[cfg(feature = "lora")]
 pub mod keys;
 #[cfg(feature = "lora")]
 pub mod phy;
+#[cfg(feature = "lora")]
 pub mod radio;
+#[cfg(feature = "lora")]
 pub mod server;
 mod stats;
+#[cfg(feature = "lora")]
 pub mod uplink;
 
+#[cfg(feature = "lora")]
+pub(crate) use delivery::Delivery;
+#[cfg(feature = "lora")]
+pub use delivery::{SharedDecoder, DEDUP_WINDOW};
+#[cfg(feature = "lora")]
 pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
+#[cfg(feature = "lora")]
 pub use radio::{RadioSettings, RadioSource};
+#[cfg(feature = "lora")]
 pub use server::{GwmpSource, LoraSettings};
 pub use stats::{LoraCounters, LoraSnapshot};
-
-use super::Event;
-use crate::model::{now_ms, Transport};
-use crate::stats::Stats;
-use crate::store::FrameCounter;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use uplink::{RadioMeta, Rejected, UplinkDecoder};
-
-/// How long a repeat of the last accepted frame counts as a duplicate rather than a replay.
-pub const DEDUP_WINDOW: Duration = Duration::from_secs(60);
-
-/// The decoder shared by the LoRa inputs.
-pub type SharedDecoder = Arc<Mutex<UplinkDecoder>>;
-
-/// What a LoRa input does with a received PHY payload: check it, count the outcome, and send
-/// accepted readings to the writer.
-pub(crate) struct Delivery {
-    decoder: SharedDecoder,
-    tx: async_channel::Sender<Event>,
-    stats: Arc<Stats>,
-    log_limit: crate::logging::WarnLimit,
-}
-
-impl Delivery {
-    pub(crate) fn new(
-        decoder: SharedDecoder,
-        tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
-    ) -> Delivery {
-        Delivery {
-            decoder,
-            tx,
-            stats,
-            log_limit: crate::logging::WarnLimit::new("LoRa warnings"),
-        }
-    }
-
-    pub(crate) fn counters(&self) -> &LoraCounters {
-        &self.stats.lora
-    }
-
-    pub(crate) fn warn(&mut self, line: String) {
-        self.log_limit.warn(format_args!("{line}"));
-    }
-
-    /// Checks and delivers one PHY payload; `via` names the input for log lines
-    /// (`gateway=<eui>` or `radio`). Returns false once the writer has gone.
-    pub(crate) fn deliver(&mut self, via: &str, phy: &[u8], radio: RadioMeta) -> bool {
-        let outcome = self
-            .decoder
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .accept(phy, radio, now_ms(), Instant::now());
-        let accepted = match outcome {
-            Ok(accepted) => accepted,
-            Err(rejected) => {
-                self.count_rejected(via, rejected);
-                return true;
-            }
-        };
-        self.counters().decoded.fetch_add(1, Relaxed);
-        if let Some(problem) = &accepted.payload_problem {
-            self.counters().payload_errors.fetch_add(1, Relaxed);
-            self.log_limit.warn(format_args!(
-                "{via} device={} counter={} payload decoded in part: {problem}",
-                accepted.device, accepted.counter
-            ));
-        }
-        log::debug!(
-            "{via} device={} counter={} readings={} uplink accepted",
-            accepted.device,
-            accepted.counter,
-            accepted.readings.len()
-        );
-        self.stats
-            .readings_received
-            .fetch_add(accepted.readings.len() as u64, Relaxed);
-        let counter = FrameCounter {
-            device: accepted.device,
-            counter: accepted.counter,
-        };
-        if self
-            .tx
-            .send_blocking(Event::Counted(Transport::Lora, accepted.readings, counter))
-            .is_err()
-        {
-            return false;
-        }
-        self.stats.queue_depth.store(self.tx.len() as u64, Relaxed);
-        true
-    }
-
-    fn count_rejected(&mut self, via: &str, rejected: Rejected) {
-        let c = &self.stats.lora;
-        let line = match rejected {
-            Rejected::Malformed(reason) => {
-                c.malformed.fetch_add(1, Relaxed);
-                format!("{via} dropped malformed frame: {reason}")
-            }
-            Rejected::BadMic(reason) => {
-                c.mic_failures.fetch_add(1, Relaxed);
-                format!("{via} dropped frame: {reason}")
-            }
-            Rejected::Replay {
-                device,
-                counter,
-                last,
-            } => {
-                c.replays.fetch_add(1, Relaxed);
-                format!(
-                    "{via} device={device} counter={counter} last={last} dropped replayed frame"
-                )
-            }
-            Rejected::Duplicate { device, counter } => {
-                c.duplicates.fetch_add(1, Relaxed);
-                log::debug!("{via} device={device} counter={counter} duplicate");
-                return;
-            }
-            Rejected::UnknownDevice(who) => {
-                c.unknown_devices.fetch_add(1, Relaxed);
-                log::debug!("{via} {who}: no keys, frame ignored");
-                return;
-            }
-            Rejected::Ignored(what) => {
-                c.ignored.fetch_add(1, Relaxed);
-                log::debug!("{via} ignored: {what}");
-                return;
-            }
-        };
-        self.log_limit.warn(format_args!("{line}"));
-    }
-}

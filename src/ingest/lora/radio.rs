@@ -31,8 +31,6 @@ pub enum RadioError {
     Open { what: String, reason: String },
     #[error("radio: {0}")]
     Driver(String),
-    #[error("lora.radio_enabled needs a build with the `lora` feature")]
-    NotBuilt,
 }
 
 /// A source of received LoRa packets.
@@ -298,7 +296,12 @@ mod tests {
         )));
         let (tx, _rx) = async_channel::bounded(1);
         let source = RadioSource::spawn(
-            || async { Err::<ScriptedRadio, _>(RadioError::NotBuilt) },
+            || async {
+                Err::<ScriptedRadio, _>(RadioError::Open {
+                    what: "/dev/spidev9.9".into(),
+                    reason: "no such device".into(),
+                })
+            },
             decoder,
             tx,
             Arc::new(Stats::default()),

@@ -1,0 +1,146 @@
+//! The LoRa inputs of the running daemon: the packet-forwarder server and the attached radio,
+//! sharing one decoder seeded with the persisted frame counters. Without the Cargo feature
+//! `lora` the same interface starts nothing (the config layer warns when LoRa is switched on).
+
+#[cfg(feature = "lora")]
+pub(super) use with_lora::*;
+#[cfg(not(feature = "lora"))]
+pub(super) use without_lora::*;
+
+#[cfg(feature = "lora")]
+mod with_lora {
+    use super::super::settings::{lora_settings, radio_settings};
+    use super::super::StartError;
+    use crate::config::Config;
+    use crate::ingest::lora::uplink::UplinkDecoder;
+    use crate::ingest::lora::{
+        phy, GwmpSource, LoraKeys, RadioSource, SharedDecoder, DEDUP_WINDOW,
+    };
+    use crate::ingest::Event;
+    use crate::stats::Stats;
+    use crate::store::Store;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// The LoRa inputs that run; both share one decoder (keys and frame counters).
+    #[derive(Default)]
+    pub(in crate::runtime) struct LoraInputs {
+        gwmp: Option<GwmpSource>,
+        radio: Option<RadioSource>,
+    }
+
+    impl LoraInputs {
+        pub(in crate::runtime) fn request_stop(&self) {
+            if let Some(gwmp) = &self.gwmp {
+                gwmp.request_stop();
+            }
+            if let Some(radio) = &self.radio {
+                radio.request_stop();
+            }
+        }
+
+        pub(in crate::runtime) fn wait_finished(&self, grace: Duration) {
+            if let Some(gwmp) = &self.gwmp {
+                gwmp.wait_finished(grace);
+            }
+            if let Some(radio) = &self.radio {
+                radio.wait_finished(grace);
+            }
+        }
+
+        pub(in crate::runtime) fn stop(&mut self) {
+            if let Some(gwmp) = self.gwmp.take() {
+                gwmp.stop();
+            }
+            if let Some(radio) = self.radio.take() {
+                radio.stop();
+            }
+        }
+    }
+
+    /// Starts the GWMP server (`lora.gwmp_enabled`) and the radio (`lora.radio_enabled`), seeded
+    /// with the persisted frame counters. Device keys come from [`LoraKeys::from_env`] until the
+    /// config carries them.
+    pub(in crate::runtime) fn start_lora(
+        config: &Config,
+        store: &Mutex<Store>,
+        tx: &async_channel::Sender<Event>,
+        stats: &Arc<Stats>,
+    ) -> Result<LoraInputs, StartError> {
+        let mut inputs = LoraInputs::default();
+        if !config.lora.gwmp_enabled && !config.lora.radio_enabled {
+            return Ok(inputs);
+        }
+        let keys = LoraKeys::from_env().map_err(StartError::LoraKeys)?;
+        log::info!(
+            "lorawan_devices={} frame_devices={} LoRa device keys loaded",
+            keys.lorawan.len(),
+            keys.frames.len()
+        );
+        let counters = store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .frame_counters()?;
+        let decoder = Arc::new(Mutex::new(UplinkDecoder::new(keys, counters, DEDUP_WINDOW)));
+        if config.lora.radio_enabled {
+            inputs.radio = Some(start_radio(config, decoder.clone(), tx, stats)?);
+        }
+        if config.lora.gwmp_enabled {
+            let settings = lora_settings(config);
+            let addr = settings.gwmp_listen;
+            let gwmp = GwmpSource::spawn(settings, decoder, tx.clone(), stats.clone())
+                .map_err(|source| StartError::GwmpListen { addr, source })?;
+            inputs.gwmp = Some(gwmp);
+        }
+        Ok(inputs)
+    }
+
+    fn start_radio(
+        config: &Config,
+        decoder: SharedDecoder,
+        tx: &async_channel::Sender<Event>,
+        stats: &Arc<Stats>,
+    ) -> Result<RadioSource, StartError> {
+        let settings = radio_settings(config);
+        RadioSource::spawn(
+            move || phy::open(settings),
+            decoder,
+            tx.clone(),
+            stats.clone(),
+        )
+        .map_err(|source| StartError::Spawn {
+            what: "the LoRa radio",
+            source,
+        })
+    }
+}
+
+#[cfg(not(feature = "lora"))]
+mod without_lora {
+    use super::super::StartError;
+    use crate::config::Config;
+    use crate::ingest::Event;
+    use crate::stats::Stats;
+    use crate::store::Store;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// No LoRa input runs in a build without the `lora` feature.
+    #[derive(Default)]
+    pub(in crate::runtime) struct LoraInputs {}
+
+    impl LoraInputs {
+        pub(in crate::runtime) fn request_stop(&self) {}
+        pub(in crate::runtime) fn wait_finished(&self, _grace: Duration) {}
+        pub(in crate::runtime) fn stop(&mut self) {}
+    }
+
+    pub(in crate::runtime) fn start_lora(
+        _config: &Config,
+        _store: &Mutex<Store>,
+        _tx: &async_channel::Sender<Event>,
+        _stats: &Arc<Stats>,
+    ) -> Result<LoraInputs, StartError> {
+        Ok(LoraInputs {})
+    }
+}
