@@ -3,6 +3,9 @@
 # TARGET: full triple or short name (mips mipsel armv7 aarch64); default: all four.
 # Output: target/cross/<triple>/release/acs-edge (CARGO_TARGET_DIR=target/cross, kept apart
 # from rustup's target/), copied to dist/<triple>/acs-edge.
+# VARIANT=full builds the package variant with every radio (`--features full`) and copies it to
+# dist/<triple>/acs-edge-full; both variants share the target dir, so std and the common
+# dependencies are built once.
 # Knobs (env): CROSS_CARGO_ARGS="--features ble" extra cargo args; CROSS_RUSTFLAGS extra rustc
 # flags; CROSS_BUILD_STD (default std,panic_abort); CROSS_STD_FEATURES (default optimize_for_size:
 # std's size-over-speed code paths, and no backtrace support, which a stripped panic=abort
@@ -15,21 +18,27 @@ cd "$ROOT"
 targets=()
 for t in "${@:-$ALL_TARGETS}"; do for u in $t; do targets+=("$(full_triple "$u")"); done; done
 
+case "${VARIANT:-default}" in
+    default) variant_args=() dist_name=acs-edge ;;
+    full) variant_args=(--features full) dist_name=acs-edge-full ;;
+    *) echo "cross/build.sh: unknown VARIANT=$VARIANT (default or full)" >&2; exit 2 ;;
+esac
+
 # one cargo invocation for all targets: cargo pipelines them on both cores
 targs=()
 for t in "${targets[@]}"; do targs+=(--target "$t"); done
 start=$(date +%s)
 # shellcheck disable=SC2086
-deb_zigbuild build --release --locked -p acs-edge --bin acs-edge "${targs[@]}" \
+deb_zigbuild build --release --locked -p acs-edge --bin acs-edge "${targs[@]}" "${variant_args[@]}" \
     -Zbuild-std="${CROSS_BUILD_STD:-std,panic_abort}" \
     -Zbuild-std-features="${CROSS_STD_FEATURES-optimize_for_size}" ${CROSS_CARGO_ARGS:-}
-echo "cross/build.sh: cargo took $(( $(date +%s) - start )) s for ${targets[*]}"
+echo "cross/build.sh: cargo took $(( $(date +%s) - start )) s for ${targets[*]} (${VARIANT:-default})"
 
 fail=0
 printf '%-34s %10s  %s\n' target bytes linkage
 for t in "${targets[@]}"; do
     bin=$CROSS_TARGET_DIR/$t/release/acs-edge
-    if [ -z "${CROSS_NO_DIST:-}" ]; then mkdir -p "dist/$t"; cp -f "$bin" "dist/$t/acs-edge"; fi
+    if [ -z "${CROSS_NO_DIST:-}" ]; then mkdir -p "dist/$t"; cp -f "$bin" "dist/$t/$dist_name"; fi
     desc=$(file -b "$bin")
     case "$desc" in
         *"statically linked"*|*"static-pie linked"*) link=static ;;

@@ -1,5 +1,6 @@
 # Static cross-builds for the OpenWrt targets; included by the root Makefile.
 #   make cross [TARGET="mips mipsel"]     static stripped binaries -> dist/<triple>/acs-edge
+#   make cross VARIANT=full               with BLE and LoRa -> dist/<triple>/acs-edge-full
 #   make size                             size table (cross/size.sh --tuning: profile matrix)
 #   make test-cross [TARGET=mips]         proto unit tests + daemon black-box tests under qemu
 #   make test-cross-proto [TARGET=mips]   only the proto unit tests under qemu
@@ -12,7 +13,7 @@ CROSS_TEST_TARGETS ?= mips mipsel
 cross-setup:
 	@$(CROSS_DIR)/setup.sh
 cross: cross-setup
-	$(CROSS_DIR)/build.sh $(or $(TARGET),$(CROSS_TARGETS))
+	VARIANT=$(or $(VARIANT),default) $(CROSS_DIR)/build.sh $(or $(TARGET),$(CROSS_TARGETS))
 size: cross-setup
 	$(CROSS_DIR)/size.sh
 test-cross: cross-setup
@@ -26,10 +27,10 @@ test-cross-proto: cross-setup
 #   make test-luci                        LuCI app checks (node only; part of make test)
 .PHONY: ipk apk test-packages test-luci
 ipk:
-	$(CROSS_DIR)/ipk.sh $(TARGET)
+	VARIANTS="$(or $(VARIANTS),default full)" $(CROSS_DIR)/ipk.sh $(TARGET)
 apk:
 	$(CROSS_DIR)/apk.sh $(TARGET)
 test-packages:
-	$(CROSS_DIR)/test-packages.sh $(TARGET)
+	VARIANTS="$(or $(VARIANTS),default full)" $(CROSS_DIR)/test-packages.sh $(TARGET)
 test-luci:
 	$(CROSS_DIR)/test-luci.sh

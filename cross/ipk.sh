@@ -2,6 +2,8 @@
 # cross/ipk.sh [TARGET...]: OpenWrt .ipk packages in dist/ (TARGET: Rust triple, short name as
 # for make cross, or OpenWrt architecture):
 #   acs-edge_<version>_<arch>.ipk for each TARGET (default: all four; short names or triples)
+#   acs-edge-full_<version>_<arch>.ipk, the variant with BLE and LoRa (VARIANTS="default full",
+#     the default; VARIANTS=default packs only the base package)
 #   luci-app-acs-edge_<version>_all.ipk
 # The format opkg reads (the layout of OpenWrt's scripts/ipkg-build): a gzip tar holding
 # ./debian-binary ("2.0"), ./data.tar.gz and ./control.tar.gz. Reproducible: GNU tar with
@@ -35,12 +37,24 @@ trap 'rm -rf "$work"' EXIT
 # Modes are set explicitly below; the umask must not leak into group/other bits of new dirs.
 umask 022
 
-missing=()
-for t in "${triples[@]}"; do [ -x "dist/$t/acs-edge" ] || missing+=("$t"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "cross/ipk.sh: building the missing static binaries: ${missing[*]}"
-    make --no-print-directory cross TARGET="${missing[*]}"
-fi
+read -r -a variants <<<"${VARIANTS:-default full}"
+# variant -> package name (and binary name in dist/<triple>/)
+variant_package() {
+    case "$1" in
+        default) echo acs-edge ;;
+        full) echo acs-edge-full ;;
+        *) echo "cross/ipk.sh: unknown variant $1 (default or full)" >&2; return 1 ;;
+    esac
+}
+for v in "${variants[@]}"; do
+    name=$(variant_package "$v")
+    missing=()
+    for t in "${triples[@]}"; do [ -x "dist/$t/$name" ] || missing+=("$t"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "cross/ipk.sh: building the missing static binaries ($name): ${missing[*]}"
+        make --no-print-directory cross VARIANT="$v" TARGET="${missing[*]}"
+    fi
+done
 
 # control.tar.gz + data.tar.gz + debian-binary -> <name>_<version>_<arch>.ipk
 # Usage: pack NAME ARCH STAGE_DIR CONTROL_DIR
@@ -67,10 +81,13 @@ pack() {
 # control file fields in the order OpenWrt's package-pack.mk writes them.
 write_control() {
     local file=$1 name=$2 arch=$3 depends=$4 source=$5 section=$6 description=$7 user=${8:-}
+    local provides=${9:-} conflicts=${10:-}
     {
         echo "Package: $name"
         echo "Version: $version"
         echo "Depends: $depends"
+        [ -z "$conflicts" ] || echo "Conflicts: $conflicts"
+        [ -z "$provides" ] || echo "Provides: $provides"
         echo "Source: $source"
         echo "SourceName: $name"
         echo "License: $PKG_LICENSE"
@@ -86,20 +103,29 @@ write_control() {
 
 for t in "${triples[@]}"; do
     arch=$(openwrt_arch "$t")
-    bin="dist/$t/acs-edge"
-    if ! grep -aqF "$rev" "$bin"; then
-        echo "cross/ipk.sh: warning: $bin was not built from HEAD ($rev); run make cross to refresh it" >&2
-    fi
-    data="$work/$arch/data" control="$work/$arch/control"
-    mkdir -p "$control"
-    stage_acs_edge "$data" "$bin"
-    write_control "$control/control" acs-edge "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
-        "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID"
-    echo /etc/config/acs-edge >"$control/conffiles"
-    chmod 0644 "$control/conffiles"
-    write_default_postinst "$control/postinst"
-    write_default_prerm "$control/prerm"
-    pack acs-edge "$arch" "$data" "$control"
+    for v in "${variants[@]}"; do
+        name=$(variant_package "$v")
+        bin="dist/$t/$name"
+        if ! grep -aqF "$rev" "$bin"; then
+            echo "cross/ipk.sh: warning: $bin was not built from HEAD ($rev); run make cross to refresh it" >&2
+        fi
+        data="$work/$name-$arch/data" control="$work/$name-$arch/control"
+        mkdir -p "$control"
+        stage_acs_edge "$data" "$bin"
+        # The full variant stands in for the base package (the LuCI app depends on `acs-edge`);
+        # both install /usr/bin/acs-edge, so one replaces the other: opkg remove, then install.
+        case "$v" in
+            default) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
+                "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID" "" acs-edge-full ;;
+            full) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
+                "$ACS_EDGE_FULL_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge "" ;;
+        esac
+        echo /etc/config/acs-edge >"$control/conffiles"
+        chmod 0644 "$control/conffiles"
+        write_default_postinst "$control/postinst"
+        write_default_prerm "$control/prerm"
+        pack "$name" "$arch" "$data" "$control"
+    done
 done
 
 # The LuCI app: htdocs/ goes to /www, root/ to / (as OpenWrt's luci.mk installs them).

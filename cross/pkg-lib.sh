@@ -124,9 +124,14 @@ EOF
 }
 
 # The package descriptions (control `Description:`; continuation lines start with a space).
-ACS_EDGE_DESCRIPTION="Edge daemon for sensor networks: MQTT (BLE, LoRa) ingest into a bounded
- crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules, store-and-forward
- sync to the cloud. Static binary; configured in /etc/config/acs-edge."
+ACS_EDGE_DESCRIPTION="Edge daemon for sensor networks: MQTT ingest into a bounded crash-safe
+ SQLite ring buffer, REST API and WebSocket events, automation rules, store-and-forward sync to
+ the cloud. Static binary; configured in /etc/config/acs-edge. Bluetooth LE and LoRa inputs are
+ in the variant acs-edge-full."
+ACS_EDGE_FULL_DESCRIPTION="Edge daemon for sensor networks, with every radio: MQTT, Bluetooth LE
+ advertisements (BTHome, pvvx, ATC, Ruuvi) and LoRa (Semtech packet forwarder, SX126x/SX127x
+ radio, LoRaWAN ABP) ingest into a bounded crash-safe SQLite ring buffer, REST API and WebSocket
+ events, automation rules, store-and-forward sync to the cloud. Replaces acs-edge."
 LUCI_DESCRIPTION="LuCI support for acs-edge: settings (general, store, MQTT, API, upstream)
  and a status page with ingest rate, store fill, upstream backlog and the devices' last values."
 
@@ -134,7 +139,9 @@ LUCI_DESCRIPTION="LuCI support for acs-edge: settings (general, store, MQTT, API
 # default_postinst (add_group_and_user) with the next free uid/gid.
 ACS_EDGE_USERID="acs-edge:acs-edge"
 
-# Depends: the init script needs procd's rc.common; the binary is static (no libc dependency).
-ACS_EDGE_DEPENDS="procd"
+# Depends: the init script needs procd's rc.common; upstream TLS verifies the cloud broker
+# against the system CA bundle (/etc/ssl/certs/ca-certificates.crt, from ca-bundle, which the
+# default image has); the binary is static (no libc dependency).
+ACS_EDGE_DEPENDS="procd, ca-bundle"
 # The rpcd plugin of the LuCI app fetches the daemon's API with uclient-fetch.
 LUCI_DEPENDS="luci-base, rpcd, uclient-fetch, acs-edge"

@@ -6,6 +6,8 @@
 #  (b) smoke: `qemu-<arch>-static dist/<triple>/acs-edge --version`
 #  (c) the daemon's black-box tests with the HOST toolchain (rustup's cargo):
 #      ACS_EDGE_BIN=dist/<triple>/acs-edge ACS_EDGE_WRAPPER=qemu-<arch>-static cargo test --tests
+#  (d) when dist/<triple>/acs-edge-full exists: its --version lists ble and lora, and the BLE
+#      replay and LoRa packet-forwarder suites pass against it
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -43,4 +45,14 @@ for short in "$@"; do
         cargo test --manifest-path cross/selftest/Cargo.toml --test plumbing -q
     # Only the black-box suites: they start the binary under test; the rest test the host build.
     "${hostenv[@]}" nice -n 10 cargo test --locked --test cli --test durability --test ingest_rest --test openapi --test auth
+
+    # The radio variant, when it was built (make cross VARIANT=full): its inputs end to end.
+    FULL=$ROOT/dist/$T/acs-edge-full
+    [ -x "$FULL" ] || continue
+    echo "== $T: (d) acs-edge-full under $Q: BLE replay and LoRa packet forwarder"
+    out=$("$Q" "$FULL" --version) || { echo "FAILED: $Q $FULL --version exited $?" >&2; exit 1; }
+    echo "$out"
+    case "$out" in *"features: ble lora"*) ;; *) echo "FAILED: $FULL lacks ble and lora" >&2; exit 1 ;; esac
+    env "${unset_args[@]}" ACS_EDGE_BIN="$FULL" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T" \
+        nice -n 10 cargo test --locked --features full --test ble_replay --test lora_gwmp
 done

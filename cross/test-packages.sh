@@ -86,35 +86,50 @@ check_archive() {
     expect "$name/$arch: postinst honours IPKG_NO_SCRIPT" grep -q 'IPKG_NO_SCRIPT' "$dir/control/postinst"
 }
 
-for arch in "${archs[@]}"; do
-    ipk="dist/acs-edge_${version}_${arch}.ipk"
-    check_archive "$ipk" acs-edge "$arch" || continue
-    d="$work/acs-edge-$arch"
-    same "acs-edge/$arch: data files" "$(cd "$d/data" && find . -type f | sort | tr '\n' ' ')" \
+# The daemon package or its variant: check_daemon_package NAME ARCH
+check_daemon_package() {
+    local name=$1 arch=$2 d desc init pattern
+    local ipk="dist/${name}_${version}_${arch}.ipk"
+    check_archive "$ipk" "$name" "$arch" || return 0
+    d="$work/$name-$arch"
+    same "$name/$arch: data files" "$(cd "$d/data" && find . -type f | sort | tr '\n' ' ')" \
         "./etc/config/acs-edge ./etc/init.d/acs-edge ./usr/bin/acs-edge "
-    same "acs-edge/$arch: conffiles" "$(cat "$d/control/conffiles")" "/etc/config/acs-edge"
-    same "acs-edge/$arch: Require-User" "$(sed -n 's/^Require-User: //p' "$d/control/control")" "$ACS_EDGE_USERID"
-    same "acs-edge/$arch: Section" "$(sed -n 's/^Section: //p' "$d/control/control")" utils
-    same "acs-edge/$arch: mode of /usr/bin/acs-edge" "$(stat -c %a "$d/data/usr/bin/acs-edge")" 755
-    same "acs-edge/$arch: mode of /etc/init.d/acs-edge" "$(stat -c %a "$d/data/etc/init.d/acs-edge")" 755
-    same "acs-edge/$arch: mode of /etc/config/acs-edge" "$(stat -c %a "$d/data/etc/config/acs-edge")" 600
-    expect "acs-edge/$arch: packaged config = openwrt/files/acs-edge.config" \
+    same "$name/$arch: conffiles" "$(cat "$d/control/conffiles")" "/etc/config/acs-edge"
+    same "$name/$arch: Require-User" "$(sed -n 's/^Require-User: //p' "$d/control/control")" "$ACS_EDGE_USERID"
+    same "$name/$arch: Section" "$(sed -n 's/^Section: //p' "$d/control/control")" utils
+    same "$name/$arch: mode of /usr/bin/acs-edge" "$(stat -c %a "$d/data/usr/bin/acs-edge")" 755
+    same "$name/$arch: mode of /etc/init.d/acs-edge" "$(stat -c %a "$d/data/etc/init.d/acs-edge")" 755
+    same "$name/$arch: mode of /etc/config/acs-edge" "$(stat -c %a "$d/data/etc/config/acs-edge")" 600
+    expect "$name/$arch: packaged config = openwrt/files/acs-edge.config" \
         cmp "$d/data/etc/config/acs-edge" openwrt/files/acs-edge.config
-    expect "acs-edge/$arch: packaged init script = openwrt/files/acs-edge.init" \
+    expect "$name/$arch: packaged init script = openwrt/files/acs-edge.init" \
         cmp "$d/data/etc/init.d/acs-edge" openwrt/files/acs-edge.init
     desc=$(file -b "$d/data/usr/bin/acs-edge")
-    case "$desc" in "$(expected_file_type "$arch")"*) ok "acs-edge/$arch: binary is $(expected_file_type "$arch")" ;;
-        *) bad "acs-edge/$arch: binary is '$desc', expected $(expected_file_type "$arch")" ;; esac
-    case "$desc" in *"statically linked"* | *"static-pie linked"*) ok "acs-edge/$arch: binary is static" ;;
-        *) bad "acs-edge/$arch: binary is not static: $desc" ;; esac
+    case "$desc" in "$(expected_file_type "$arch")"*) ok "$name/$arch: binary is $(expected_file_type "$arch")" ;;
+        *) bad "$name/$arch: binary is '$desc', expected $(expected_file_type "$arch")" ;; esac
+    case "$desc" in *"statically linked"* | *"static-pie linked"*) ok "$name/$arch: binary is static" ;;
+        *) bad "$name/$arch: binary is not static: $desc" ;; esac
     init="$d/data/etc/init.d/acs-edge"
-    expect "acs-edge/$arch: sh -n init script" sh -n "$init"
-    same "acs-edge/$arch: init script runs under rc.common" "$(head -1 "$init")" "#!/bin/sh /etc/rc.common"
+    expect "$name/$arch: sh -n init script" sh -n "$init"
+    same "$name/$arch: init script runs under rc.common" "$(head -1 "$init")" "#!/bin/sh /etc/rc.common"
     for pattern in '^USE_PROCD=1$' '^START=[0-9]' '^STOP=[0-9]' 'procd_set_param respawn' \
         'procd_set_param stdout 1' 'procd_set_param stderr 1' 'procd_set_param file "\$CONFIG"' \
         'procd_set_param user "\$user"' 'procd_add_reload_trigger "acs-edge"' '^reload_service()' \
         "procd_send_signal acs-edge '\*' HUP"; do
-        expect "acs-edge/$arch: init script has $pattern" grep -q "$pattern" "$init"
+        expect "$name/$arch: init script has $pattern" grep -q "$pattern" "$init"
+    done
+    case "$name" in
+        acs-edge)
+            same "$name/$arch: Conflicts" "$(sed -n 's/^Conflicts: //p' "$d/control/control")" acs-edge-full ;;
+        acs-edge-full)
+            same "$name/$arch: Provides" "$(sed -n 's/^Provides: //p' "$d/control/control")" acs-edge ;;
+    esac
+}
+
+read -r -a variants <<<"${VARIANTS:-default full}"
+for arch in "${archs[@]}"; do
+    for v in "${variants[@]}"; do
+        case "$v" in default) check_daemon_package acs-edge "$arch" ;; full) check_daemon_package acs-edge-full "$arch" ;; esac
     done
 done
 

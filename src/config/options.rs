@@ -113,10 +113,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         section: "store",
         name: "path",
         kind: Kind::Text(check_not_empty),
-        default: "/etc/acs-edge/store.db",
+        default: "/var/lib/acs-edge/store.db",
         reload: false,
-        doc: "The store's SQLite file. On flash it survives reboots; under /tmp (RAM) it spares\n\
-              the flash but is lost on reboot. See docs/OPERATIONS.md for flash wear.",
+        doc: "The store's SQLite file. The default is in RAM on OpenWrt (/var is tmpfs): no\n\
+              flash wear, kept across daemon restarts, lost on reboot or power cut. For a store\n\
+              that survives reboots use USB storage, or the overlay (/etc/acs-edge/store.db)\n\
+              with commit_interval_ms 30000 or more; docs/OPERATIONS.md has the flash wear.",
     },
     OptionSpec {
         section: "store",
@@ -133,7 +135,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         section: "store",
         name: "max_mb",
         kind: Kind::Int { min: 1, max: 65536 },
-        default: "8",
+        default: "4",
         reload: true,
         doc: "Most megabytes the store file may take; the oldest readings are evicted beyond it.",
     },

@@ -24,9 +24,9 @@ fn defaults_match_the_design() {
     assert!(c.main.enabled);
     assert_eq!(c.main.gateway_id, None);
     assert_eq!(c.main.log_level, LogLevel::Info);
-    assert_eq!(c.store.path, PathBuf::from("/etc/acs-edge/store.db"));
+    assert_eq!(c.store.path, PathBuf::from("/var/lib/acs-edge/store.db"));
     assert_eq!(c.store.max_rows, 1_000_000);
-    assert_eq!(c.store.max_bytes, 8 * 1024 * 1024);
+    assert_eq!(c.store.max_bytes, 4 * 1024 * 1024);
     assert_eq!(c.store.max_age, Some(Duration::from_secs(30 * 86_400)));
     assert_eq!(c.store.commit_interval, Duration::from_millis(1000));
     assert_eq!((c.store.max_devices, c.store.max_metrics), (1000, 1000));

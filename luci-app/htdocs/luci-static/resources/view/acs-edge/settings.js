@@ -99,20 +99,20 @@ return view.extend({
 		// store
 		s = m.section(form.NamedSection, 'store', 'store', _('Store'),
 			_('The SQLite ring buffer. The oldest readings are evicted when a limit is reached. ' +
-			  'On the router\'s flash the data survives reboots but wears the flash; see docs/OPERATIONS.md.'));
+			  'By default it lives in RAM: no flash wear, lost on reboot; see docs/OPERATIONS.md.'));
 		s.addremove = false;
 		s.tab('location', _('Location'));
 		s.tab('limits', _('Limits'));
 		s.tab('writes', _('Writes'));
 		o = opt(s, 'location', form.Value, 'path', _('Database file'),
-			_('Under /tmp the data is in RAM: no flash wear, lost on reboot. A USB drive (ext4/f2fs) suits large stores. Needs a restart.'),
-			'/etc/acs-edge/store.db');
+			_('Under /var or /tmp the data is in RAM: no flash wear, lost on reboot. A USB drive (ext4/f2fs) suits large stores; on the flash (/etc/acs-edge/store.db) raise the commit interval to 30 s or more. Needs a restart.'),
+			'/var/lib/acs-edge/store.db');
 		o.validate = validateAbsolutePath;
 		o.datatype = 'minlength(2)';
 		o = opt(s, 'limits', form.Value, 'max_rows', _('Maximum readings'), _('Applied by a reload.'), '1000000');
 		o.datatype = 'range(1000,100000000)';
 		o = opt(s, 'limits', form.Value, 'max_mb', _('Maximum size (MB)'),
-			_('Most megabytes the database may take. Applied by a reload.'), '8');
+			_('Most megabytes the database may take. Applied by a reload.'), '4');
 		o.datatype = 'range(1,65536)';
 		o = opt(s, 'limits', form.Value, 'max_age_days', _('Maximum age (days)'),
 			_('0 = no age limit. Applied by a reload.'), '30');
