@@ -19,7 +19,7 @@ help:
 
 run:
 	@mkdir -p data
-	$(CARGO) run -- --config $(DEV_CONFIG)
+	$(CARGO) run --features full -- --config $(DEV_CONFIG)
 
 # Tests run with every optional part built in (ble, lora); lint also checks the default build,
 # which is what the router package `acs-edge` ships.
