@@ -8,9 +8,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-# Optional Cargo features to cost, one build each (on FEATURE_TARGET) with only that feature.
-# Add them here as they appear in Cargo.toml: FEATURES="ble lora ml"
-FEATURES=${FEATURES:-""}
+# Optional Cargo features to cost, one build each (on FEATURE_TARGET) with only that feature
+# (`full` is ble + lora, the acs-edge-full package).
+FEATURES=${FEATURES:-"ble lora full"}
 FEATURE_TARGET=$(full_triple "${FEATURE_TARGET:-mipsel}")
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
@@ -28,11 +28,11 @@ if [ "${1:-}" != "--tuning" ]; then
         base=$(stat -c %s "$CROSS_TARGET_DIR/$FEATURE_TARGET/release/acs-edge")
         echo; echo "feature cost on $FEATURE_TARGET (baseline: default features, $base bytes)"
         printf '| %-10s | %10s | %10s |\n' feature bytes delta
+        # Same target dir: std and the shared dependencies are built once; only the daemon and
+        # the feature's own crates are rebuilt and linked.
         for f in $FEATURES; do
-            d=$CROSS_TARGET_DIR/feat-$f
-            CROSS_NO_DIST=1 CROSS_TARGET_DIR=$d CROSS_CARGO_ARGS="--features $f" \
-                "$CROSS_DIR/build.sh" "$FEATURE_TARGET" >/dev/null
-            b=$(stat -c %s "$d/$FEATURE_TARGET/release/acs-edge")
+            CROSS_NO_DIST=1 CROSS_CARGO_ARGS="--features $f" "$CROSS_DIR/build.sh" "$FEATURE_TARGET" >/dev/null
+            b=$(stat -c %s "$CROSS_TARGET_DIR/$FEATURE_TARGET/release/acs-edge")
             printf '| %-10s | %10s | %+10d |\n' "$f" "$b" $((b - base))
         done
     fi

@@ -80,8 +80,10 @@ fn sigkill_while_readings_stream_in_keeps_every_committed_batch_and_the_file_int
     );
 
     // The restarted daemon serves every committed row and keeps ingesting. (The broker also
-    // delivers what it queued for the daemon's persistent session while it was down.)
+    // delivers what it queued for the daemon's persistent session while it was down.) It
+    // reports that the previous run did not stop cleanly.
     daemon.spawn();
+    assert_eq!(daemon.health()["last_stop_clean"], false);
     let served: std::collections::HashSet<i64> = daemon
         .all_readings("crash")
         .iter()
@@ -114,11 +116,18 @@ fn sigterm_flushes_the_pending_batch_and_exits_cleanly() {
         (daemon.health()["ingest"]["received"].as_u64().unwrap() >= 50).then_some(())
     });
     assert_eq!(daemon.health()["ingest"]["committed"], 0);
+    assert_eq!(daemon.health()["last_stop_clean"], true, "a first start");
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(), Some(0));
     let (values, verdict) = inspect(&daemon, "term");
     assert_eq!(verdict, "ok");
     assert_eq!(values, (0..50).collect::<Vec<_>>());
+    daemon.spawn();
+    assert_eq!(
+        daemon.health()["last_stop_clean"],
+        true,
+        "after a clean stop"
+    );
 }
 
 #[test]

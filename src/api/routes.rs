@@ -43,6 +43,8 @@ pub struct AppState {
     /// WebSocket events (`/ws`); `None` when `api.ws_max_clients` is 0.
     pub ws: Option<Arc<super::ws::WsHub>>,
     pub auth: Arc<Auth>,
+    /// False when the previous run ended without a clean stop (crash, kill, power cut).
+    pub last_stop_clean: bool,
 }
 
 /// The caller of a request that passed the check in [`handle`]; `None` on public paths.
@@ -201,8 +203,10 @@ fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
 struct Health {
     status: &'static str,
     version: &'static str,
+    features: &'static [&'static str],
     gateway_id: String,
     uptime_s: u64,
+    last_stop_clean: bool,
     store: StoreStats,
     upstream: crate::sync::SyncStatus,
     #[serde(flatten)]
@@ -229,8 +233,10 @@ fn health(state: &AppState) -> Result<Json, ApiError> {
         &Health {
             status: "ok",
             version: env!("CARGO_PKG_VERSION"),
+            features: crate::BUILD_FEATURES,
             gateway_id: state.gateway_id.clone(),
             uptime_s: state.started.elapsed().as_secs(),
+            last_stop_clean: state.last_stop_clean,
             store,
             upstream,
             counters,

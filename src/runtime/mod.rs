@@ -9,6 +9,7 @@
 mod ble;
 pub mod live;
 mod lora;
+mod marker;
 pub mod settings;
 pub mod writer;
 
@@ -102,6 +103,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     );
 
     let store = Arc::new(Mutex::new(Store::open(store_options(&config))?));
+    let (run_marker, last_stop_clean) = marker::RunMarker::create(&config.store.path);
     let stats = Arc::new(Stats::default());
     let mut live = live::LiveParts::start(&config, &store)?;
     let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
@@ -164,6 +166,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
             automation: Some(live.automation.clone()),
             ws: live.ws.clone(),
             auth,
+            last_stop_clean,
         });
         let addr = daemon.config.api.listen;
         let handler_state = state.clone();
@@ -215,6 +218,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     if let Some(api) = api {
         api.shutdown();
     }
+    run_marker.remove();
     log::info!("stopped cleanly");
     Ok(())
 }
