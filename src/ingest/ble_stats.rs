@@ -87,10 +87,6 @@ impl BleCounters {
         }
     }
 
-    pub fn scanner_state(&self) -> ScannerState {
-        self.scanner.lock().map(|h| h.state).unwrap_or_default()
-    }
-
     pub fn snapshot(&self) -> BleSnapshot {
         let get = |c: &AtomicU64| c.load(Relaxed);
         let mut scanner = self.scanner.lock().map(|h| h.clone()).unwrap_or_default();

@@ -92,3 +92,6 @@ impl<'a> AdvertSink<'a> {
         Ok(handled)
     }
 }
+
+#[cfg(test)]
+mod tests;

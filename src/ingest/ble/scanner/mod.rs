@@ -141,3 +141,6 @@ fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) -> bool {
     }
     !stop.load(Relaxed)
 }
+
+#[cfg(test)]
+mod tests;
