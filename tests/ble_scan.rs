@@ -99,6 +99,35 @@ fn advertisements_from_bluez_become_readings_with_rssi_of_ble_devices() {
 }
 
 #[test]
+fn data_bluez_cached_before_the_start_is_not_stored_until_the_next_advertisement() {
+    let bluez = FakeBluez::start();
+    bluez.control(&["adapter", "hci0"]);
+    bluez.control(&["device", "hci0", PVVX_MAC]);
+    bluez.control(&["service", "hci0", PVVX_MAC, "-61", "181a", PVVX]);
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.extra = ble_config(&bluez.address, "");
+    let daemon = Daemon::start(&cfg);
+    wait_scanner(&daemon, "running");
+
+    // A live advertisement of another device; the cached one was reported before it.
+    bluez.control(&["device", "hci0", RUUVI_MAC]);
+    bluez.control(&["manufacturer", "hci0", RUUVI_MAC, "-80", "0499", RUUVI]);
+    wait_until("Ruuvi readings", patience(), || {
+        (!daemon.all_readings("ble-cbb8334c884f").is_empty()).then_some(())
+    });
+    assert_eq!(daemon.health()["ble"]["received"], 1);
+    assert!(daemon.all_readings("ble-a4c1380283f4").is_empty());
+
+    bluez.control(&["service", "hci0", PVVX_MAC, "-62", "181a", PVVX]);
+    let pvvx = wait_until("pvvx readings", patience(), || {
+        let items = daemon.all_readings("ble-a4c1380283f4");
+        (items.len() >= 5).then_some(items)
+    });
+    assert_eq!(value_of(&pvvx, "rssi"), Some(-62.0));
+}
+
+#[test]
 fn a_missing_adapter_or_bus_is_an_error_state_and_the_scanner_recovers() {
     let broker = Broker::start();
 

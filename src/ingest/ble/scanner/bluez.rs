@@ -1,8 +1,9 @@
 //! One scan session with btleplug: connect to BlueZ on the system bus, pick the adapter, start
 //! discovery, and turn its events into [`Advert`]s with the device's address and RSSI.
 //!
-//! Invariants: only service data and manufacturer data events (and the data a device already
-//! has when it is first discovered) become adverts, so an RSSI-only update never stores a
+//! Invariants: only service data and manufacturer data events (and the data a device carries
+//! when it is discovered during the scan, not the stale data of devices BlueZ already knew)
+//! become adverts, so an RSSI-only update never stores a
 //! measurement twice; service data under a UUID outside the Bluetooth base range (no UUID16)
 //! is skipped; the session ends with an error when the event stream ends, the adapter is
 //! powered off, or the adapter stops answering (probed every [`PROBE_INTERVAL`]).
@@ -16,7 +17,7 @@ use btleplug::api::{Central, CentralEvent, CentralState, Manager as _, Periphera
 use btleplug::api::{PeripheralProperties, ScanFilter};
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use smol::stream::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,14 @@ pub(super) async fn scan(
 ) -> Result<(), ScanError> {
     let manager = call(Manager::new()).await?;
     let (adapter, name) = pick_adapter(&manager, settings.adapter.as_deref()).await?;
+    // BlueZ keeps devices it heard before, with their last data; btleplug reports them as
+    // discovered when the stream opens. That data may be hours old and has no time, so it is
+    // not stored: those devices count from their next advertisement.
+    let mut cached: HashSet<PeripheralId> = call(adapter.peripherals())
+        .await?
+        .iter()
+        .map(|p| p.id())
+        .collect();
     let mut events = call(adapter.events()).await?;
     call(adapter.start_scan(ScanFilter::default())).await?;
     counters.set_scanner(ScannerState::Running, Some(&name), None);
@@ -96,10 +105,12 @@ pub(super) async fn scan(
                 id,
                 manufacturer_data,
             } => advert_of(&adapter, &id, &HashMap::new(), &manufacturer_data).await,
-            CentralEvent::DeviceDiscovered(id) => match properties(&adapter, &id).await {
-                Some(p) => advert_from(&p, &p.service_data, &p.manufacturer_data),
-                None => None,
-            },
+            CentralEvent::DeviceDiscovered(id) if !cached.remove(&id) => {
+                match properties(&adapter, &id).await {
+                    Some(p) => advert_from(&p, &p.service_data, &p.manufacturer_data),
+                    None => None,
+                }
+            }
             _ => None,
         };
         if let Some(advert) = advert {
