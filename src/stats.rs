@@ -50,6 +50,7 @@ pub struct Stats {
     pub logins_failed: AtomicU64,
     pub logins_limited: AtomicU64,
     pub unauthorized: AtomicU64,
+    pub ble: crate::ingest::ble_stats::BleCounters,
     last_mqtt_error: Mutex<Option<String>>,
 }
 
@@ -114,6 +115,7 @@ impl Stats {
                 },
             },
             lora: self.lora.snapshot(),
+            ble: self.ble.snapshot(),
         }
     }
 }
@@ -124,6 +126,7 @@ pub struct StatsSnapshot {
     pub ingest: IngestSnapshot,
     pub api: ApiSnapshot,
     pub lora: crate::ingest::lora::LoraSnapshot,
+    pub ble: crate::ingest::ble_stats::BleSnapshot,
 }
 
 #[derive(Debug, Serialize)]

@@ -144,3 +144,54 @@ fn a_missing_capture_file_is_logged_and_the_daemon_keeps_running() {
     });
     assert_eq!(daemon.health()["status"], "ok", "{}", daemon.log());
 }
+
+#[test]
+fn config_ble_lists_bindkeys_and_device_ids_apply_to_the_replay() {
+    let t0: i64 = 1_767_225_600_000;
+    let capture = [
+        // Encrypted BTHome of the configured device (bindkey, id 'balcony').
+        json!({"time": t0, "mac": "54:48:E6:8F:80:A5", "rssi": -60,
+               "service_data": {"fcd2": "41e445f3c9962b332211006c7c4519"}}),
+        // On the allow list without a section: stored under its default id.
+        json!({"time": t0, "mac": "A4:C1:38:02:83:F4", "rssi": -70,
+               "service_data": {"181a": "f4830238c1a4a9066911b60b58f70d"}}),
+        // Neither allowed nor configured: ignored.
+        json!({"time": t0, "mac": "11:22:33:44:55:66", "rssi": -55,
+               "service_data": {"fcd2": "400009015d025d0903b718"}}),
+    ];
+    let text: String = capture.iter().map(|l| format!("{l}\n")).collect();
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.args = vec!["--replay-ble".into(), path.to_str().unwrap().into()];
+    cfg.extra = "config ble 'ble'\n\tlist allow 'a4-c1-38-02-83-f4'\n\n\
+                 config ble_device 'balcony'\n\toption mac '54:48:e6:8f:80:a5'\n\
+                 \toption bindkey '231d39c1d7cc1ab1aee224cd096db932'\n\toption id 'balcony'\n"
+        .into();
+    let daemon = Daemon::start(&cfg);
+    wait_until("the replay to finish", patience(), || {
+        daemon.log().contains("BLE replay finished").then_some(())
+    });
+    let log = daemon.log();
+    assert!(log.contains("lines=3 accepted=2"), "{log}");
+    assert!(log.contains("ignored=1 malformed=0"), "{log}");
+    assert!(
+        !log.contains("231d39c1"),
+        "the bindkey is never logged: {log}"
+    );
+    let balcony = wait_until("the decrypted readings", patience(), || {
+        let items = daemon.all_readings("balcony");
+        items.iter().any(|r| r["metric"] == "rssi").then_some(items)
+    });
+    assert!(
+        balcony.contains(&json!({"device": "balcony", "metric": "rssi", "ts": t0, "value": -60.0}))
+    );
+    assert!(balcony.len() >= 2, "{balcony:?}");
+    assert!(!daemon.all_readings("ble-a4c1380283f4").is_empty());
+    assert_eq!(daemon.get("/api/v1/devices/ble-112233445566").0, 404);
+    let ble = daemon.health()["ble"].clone();
+    assert_eq!(ble["unknown_devices"], 1, "{ble}");
+    assert_eq!(ble["scanner"]["state"], "off", "{ble}");
+}

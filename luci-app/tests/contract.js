@@ -31,22 +31,50 @@ const VIEW = path.join(__dirname, '..', 'htdocs', 'luci-static', 'resources', 'v
 
 // --- the schema: sections, options, defaults and the doc comment above each option ---------
 function parseSchema(text) {
-	const options = new Map();  // "type.name" -> { value, doc }
+	const options = new Map();  // "type.name" -> { value, doc, required }
 	const sections = new Set();
 	let type = null, doc = [];
+	// Documentation of a repeated section's options ("# option mac (required):" and the
+	// indented lines after it), for the template's option lines that follow.
+	let templateDocs = new Map(), templateOption = null, inTemplate = false;
 	for (const raw of text.split('\n')) {
 		const line = raw.trim();
-		// Commented-out templates of repeated sections ("#config user 'name'",
-		// "#	option password_hash '...'") count as schema too.
-		const body = line.replace(/^#\s*(?=(config|option)\s)/, '');
 		let m;
+		if ((m = line.match(/^# option ([a-z0-9_]+)( \(required\))?:$/))) {
+			templateOption = { name: m[1], required: Boolean(m[2]), doc: [] };
+			templateDocs.set(m[1], templateOption);
+			continue;
+		}
+		if (templateOption && (m = raw.match(/^#   (.*)$/))) {
+			templateOption.doc.push(m[1]);
+			continue;
+		}
+		templateOption = null;
+		// Commented-out templates of repeated sections ("#config user 'name'",
+		// "#	option password_hash '...'") count as schema too; their options take the
+		// default their documentation states, not the example's value.
+		const body = line.replace(/^#\s*(?=(config|option)\s)/, '');
 		if ((m = body.match(/^config\s+([a-z0-9_]+)(\s+'[^']*')?\s*$/))) {
 			type = m[1];
 			sections.add(type);
 			doc = [];
+			inTemplate = line.startsWith('#');
+			if (!inTemplate)
+				templateDocs = new Map();
 		}
 		else if ((m = body.match(/^option\s+([a-z0-9_]+)\s+'((?:[^']|'\\'')*)'\s*$/)) && type) {
-			options.set(`${type}.${m[1]}`, { value: m[2].replace(/'\\''/g, "'"), doc: doc.join(' ') });
+			const documented = inTemplate ? templateDocs.get(m[1]) : null;
+			if (documented) {
+				const text = documented.doc.join(' ');
+				const dflt = text.match(/\b[Dd]efault '((?:[^']|'\\'')*)'\./);
+				options.set(`${type}.${m[1]}`, {
+					value: dflt ? dflt[1].replace(/'\\''/g, "'") : null,
+					doc: text,
+					required: documented.required
+				});
+			}
+			else
+				options.set(`${type}.${m[1]}`, { value: m[2].replace(/'\\''/g, "'"), doc: doc.join(' ') });
 			doc = [];
 		}
 		else if (line.startsWith('#')) {
@@ -198,9 +226,14 @@ async function main() {
 		if (!spec)
 			continue;
 		const cls = o.kind;
-		check(String(o.default) === spec.value,
-			`${key}: the form's default '${o.default}' differs from the schema's '${spec.value}'`);
-		if (typeof o.validate === 'function')
+		// A required option of a repeated section has no default; the form must not invent one.
+		if (spec.required)
+			check(o.default === undefined || o.default === '',
+				`${key} is required and has no default, but the form offers '${o.default}'`);
+		else
+			check(String(o.default) === spec.value,
+				`${key}: the form's default '${o.default}' differs from the schema's '${spec.value}'`);
+		if (typeof o.validate === 'function' && !spec.required)
 			check(o.validate(null, String(o.default)) === true,
 				`${key}: the form's own validation refuses the default '${o.default}'`);
 		const kind = expectedKind(spec.doc);

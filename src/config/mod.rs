@@ -16,6 +16,7 @@
 //! (the name is its identity, so it is unique by UCI's own rule), gets the table's defaults for
 //! the options it does not set, and must set the options its spec marks required.
 
+mod ble;
 pub mod edit;
 mod instances;
 mod options;
@@ -29,6 +30,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use ble::{format_mac, parse_mac, Ble, BleDevice};
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
 pub use options::default_config_text;
@@ -154,6 +156,9 @@ fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
             warnings.push(missing("lora.radio_enabled", "lora"));
         }
     }
+    if !cfg!(feature = "ble") && config.ble.enabled {
+        warnings.push(missing("ble.enabled", "ble"));
+    }
 }
 
 /// Checks one `option` line against the table and records its value; unknown options warn.
@@ -177,11 +182,11 @@ fn set_entry(
         option: opt.name,
         message,
     };
-    let raw = match &entry.value {
-        uci::Value::Single(raw) => raw,
-        uci::Value::List(_) => return Err(invalid("expected a single value, got a list".into())),
+    let val = match &entry.value {
+        uci::Value::Single(raw) => opt.kind.check(raw),
+        uci::Value::List(items) => opt.kind.check_list(items),
     };
-    values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
+    values.set(i, val.map_err(invalid)?, entry.line);
     Ok(())
 }
 
@@ -259,6 +264,7 @@ pub struct Config {
     pub upstream: Upstream,
     pub lora: Lora,
     pub auth: Auth,
+    pub ble: Ble,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -470,6 +476,7 @@ impl Config {
                 radio_public_network: v.text("lora", "radio_sync_word") == "public",
             },
             auth: instances::auth_from(v, named),
+            ble: ble::ble_from(v, named)?,
         };
         config.check_upstream(v)?;
         Ok(config)
@@ -601,6 +608,14 @@ impl Values {
         match self.get(section, name) {
             Val::Text(t) => t,
             _ => panic!("{section}.{name} is not a text in the option table"),
+        }
+    }
+
+    /// The items of a list option (none when unset).
+    fn list(&self, section: &str, name: &str) -> &[String] {
+        match self.get(section, name) {
+            Val::List(items) => items,
+            _ => panic!("{section}.{name} is not a list in the option table"),
         }
     }
 

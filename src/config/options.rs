@@ -36,6 +36,9 @@ pub enum Kind {
     Text(fn(&str) -> Result<(), String>),
     /// Text that must never be logged or printed.
     Secret,
+    /// Any number of values, each checked by the function: UCI `list` lines, or one `option`
+    /// holding them separated by spaces ('' = none).
+    List(fn(&str) -> Result<(), String>),
 }
 
 /// A checked value.
@@ -44,6 +47,7 @@ pub enum Val {
     Bool(bool),
     Int(u64),
     Text(String),
+    List(Vec<String>),
 }
 
 pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -78,6 +82,13 @@ pub const SECTIONS: &[SectionSpec] = &[
               LoRaWAN 1.0.x ABP devices (MIC, frame counter, Cayenne LPP payloads) and\n\
               authenticated acs-proto frames. GWMP has no authentication of its own: listen on\n\
               loopback when the forwarder runs on this router, on the LAN address otherwise.",
+    },
+    SectionSpec {
+        name: "ble",
+        doc: "Bluetooth LE sensors heard by an adapter of this router through BlueZ (bluetoothd\n\
+              on the system D-Bus): BTHome v2 (encrypted too, with a ble_device bindkey), pvvx\n\
+              and ATC1441 thermometer firmware, RuuviTag format 5, and acs-proto frames in\n\
+              manufacturer data. Devices get the id ble-<address> (ble-a4c1388d18b2).",
     },
 ];
 
@@ -622,6 +633,95 @@ pub const OPTIONS: &[OptionSpec] = &[
         reload: true,
         doc: "0 refuses this token.",
     },
+    // ble
+    OptionSpec {
+        section: "ble",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "0",
+        reload: false,
+        doc: "Scan for BLE advertisements (builds with the `ble` feature; needs bluetoothd).",
+    },
+    OptionSpec {
+        section: "ble",
+        name: "adapter",
+        kind: Kind::Text(super::ble::check_adapter),
+        default: "",
+        reload: false,
+        doc: "The adapter to scan with, by name (hci0). '' = the first adapter.",
+    },
+    OptionSpec {
+        section: "ble",
+        name: "dbus_address",
+        kind: Kind::Text(super::ble::check_dbus_address),
+        default: "",
+        reload: false,
+        doc: "Address of the system D-Bus where bluetoothd runs, such as\n\
+              unix:path=/var/run/dbus/system_bus_socket. '' = the default system bus.",
+    },
+    OptionSpec {
+        section: "ble",
+        name: "frame_company_id",
+        kind: Kind::Text(super::ble::check_company_id),
+        default: "",
+        reload: false,
+        doc: "Company id (hex, such as 0xffff) whose manufacturer data carries acs-proto frames.\n\
+              '' = such frames are not read.",
+    },
+    OptionSpec {
+        section: "ble",
+        name: "allow",
+        kind: Kind::List(super::ble::check_mac),
+        default: "",
+        reload: false,
+        doc: "Addresses to accept (`list allow 'A4:C1:38:8D:18:B2'`, one line each). When any is\n\
+              set, only these and the addresses of ble_device sections are accepted.\n\
+              '' = every device in range.",
+    },
+    OptionSpec {
+        section: "ble",
+        name: "deny",
+        kind: Kind::List(super::ble::check_mac),
+        default: "",
+        reload: false,
+        doc: "Addresses always ignored (`list deny 'A4:C1:38:8D:18:B2'`, one line each).",
+    },
+    OptionSpec {
+        section: "ble",
+        name: "restart_max_s",
+        kind: Kind::Int { min: 1, max: 3600 },
+        default: "60",
+        reload: false,
+        doc: "Longest wait in seconds before the scanner starts again after the adapter, bluetoothd\n\
+              or the bus went away (the wait doubles from 1 s up to this).",
+    },
+    // ble_device (any number, named)
+    OptionSpec {
+        section: "ble_device",
+        name: "mac",
+        kind: Kind::Text(super::ble::check_mac_or_empty),
+        default: "",
+        reload: false,
+        doc: "The device's Bluetooth address, such as A4:C1:38:8D:18:B2.",
+    },
+    OptionSpec {
+        section: "ble_device",
+        name: "bindkey",
+        kind: Kind::Secret,
+        default: "",
+        reload: false,
+        doc: "BTHome v2 encryption key: 32 hex digits. '' = the device does not encrypt.\n\
+              Never logged.",
+    },
+    OptionSpec {
+        section: "ble_device",
+        name: "id",
+        kind: Kind::Text(super::ble::check_device_id),
+        default: "",
+        reload: false,
+        doc: "Device id for its readings instead of ble-<address>: letters, digits, _ - . :\n\
+              '' = ble-<address>.",
+    },
 ];
 
 /// A section type that may appear any number of times, each instance named by its section
@@ -661,6 +761,17 @@ pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
                   'sha256:3c5e0a1b9f2d47e86a0c1f4b7d2e9a35c8b6f0e1d4a7c2b9e5f8a1d3c6b0e4f7'\n\
                   \toption enabled '1'\n",
     },
+    MultiSectionSpec {
+        name: "ble_device",
+        doc: "A known Bluetooth LE sensor, named by the section: its bindkey when it encrypts\n\
+              (BTHome v2), the device id its readings get, and a place on the allow list\n\
+              (see ble.allow). Devices without a section are read too, unless ble.allow is set.",
+        required: &["mac"],
+        example: "config ble_device 'kitchen'\n\
+                  \toption mac 'A4:C1:38:8D:18:B2'\n\
+                  \toption bindkey '231d39c1d7cc1ab1aee224cd096db932'\n\
+                  \toption id 'kitchen'\n",
+    },
 ];
 
 /// Index of an option in [`OPTIONS`].
@@ -695,7 +806,28 @@ impl Kind {
                 .ok_or_else(|| format!("expected one of {}, {}", words.join(", "), got())),
             Kind::Text(check) => check(raw).map(|()| Val::Text(raw.to_owned())),
             Kind::Secret => Ok(Val::Text(raw.to_owned())),
+            Kind::List(check) => Kind::check_items(check, raw.split_whitespace()),
         }
+    }
+
+    /// Checks the items of a UCI `list` (each one a value).
+    pub fn check_list(&self, items: &[String]) -> Result<Val, String> {
+        match *self {
+            Kind::List(check) => Kind::check_items(check, items.iter().map(String::as_str)),
+            _ => Err("expected a single value, got a list".into()),
+        }
+    }
+
+    fn check_items<'a>(
+        check: fn(&str) -> Result<(), String>,
+        items: impl Iterator<Item = &'a str>,
+    ) -> Result<Val, String> {
+        let mut out = Vec::new();
+        for item in items {
+            check(item)?;
+            out.push(item.to_owned());
+        }
+        Ok(Val::List(out))
     }
 
     /// The allowed values, for the rendered documentation.
@@ -708,7 +840,7 @@ impl Kind {
                 Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
                 _ => words.join(""),
             }),
-            Kind::Text(_) | Kind::Secret => None,
+            Kind::Text(_) | Kind::Secret | Kind::List(_) => None,
         }
     }
 }
@@ -863,8 +995,14 @@ fn render_multi_section(out: &mut String, multi: &MultiSectionSpec) {
         for line in opt.doc.lines() {
             let _ = writeln!(out, "#   {}", line.trim_start());
         }
-        if let Some(allowed) = opt.kind.describe() {
-            let _ = writeln!(out, "#   {allowed}; default {}.", uci::quote(opt.default));
+        match opt.kind.describe() {
+            Some(allowed) => {
+                let _ = writeln!(out, "#   {allowed}; default {}.", uci::quote(opt.default));
+            }
+            None if required.is_empty() => {
+                let _ = writeln!(out, "#   Default {}.", uci::quote(opt.default));
+            }
+            None => {}
         }
     }
     out.push_str("#\n");

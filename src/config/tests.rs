@@ -556,7 +556,7 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
         );
         let auth = &loaded.config.auth;
         assert_eq!(
-            auth.users.len() + auth.api_tokens.len(),
+            auth.users.len() + auth.api_tokens.len() + loaded.config.ble.devices.len(),
             1,
             "{}",
             multi.name
@@ -566,6 +566,7 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
             assert!(rendered.contains(&format!("#{line}\n")), "{line}");
         }
     }
-    let defaults = parse(&default_config_text()).unwrap().config.auth;
-    assert!(defaults.users.is_empty() && defaults.api_tokens.is_empty());
+    let defaults = parse(&default_config_text()).unwrap().config;
+    assert!(defaults.auth.users.is_empty() && defaults.auth.api_tokens.is_empty());
+    assert!(defaults.ble.devices.is_empty());
 }

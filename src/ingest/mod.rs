@@ -4,6 +4,7 @@
 
 #[cfg(feature = "ble")]
 pub mod ble;
+pub mod ble_stats;
 pub mod frame;
 pub mod lora;
 pub mod mqtt;

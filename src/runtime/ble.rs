@@ -1,6 +1,7 @@
-//! The BLE inputs of the running daemon: the capture-file replay asked for with
-//! `--replay-ble`. Without the Cargo feature `ble` nothing starts, and asking for a replay is a
-//! start error that names the feature.
+//! The BLE inputs of the running daemon: the BlueZ scanner (`ble.enabled`) and the capture-file
+//! replay asked for with `--replay-ble`. Without the Cargo feature `ble` nothing starts (the
+//! config layer warns about `ble.enabled`), and asking for a replay is a start error that names
+//! the feature.
 
 use super::StartError;
 use crate::config::Config;
@@ -11,11 +12,25 @@ use std::sync::Arc;
 
 #[cfg(feature = "ble")]
 use crate::ingest::ble::replay::ReplaySource;
+#[cfg(feature = "ble")]
+use crate::ingest::ble::scanner::{use_system_bus, ScannerSource};
+
+/// Applies `ble.dbus_address` to the process; called once at start, before other threads run.
+pub(super) fn prepare(config: &Config) {
+    #[cfg(feature = "ble")]
+    if let (true, Some(address)) = (config.ble.enabled, config.ble.dbus_address.as_deref()) {
+        use_system_bus(address);
+    }
+    #[cfg(not(feature = "ble"))]
+    let _ = config;
+}
 
 /// The BLE inputs that run.
 pub(super) struct BleInputs {
     #[cfg(feature = "ble")]
     replay: Option<ReplaySource>,
+    #[cfg(feature = "ble")]
+    scanner: Option<ScannerSource>,
 }
 
 impl BleInputs {
@@ -43,7 +58,22 @@ impl BleInputs {
             }
             None => None,
         };
-        Ok(BleInputs { replay })
+        let scanner = if config.ble.enabled {
+            let source = ScannerSource::spawn(
+                super::settings::ble_scan_settings(config),
+                super::settings::ble_settings(config),
+                tx.clone(),
+                stats.clone(),
+            )
+            .map_err(|source| StartError::Spawn {
+                what: "the BLE scanner",
+                source,
+            })?;
+            Some(source)
+        } else {
+            None
+        };
+        Ok(BleInputs { replay, scanner })
     }
 
     #[cfg(not(feature = "ble"))]
@@ -67,12 +97,20 @@ impl BleInputs {
         if let Some(replay) = &self.replay {
             replay.request_stop();
         }
+        #[cfg(feature = "ble")]
+        if let Some(scanner) = &self.scanner {
+            scanner.request_stop();
+        }
     }
 
     pub(super) fn stop(self) {
         #[cfg(feature = "ble")]
         if let Some(replay) = self.replay {
             replay.stop();
+        }
+        #[cfg(feature = "ble")]
+        if let Some(scanner) = self.scanner {
+            scanner.stop();
         }
     }
 }

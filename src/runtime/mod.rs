@@ -88,6 +88,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     let loaded = config::load(config_path)?;
     let config = loaded.config;
     crate::logging::init(config.main.log_level.to_filter());
+    ble::prepare(&config);
     for warning in &loaded.warnings {
         log::warn!("config={} {warning}", config_path.display());
     }

@@ -4,7 +4,7 @@
 use crate::api::server::Limits;
 use crate::config::Config;
 #[cfg(feature = "ble")]
-use crate::ingest::ble::BleSettings;
+use crate::ingest::ble::{scanner::ScanSettings, BleAddress, BleDeviceSettings, BleSettings};
 #[cfg(feature = "lora")]
 use crate::ingest::lora::{radio::Chip, LoraSettings, RadioSettings};
 use crate::ingest::mqtt::MqttSettings;
@@ -78,12 +78,46 @@ pub fn sync_settings(config: &Config) -> SyncSettings {
     }
 }
 
-/// BLE settings: bindkeys, allow/deny lists and the company id of acs-proto frames. The
-/// config file has no BLE sections yet (`config ble`, `config ble_device` come next), so
-/// every BLE device is accepted and encrypted advertisements are refused for want of a key.
+/// BLE decoding settings from `config ble` and the `config ble_device` sections: bindkeys and
+/// ids of known devices, the allow list (the `allow` addresses join the known devices, and
+/// then only known devices are accepted), the deny list and the company id of acs-proto frames.
 #[cfg(feature = "ble")]
-pub fn ble_settings(_config: &Config) -> BleSettings {
-    BleSettings::default()
+pub fn ble_settings(config: &Config) -> BleSettings {
+    let ble = &config.ble;
+    let mut devices: Vec<BleDeviceSettings> = ble
+        .devices
+        .iter()
+        .map(|d| BleDeviceSettings {
+            mac: BleAddress(d.mac),
+            bindkey: d.bindkey,
+            id: d.id.clone(),
+        })
+        .collect();
+    for mac in &ble.allow {
+        if !devices.iter().any(|d| d.mac.0 == *mac) {
+            devices.push(BleDeviceSettings {
+                mac: BleAddress(*mac),
+                bindkey: None,
+                id: None,
+            });
+        }
+    }
+    BleSettings {
+        frame_company_id: ble.frame_company_id,
+        devices,
+        only_listed: !ble.allow.is_empty(),
+        deny: ble.deny.iter().copied().map(BleAddress).collect(),
+    }
+}
+
+/// Where and how the BLE scanner listens (`config ble`).
+#[cfg(feature = "ble")]
+pub fn ble_scan_settings(config: &Config) -> ScanSettings {
+    ScanSettings {
+        adapter: config.ble.adapter.clone(),
+        dbus_address: config.ble.dbus_address.clone(),
+        restart_max: config.ble.restart_max,
+    }
 }
 
 #[cfg(feature = "lora")]

@@ -447,6 +447,7 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     );
     std::fs::write(path, text).unwrap();
 }
+pub mod bluez;
 pub mod cloud;
 
 /// An MQTT client that records every message on `filter`.

@@ -1,6 +1,7 @@
-//! Bluetooth LE ingest: received advertisements ([`Advert`], from a capture file today and from
-//! a radio scanner later) decoded by acs-proto's `ble` decoders into readings of devices with
-//! transport `ble`.
+//! Bluetooth LE ingest: received advertisements ([`Advert`], from the BlueZ scanner or a capture
+//! file) decoded by acs-proto's `ble` decoders into readings of devices with transport `ble`.
+//! Both sources hand their adverts to one [`sink::AdvertSink`], which decodes, counts and
+//! sends them to the writer.
 //!
 //! Invariants:
 //! - A device's id is `ble-` + its 12 lower-case hex address digits (`ble-a4c1388d18b2`),
@@ -14,6 +15,8 @@
 
 pub mod advert;
 pub mod replay;
+pub mod scanner;
+pub mod sink;
 
 use crate::model::{validate_name, Reading};
 use acs_proto::ble::{self as decoders, Advertisement, BleError, Context, Format};
@@ -153,9 +156,33 @@ pub enum Outcome {
     /// A repeat of the device's previous measurement.
     Duplicate,
     /// Denied, not allowed, or carrying no payload of a known format.
-    Ignored(&'static str),
+    Ignored(IgnoreReason),
     /// A payload of a known format that could not be decoded (bad MIC, truncated...).
     Malformed(String),
+}
+
+/// Why an advertisement gave nothing, without being wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreReason {
+    /// Its address is on the deny list.
+    Denied,
+    /// An allow list is set and its address is not on it.
+    NotAllowed,
+    /// No payload of a supported format (another kind of BLE device).
+    UnknownFormat,
+    /// A supported format that carried no measurement.
+    NoReadings,
+}
+
+impl fmt::Display for IgnoreReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IgnoreReason::Denied => "denied",
+            IgnoreReason::NotAllowed => "not in the allow list",
+            IgnoreReason::UnknownFormat => "no payload of a known format",
+            IgnoreReason::NoReadings => "no readings",
+        })
+    }
 }
 
 /// Decodes advertisements of all devices and drops repeats; one per BLE source.
@@ -177,11 +204,11 @@ impl BleDecoder {
     pub fn handle(&mut self, advert: &Advert, now_ms: i64) -> Outcome {
         let settings = &self.settings;
         if settings.deny.contains(&advert.mac) {
-            return Outcome::Ignored("denied");
+            return Outcome::Ignored(IgnoreReason::Denied);
         }
         let device = settings.device(&advert.mac);
         if settings.only_listed && device.is_none() {
-            return Outcome::Ignored("not in the allow list");
+            return Outcome::Ignored(IgnoreReason::NotAllowed);
         }
         let context = Context {
             mac: Some(advert.mac.0),
@@ -204,7 +231,7 @@ impl BleDecoder {
         }
         match first_error {
             Some(e) => Outcome::Malformed(e),
-            None => Outcome::Ignored("no payload of a known format"),
+            None => Outcome::Ignored(IgnoreReason::UnknownFormat),
         }
     }
 
@@ -229,7 +256,7 @@ impl BleDecoder {
         match readings_of(&id, adv, advert.ts_ms.unwrap_or(now), advert.rssi) {
             Ok(readings) if readings.is_empty() => match adv.stopped {
                 Some(e) => Outcome::Malformed(e.to_string()),
-                None => Outcome::Ignored("no readings"),
+                None => Outcome::Ignored(IgnoreReason::NoReadings),
             },
             Ok(readings) => Outcome::Readings {
                 readings,

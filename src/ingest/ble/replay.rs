@@ -1,5 +1,5 @@
 //! The replay source: reads advertisements from a capture file (JSON lines, see
-//! [`super::advert`]), decodes them like a scanner would, and sends the readings to the writer.
+//! [`super::advert`]) and hands them to the same [`AdvertSink`] the scanner uses.
 //! For tests and for users debugging a sensor: `acs-edge --replay-ble FILE`.
 //!
 //! Invariants: lines are read one at a time and capped at [`MAX_LINE_LEN`] bytes, so memory
@@ -8,9 +8,9 @@
 //! capture's timestamps); when the writer queue is full this thread blocks.
 
 use super::advert::MAX_LINE_LEN;
-use super::{Advert, BleDecoder, BleSettings, Outcome};
+use super::sink::{AdvertSink, Handled, WriterGone};
+use super::{Advert, BleSettings};
 use crate::ingest::Event;
-use crate::model::{now_ms, Transport};
 use crate::stats::Stats;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -96,48 +96,44 @@ pub fn replay(
     stats: &Stats,
     stop: &AtomicBool,
 ) -> ReplaySummary {
-    let mut decoder = BleDecoder::new(settings);
+    let mut sink = AdvertSink::new(settings, tx, stats);
     let mut reader = BufReader::new(input);
     let mut summary = ReplaySummary::default();
     let mut line = Vec::new();
     while !stop.load(Relaxed) {
         line.clear();
-        let outcome = match read_bounded_line(&mut reader, &mut line) {
+        let parsed = match read_bounded_line(&mut reader, &mut line) {
             Ok(None) => break,
             Ok(Some(true)) => match std::str::from_utf8(&line) {
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => Advert::from_json_line(text.trim())
-                    .map(|advert| decoder.handle(&advert, now_ms()))
-                    .unwrap_or_else(Outcome::Malformed),
-                Err(_) => Outcome::Malformed("not UTF-8".into()),
+                Ok(text) => Advert::from_json_line(text.trim()),
+                Err(_) => Err("not UTF-8".into()),
             },
-            Ok(Some(false)) => Outcome::Malformed(format!("line longer than {MAX_LINE_LEN} bytes")),
+            Ok(Some(false)) => Err(format!("line longer than {MAX_LINE_LEN} bytes")),
             Err(e) => {
                 log::error!("reading the BLE capture failed: {e}");
                 break;
             }
         };
         summary.lines += 1;
-        match outcome {
-            Outcome::Readings { readings, partial } => {
+        let handled = match parsed {
+            Ok(advert) => match sink.submit(&advert) {
+                Ok(handled) => handled,
+                Err(WriterGone) => break,
+            },
+            Err(reason) => Handled::Malformed(reason),
+        };
+        match handled {
+            Handled::Stored { readings, partial } => {
                 if let Some(reason) = partial {
                     log::warn!("line={} kept the readings before: {reason}", summary.lines);
                 }
                 summary.accepted += 1;
-                summary.readings += readings.len() as u64;
-                stats
-                    .readings_received
-                    .fetch_add(readings.len() as u64, Relaxed);
-                if tx
-                    .send_blocking(Event::Readings(Transport::Ble, readings))
-                    .is_err()
-                {
-                    break; // the writer is gone: shutting down
-                }
+                summary.readings += readings as u64;
             }
-            Outcome::Duplicate => summary.duplicates += 1,
-            Outcome::Ignored(_) => summary.ignored += 1,
-            Outcome::Malformed(reason) => {
+            Handled::Duplicate => summary.duplicates += 1,
+            Handled::Ignored(_) => summary.ignored += 1,
+            Handled::Malformed(reason) => {
                 summary.malformed += 1;
                 if summary.malformed <= LOGGED_ERRORS {
                     log::warn!("line={} dropped BLE advertisement: {reason}", summary.lines);

@@ -140,13 +140,16 @@ fn bindkeys_allow_and_deny_lists_come_from_the_settings() {
     });
     assert_eq!(
         allow.handle(&other, 1),
-        Outcome::Ignored("not in the allow list")
+        Outcome::Ignored(IgnoreReason::NotAllowed)
     );
     let mut deny = BleDecoder::new(BleSettings {
         deny: vec![other.mac],
         ..BleSettings::default()
     });
-    assert_eq!(deny.handle(&other, 1), Outcome::Ignored("denied"));
+    assert_eq!(
+        deny.handle(&other, 1),
+        Outcome::Ignored(IgnoreReason::Denied)
+    );
 }
 
 #[test]
@@ -155,7 +158,7 @@ fn unknown_payloads_are_ignored_and_known_but_broken_ones_are_malformed() {
     let apple = advert(r#"{"mac": "00:00:00:00:00:01", "manufacturer_data": {"004c": "0215"}}"#);
     assert_eq!(
         decoder.handle(&apple, 1),
-        Outcome::Ignored("no payload of a known format")
+        Outcome::Ignored(IgnoreReason::UnknownFormat)
     );
     // An unknown payload beside a known one does not hide it.
     let both = advert(

@@ -46,6 +46,44 @@ function validateUpstreamTopic(sectionId, value) {
 	return true;
 }
 
+var MAC_RE = /^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$/;
+
+function validateBleMac(sectionId, value) {
+	if (value === '' || MAC_RE.test(value))
+		return true;
+	return _('Expecting a Bluetooth address such as A4:C1:38:8D:18:B2');
+}
+
+function validateBleAdapter(sectionId, value) {
+	if (/^[A-Za-z0-9_]{0,16}$/.test(value))
+		return true;
+	return _('Expecting an adapter name such as hci0');
+}
+
+function validateDbusAddress(sectionId, value) {
+	if (value === '' || /^([A-Za-z0-9_-]+:[^;\s]*=[^;\s]*)(;[A-Za-z0-9_-]+:[^;\s]*=[^;\s]*)*$/.test(value))
+		return true;
+	return _('Expecting a D-Bus address such as unix:path=/var/run/dbus/system_bus_socket');
+}
+
+function validateCompanyId(sectionId, value) {
+	if (value === '' || /^(0[xX])?[0-9A-Fa-f]{1,4}$/.test(value))
+		return true;
+	return _('Expecting a 16-bit hex company id such as 0xffff');
+}
+
+function validateBindkey(sectionId, value) {
+	if (value === '' || /^[0-9A-Fa-f]{32}$/.test(value))
+		return true;
+	return _('Expecting 32 hex digits');
+}
+
+function validateDeviceId(sectionId, value) {
+	if (value === '' || NAME_RE.test(value))
+		return true;
+	return _('1 to 64 letters, digits, or _ - . :');
+}
+
 function validateUpstreamUrl(sectionId, value) {
 	if (value === '' || /^mqtts?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?\/?$/.test(value))
 		return true;
@@ -303,6 +341,48 @@ return view.extend({
 		o = opt(s, 'radio', form.ListValue, 'radio_sync_word', _('Sync word'), null, 'public');
 		o.value('public', _('Public (LoRaWAN, 0x34)'));
 		o.value('private', _('Private (0x12)'));
+
+		// ble
+		s = m.section(form.NamedSection, 'ble', 'ble', _('Bluetooth LE'),
+			_('BLE sensors (BTHome v2, pvvx/ATC1441 thermometers, RuuviTag, acs-proto frames) heard through bluetoothd. Needs a build with the ble feature. Every BLE option needs a restart.'));
+		s.addremove = false;
+		s.tab('scan', _('Scanner'));
+		s.tab('filter', _('Devices'));
+		opt(s, 'scan', form.Flag, 'enabled', _('Scan for BLE advertisements'), _('Needs bluetoothd running.'), '0');
+		o = opt(s, 'scan', form.Value, 'adapter', _('Adapter'), _('For example hci0. Empty: the first adapter.'), '');
+		o.validate = validateBleAdapter;
+		o = opt(s, 'scan', form.Value, 'dbus_address', _('System D-Bus address'),
+			_('Empty: the default system bus (unix:path=/var/run/dbus/system_bus_socket).'), '');
+		o.validate = validateDbusAddress;
+		o = opt(s, 'scan', form.Value, 'restart_max_s', _('Longest restart wait (s)'),
+			_('Wait before the scanner starts again after the adapter or bluetoothd went away; doubles from 1 s up to this.'), '60');
+		o.datatype = 'range(1,3600)';
+		o = opt(s, 'filter', form.Value, 'frame_company_id', _('acs-proto company id'),
+			_('Company id (hex) whose manufacturer data carries acs-proto frames. Empty: not read.'), '');
+		o.validate = validateCompanyId;
+		o = opt(s, 'filter', form.DynamicList, 'allow', _('Allow list'),
+			_('When set, only these addresses and the known devices below are accepted.'), '');
+		o.validate = validateBleMac;
+		o = opt(s, 'filter', form.DynamicList, 'deny', _('Deny list'), _('Addresses always ignored.'), '');
+		o.validate = validateBleMac;
+
+		s = m.section(form.TypedSection, 'ble_device', _('BLE devices'),
+			_('Known BLE sensors: the bindkey of encrypted BTHome devices and the device id of their readings. Needs a restart.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.tab('device', _('Device'));
+		o = s.taboption('device', form.Value, 'mac', _('Bluetooth address'), _('For example A4:C1:38:8D:18:B2.'));
+		o.rmempty = false;
+		o.validate = function(sectionId, value) {
+			if (value === '')
+				return _('Expecting a Bluetooth address such as A4:C1:38:8D:18:B2');
+			return validateBleMac(sectionId, value);
+		};
+		o = opt(s, 'device', form.Value, 'bindkey', _('Bindkey'), _('BTHome v2 encryption key, 32 hex digits. Empty: the device does not encrypt.'), '');
+		o.password = true;
+		o.validate = validateBindkey;
+		o = opt(s, 'device', form.Value, 'id', _('Device id'), _('Empty: ble-<address>.'), '');
+		o.validate = validateDeviceId;
 
 		return m.render();
 	}

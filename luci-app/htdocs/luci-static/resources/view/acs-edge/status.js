@@ -132,6 +132,14 @@ return view.extend({
 		rows.push(row(_('Devices / metrics'), '%d / %d'.format(store.devices || 0, store.metrics || 0)));
 		rows.push(row(_('Dropped messages'), String(['topic', 'too_large', 'json', 'frame', 'status']
 			.reduce(function(sum, k) { return sum + ((mqtt.malformed || {})[k] || 0); }, 0))));
+		// Bluetooth LE: shown once the scanner is on or advertisements arrived (a replay).
+		var ble = health.ble || {}, scanner = ble.scanner || {};
+		if ((scanner.state && scanner.state !== 'off') || ble.received) {
+			rows.push(row(_('Bluetooth LE scanner'), '%s%s%s'.format(scanner.state || '-',
+				scanner.adapter ? ' (' + scanner.adapter + ')' : '',
+				(scanner.state === 'error' && scanner.last_error) ? ': ' + scanner.last_error : '')));
+			rows.push(row(_('BLE advertisements decoded / received'), '%d / %d'.format(ble.decoded || 0, ble.received || 0)));
+		}
 		// The upstream section of the health body: backlog, lag and connection state as the
 		// daemon reports them.
 		if (health.upstream && typeof health.upstream === 'object') {

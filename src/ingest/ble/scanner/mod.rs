@@ -1,0 +1,146 @@
+//! The BLE scanner source: one thread that scans with a BlueZ adapter (btleplug over the system
+//! D-Bus) and hands every advertisement to the shared [`AdvertSink`].
+//!
+//! Invariants:
+//! - btleplug's tokio lives only inside this thread (a current-thread runtime); the rest of the
+//!   daemon never sees tokio.
+//! - The scanner never takes the daemon down: a missing bus, bluetoothd or adapter, or a lost
+//!   connection, is recorded in [`Stats::ble`] (state `error`, `last_error`), logged, and the
+//!   scan starts again after a backoff that doubles from 1 s up to `restart_max`; the backoff
+//!   goes back to 1 s after a scan that ran for a minute.
+//! - A stop request is seen within [`POLL_INTERVAL`].
+
+mod bluez;
+
+use super::sink::AdvertSink;
+use super::BleSettings;
+use crate::ingest::ble_stats::ScannerState;
+use crate::ingest::Event;
+use crate::stats::Stats;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use bluez::{payloads_of, ScanError};
+
+/// How often the scan loop looks at the stop flag.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// A scan that ran this long resets the backoff.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Where and how to scan (`config ble`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanSettings {
+    /// Adapter name (`hci0`); `None`: the first one BlueZ lists.
+    pub adapter: Option<String>,
+    /// The system bus address, applied to the process by [`use_system_bus`] at start.
+    pub dbus_address: Option<String>,
+    pub restart_max: Duration,
+}
+
+/// Points libdbus' system bus at `address` for this process (`DBUS_SYSTEM_BUS_ADDRESS`, which
+/// libdbus reads when btleplug connects; btleplug offers no other way). Call it once at start,
+/// before other threads run, since it changes the environment.
+pub fn use_system_bus(address: &str) {
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", address);
+}
+
+/// The running scanner thread.
+pub struct ScannerSource {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl ScannerSource {
+    pub fn spawn(
+        scan: ScanSettings,
+        settings: BleSettings,
+        tx: async_channel::Sender<Event>,
+        stats: Arc<Stats>,
+    ) -> std::io::Result<ScannerSource> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ble-scan".into())
+            .spawn(move || supervise(&scan, settings, &tx, &stats, &flag))?;
+        Ok(ScannerSource { stop, thread })
+    }
+
+    /// Asks the thread to stop, without waiting.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Relaxed);
+    }
+
+    /// Stops and waits for the thread.
+    pub fn stop(self) {
+        self.request_stop();
+        let _ = self.thread.join();
+    }
+}
+
+/// Runs scans until stopped, restarting after errors with a backoff.
+fn supervise(
+    scan: &ScanSettings,
+    settings: BleSettings,
+    tx: &async_channel::Sender<Event>,
+    stats: &Stats,
+    stop: &AtomicBool,
+) {
+    let counters = &stats.ble;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let message = format!("cannot start the scanner's runtime: {e}");
+            log::error!("{message}");
+            counters.set_scanner(ScannerState::Error, None, Some(message));
+            return;
+        }
+    };
+    let mut sink = AdvertSink::new(settings, tx, stats);
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        counters.set_scanner(ScannerState::Starting, None, None);
+        let started = Instant::now();
+        let result = runtime.block_on(bluez::scan(scan, &mut sink, counters, stop));
+        match result {
+            Ok(()) => break, // stopped, or the writer is gone
+            Err(e) => {
+                if started.elapsed() >= HEALTHY_RUN {
+                    backoff = FIRST_BACKOFF;
+                }
+                log::warn!(
+                    "adapter={} retry_in_s={} BLE scanner stopped: {e}",
+                    scan.adapter.as_deref().unwrap_or("(first)"),
+                    backoff.as_secs()
+                );
+                counters.set_scanner(ScannerState::Error, None, Some(e.to_string()));
+            }
+        }
+        if !sleep_unless_stopped(backoff, stop) {
+            break;
+        }
+        counters.scanner_restarts.fetch_add(1, Relaxed);
+        backoff = (backoff * 2).min(scan.restart_max.max(FIRST_BACKOFF));
+    }
+    counters.set_scanner(ScannerState::Off, None, None);
+}
+
+/// Sleeps `duration` in [`POLL_INTERVAL`] steps; false when asked to stop meanwhile.
+fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + duration;
+    while Instant::now() < until {
+        if stop.load(Relaxed) {
+            return false;
+        }
+        std::thread::sleep(POLL_INTERVAL.min(until.saturating_duration_since(Instant::now())));
+    }
+    !stop.load(Relaxed)
+}
+
+#[cfg(test)]
+mod tests;
