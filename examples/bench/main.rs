@@ -93,6 +93,7 @@ fn main() {
     let plan = if quick { &QUICK } else { &FULL };
     let only = std::env::var("ACS_BENCH_ONLY").unwrap_or_default();
     let runs = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    let started = std::time::Instant::now();
     let machine = report::machine();
     println!("acs-edge bench, {} mode, on {machine}", plan.name);
     let work = tempfile::Builder::new()
@@ -167,6 +168,11 @@ fn main() {
     }
 
     report::print_table(&rows);
+    println!(
+        "\n{} run took {:.0} s",
+        plan.name,
+        started.elapsed().as_secs_f64()
+    );
     let out = if only.is_empty() && !quick {
         PathBuf::from("bench/results.json")
     } else {

@@ -51,7 +51,10 @@ impl Row {
             figure: figure.into(),
             value: None,
             unit: String::new(),
-            compared: format!("not measured: {}", why.into()),
+            compared: format!(
+                "not measured: {}",
+                why.into().lines().next().unwrap_or("").trim()
+            ),
             ratio: None,
         };
         println!("  {}: {}", row.figure, row.compared);

@@ -37,11 +37,9 @@ pub fn sizes() -> Vec<Row> {
         .map(|triple| match cross_binary(triple) {
             Some(bin) => {
                 let bytes = file_size(&bin) as f64;
+                println!("  {}", bin.display());
                 Row::vs(
-                    format!(
-                        "binary size, {triple}, default features ({})",
-                        bin.display()
-                    ),
+                    format!("binary size, {triple}"),
                     bytes / 1024.0 / 1024.0,
                     "MiB",
                     "budget 3 MiB (mipsel)",
@@ -74,6 +72,12 @@ pub fn emulated_ingest(work: &Path, n: u64, native: &[(QoS, f64)]) -> Vec<Row> {
     }
     let version = command_line(qemu, &[bin.to_str().unwrap_or(""), "--version"]);
     println!("  emulated binary: {} ({version})", bin.display());
+    let version = version
+        .split(" (")
+        .nth(1)
+        .unwrap_or("")
+        .trim_end_matches(')')
+        .to_owned();
     let dir = work.join("emulated");
     let _ = std::fs::create_dir_all(&dir);
     let port = free_port();
@@ -92,10 +96,14 @@ pub fn emulated_ingest(work: &Path, n: u64, native: &[(QoS, f64)]) -> Vec<Row> {
         let (rate, got) = daemon.ingest(port, n, qos);
         let native_rate = native.iter().find(|(q, _)| *q == qos).map(|(_, r)| *r);
         rows.push(Row::vs(
-            format!("ingest {name}, mipsel daemon under qemu-user (EMULATION; {got}/{n} committed; {version})"),
+            format!(
+                "ingest {name}, mipsel daemon under qemu-user (EMULATION; {got}/{n} committed)"
+            ),
             rate,
             "readings/s",
-            native_rate.map_or(String::new(), |r| format!("native x86-64 daemon {r:.0}/s")),
+            native_rate.map_or(version.clone(), |r| {
+                format!("native daemon {r:.0}/s ({version})")
+            }),
             native_rate.and_then(|r| ratio(rate, r)),
         ));
     }

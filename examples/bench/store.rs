@@ -129,7 +129,7 @@ fn ring(path: &Path, cap: u64, measure: u64) -> (f64, f64, usize, u64) {
 fn bare(path: &Path, rows: u64, measure: u64) -> f64 {
     let conn = Connection::open(path).expect("open the bare database");
     conn.execute_batch(
-        "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+        "PRAGMA locking_mode=EXCLUSIVE; PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
          PRAGMA cache_size=-1024; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0;
          CREATE TABLE readings (seq INTEGER PRIMARY KEY, device_id INTEGER NOT NULL,
              metric_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL);

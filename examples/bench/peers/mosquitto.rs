@@ -34,7 +34,7 @@ pub fn bench(work: &Path, n: u64, ours_qos1: Option<f64>, ours_drain: Option<f64
         &dir,
         port,
         &format!(
-            "persistence true\npersistence_location {}/\nautosave_interval 1\n",
+            "user root\npersistence true\npersistence_location {}/\nautosave_interval 1\n",
             dir.display()
         ),
     );
@@ -58,6 +58,7 @@ pub fn bench(work: &Path, n: u64, ours_qos1: Option<f64>, ours_drain: Option<f64
     let store_secs = (start.elapsed().as_secs_f64() - 0.2).max(1e-3);
     std::thread::sleep(Duration::from_millis(2500)); // at least two autosaves
     let written = wchar(broker.pid()) - w0;
+    let file = crate::harness::file_size(&dir.join("mosquitto.db"));
 
     let received = Arc::new(AtomicU64::new(0));
     let r = received.clone();
@@ -118,10 +119,12 @@ pub fn bench(work: &Path, n: u64, ours_qos1: Option<f64>, ours_drain: Option<f64
         rss,
         "MB",
     ));
-    rows.push(Row::plain(
+    rows.push(Row::vs(
         format!("{label}: bytes to write() per stored message (autosave every 1 s)"),
         written as f64 / n as f64,
         "B/msg",
+        format!("persistence file {:.0} B/msg", file as f64 / n as f64),
+        ratio(written as f64, file as f64),
     ));
     rows
 }
