@@ -63,7 +63,7 @@ const FULL: Plan = Plan {
     backlog: 1_000_000,
     emulated: 20_000,
     mosquitto: 200_000,
-    node_red: 20_000,
+    node_red: 5_000,
 };
 
 const QUICK: Plan = Plan {
@@ -78,10 +78,10 @@ const QUICK: Plan = Plan {
     rest_requests: 15,
     flash_intervals: &[1000],
     flash_seconds: 8,
-    backlog: 200_000,
+    backlog: 100_000,
     emulated: 3_000,
-    mosquitto: 50_000,
-    node_red: 3_000,
+    mosquitto: 20_000,
+    node_red: 1_000,
 };
 
 /// The store the daemon benchmarks run on: a full ring of this many rows.

@@ -39,14 +39,15 @@ fn flow(port: u16, db: &Path) -> serde_json::Value {
     ])
 }
 
-fn rows_in(db: &Path) -> u64 {
+/// Rows committed so far; `None` while the file is locked by a writer.
+fn rows_in(db: &Path) -> Option<u64> {
     rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|c| {
             c.busy_timeout(Duration::from_secs(2))?;
             c.query_row("SELECT count(*) FROM readings", [], |r| r.get::<_, i64>(0))
         })
         .map(|n| n as u64)
-        .unwrap_or(0)
+        .ok()
 }
 
 /// `ours_qos1`: acs-edge's QoS 1 ingest rate of this run.
@@ -112,18 +113,24 @@ pub fn bench(work: &Path, n: u64, ours_qos1: Option<f64>) -> Vec<Row> {
     let idle = crate::daemon::peak_mb(child.pid());
     let start = Instant::now();
     let publisher = std::thread::spawn(move || publish_all(port, n, QoS::AtLeastOnce, None));
+    // Node-RED may take the whole burst in before its first row lands: the count is only
+    // called stalled after the publisher is done and it has not moved for 15 s.
     let mut last = (0, Instant::now());
-    while start.elapsed() < Duration::from_secs(240) {
+    while start.elapsed() < Duration::from_secs(300) {
         std::thread::sleep(Duration::from_millis(250));
-        let now = rows_in(&db);
-        if now >= n || (now == last.0 && last.1.elapsed() > Duration::from_secs(10)) {
+        let Some(now) = rows_in(&db) else { continue };
+        if now >= n
+            || (publisher.is_finished()
+                && now == last.0
+                && last.1.elapsed() > Duration::from_secs(15))
+        {
             break;
         }
         if now != last.0 {
             last = (now, Instant::now());
         }
     }
-    let got = rows_in(&db);
+    let got = rows_in(&db).unwrap_or(last.0);
     let secs = last.1.duration_since(start).as_secs_f64().max(1e-3);
     let peak = crate::daemon::peak_mb(child.pid());
     drop(child);
