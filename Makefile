@@ -7,7 +7,7 @@ DEV_CONFIG := dev/acs-edge.config
 help:
 	@echo "make run           run the daemon with $(DEV_CONFIG) (data in ./data, broker 127.0.0.1:1883)"
 	@echo "make test          every test: unit, integration (real mosquitto + daemon), lint, no_std build"
-	@echo "make bench         benchmarks that print figures (never part of make test)"
+	@echo "make bench         benchmarks that print figures (never part of make test); QUICK=1: short run"
 	@echo "make fuzz          every fuzz target for SECONDS each (default 60)"
 	@echo "make test-api-fuzz schemathesis against docs/openapi.yaml and the real daemon (part of make test)"
 	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
@@ -41,7 +41,7 @@ fmt:
 	$(CARGO) fmt --all
 
 bench:
-	bench/run.sh
+	bench/run.sh $(if $(QUICK),--quick)
 
 check-no-std:
 	proto/check-no-std.sh

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# `make bench`: builds the release daemon and runs the benchmark harness (examples/bench.rs).
-# Needs mosquitto (apt-get install mosquitto). Figures go to stdout and bench/results.json.
-# ACS_BENCH_ONLY=store or ACS_BENCH_ONLY=rules runs one part only (no results file).
+# `make bench` (`make bench QUICK=1` or `bench/run.sh --quick` for the short run): installs the
+# peers when missing (bench/peers.sh), builds the release daemon and runs the benchmark harness
+# (examples/bench/). Prints one table; the full run writes bench/results.json, a quick or
+# partial run (ACS_BENCH_ONLY=store,daemon,flash,upstream,router,peers) bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
-}
 export PATH="$PATH:/usr/sbin"
-cargo build --release --bin acs-edge
-cargo run --release --example bench
-cargo run --release --example bench_upstream
+bench/peers.sh
+cargo build --release --bin acs-edge --example bench
+cargo run --release --example bench -- "$@"

@@ -1,79 +1,67 @@
-//! `make bench`, upstream part: the drain rate of a 1M-reading backlog from the release daemon
-//! to a local mosquitto (plain `mqtt://`, and `mqtts://` with client certificates when the
-//! `openssl` CLI is there to make them), measured from the daemon's first connection until
-//! `/health` reports an empty backlog. Also the daemon's peak RSS over the drain.
-//!
-//! `ACS_BENCH_BACKLOG` sets the backlog size (default 1,000,000). Figures are printed and
-//! merged into `bench/results.json`; nothing here asserts a time.
+//! Upstream sync drain rate: a backlog of readings drained from the release daemon to a local
+//! mosquitto (plain `mqtt://`, and `mqtts://` with client certificates when the `openssl` CLI is
+//! there to make them), measured from the daemon's first connection until `/health` reports an
+//! empty backlog, with the daemon's peak RSS over the drain.
 
+use crate::harness::{free_port, release_binary, status_kb, Killed};
+use crate::report::{ratio, Row};
 use acs_edge::model::{Reading, Transport};
 use acs_edge::store::{Batch, Store, StoreOptions};
-use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn main() {
-    let backlog: u64 = std::env::var("ACS_BENCH_BACKLOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let work = tempfile::tempdir().unwrap();
-    let template = work.path().join("backlog.db");
+pub fn bench(work: &Path, backlog: u64) -> Vec<Row> {
+    let template = work.join("backlog.db");
     fill_store(&template, backlog);
-    let mut results = Vec::new();
-    let certs_made = make_certs(work.path());
+    let mut rows = Vec::new();
+    let certs_made = make_certs(work);
+    let mut plain_rate = None;
     for tls in [false, true] {
-        if tls && !certs_made {
-            println!("openssl CLI not found: TLS drain not measured");
-            continue;
-        }
-        let dir = work.path().join(if tls { "tls" } else { "plain" });
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(&template, dir.join("store.db")).unwrap();
-        let port = free_port();
-        let _broker = start_broker(&dir, port, tls.then_some(work.path()));
-        let (rate, rss) = drain(&dir, port, tls.then_some(work.path()), backlog);
         let scheme = if tls {
             "mqtts (TLS 1.3, client cert)"
         } else {
             "mqtt"
         };
-        results.push(figure(
-            &format!("upstream drain of a {backlog}-reading backlog, {scheme}"),
+        if tls && !certs_made {
+            rows.push(Row::skipped(
+                format!("upstream drain, {scheme}"),
+                "openssl CLI not found",
+            ));
+            continue;
+        }
+        let dir = work.join(if tls { "tls" } else { "plain" });
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&template, dir.join("store.db")).unwrap();
+        let port = free_port();
+        let _broker = start_broker(&dir, port, tls.then_some(work));
+        let (rate, rss) = drain(&dir, port, tls.then_some(work), backlog);
+        let (compared, r) = match plain_rate {
+            Some(p) => (format!("mqtt drain {p:.0}/s"), ratio(rate, p)),
+            None => (String::new(), None),
+        };
+        plain_rate.get_or_insert(rate);
+        rows.push(Row::vs(
+            format!(
+                "upstream drain of a {}-reading backlog, {scheme}",
+                crate::store::human(backlog)
+            ),
             rate,
             "readings/s",
+            compared,
+            r,
         ));
-        results.push(figure(
-            &format!("daemon RSS peak during the {scheme} drain"),
-            rss as f64 / 1024.0,
+        let mb = rss as f64 / 1024.0;
+        rows.push(Row::vs(
+            format!("daemon RSS peak (VmHWM) during the {scheme} drain"),
+            mb,
             "MB",
+            "budget 16 MB",
+            ratio(mb, 16.0),
         ));
     }
-    merge_results(&results);
-}
-
-fn figure(name: &str, value: f64, unit: &str) -> serde_json::Value {
-    println!("{name}: {value:.1} {unit}");
-    json!({"figure": name, "value": value, "unit": unit})
-}
-
-/// Adds (or replaces, by name) these figures in `bench/results.json`.
-fn merge_results(figures: &[serde_json::Value]) {
-    let path = PathBuf::from("bench/results.json");
-    let mut doc: serde_json::Value = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| json!({"results": []}));
-    let Some(list) = doc["results"].as_array_mut() else {
-        return;
-    };
-    for f in figures {
-        list.retain(|r| r["figure"] != f["figure"]);
-        list.push(f.clone());
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-    println!("merged into {}", path.display());
+    let _ = std::fs::remove_file(&template);
+    rows
 }
 
 /// A store holding `n` readings of 50 devices x 3 metrics, none synced yet.
@@ -182,22 +170,6 @@ fn make_certs(dir: &Path) -> bool {
     ok
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start_broker(dir: &Path, port: u16, certs: Option<&Path>) -> Killed {
     let conf = dir.join("mosquitto.conf");
     let mut text = format!("user root\nlistener {port} 127.0.0.1\nallow_anonymous true\n");
@@ -252,11 +224,7 @@ fn drain(dir: &Path, port: u16, certs: Option<&Path>, backlog: u64) -> (f64, u64
         ),
     )
     .unwrap();
-    // The binary `cargo build --release` made, unless ACS_EDGE_BIN names another.
-    let binary = std::env::var("ACS_EDGE_BIN").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        format!("{target}/release/acs-edge")
-    });
+    let binary = release_binary();
     let child = Killed(
         Command::new(binary)
             .arg("--config")
@@ -280,7 +248,7 @@ fn drain(dir: &Path, port: u16, certs: Option<&Path>, backlog: u64) -> (f64, u64
         if start.is_none() && up["connects"].as_u64().unwrap_or(0) > 0 {
             start = Some(Instant::now());
         }
-        peak = peak.max(rss_kb(child.0.id()));
+        peak = peak.max(status_kb(child.0.id(), "VmHWM"));
         if start.is_some() && up["backlog"] == 0 {
             println!(
                 "sent {} readings, cursor {}",
@@ -291,16 +259,4 @@ fn drain(dir: &Path, port: u16, certs: Option<&Path>, backlog: u64) -> (f64, u64
     }
     let elapsed = start.unwrap().elapsed().as_secs_f64().max(1e-3);
     (backlog as f64 / elapsed, peak)
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
