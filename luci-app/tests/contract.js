@@ -34,19 +34,42 @@ function parseSchema(text) {
 	const options = new Map();  // "type.name" -> { value, doc }
 	const sections = new Set();
 	let type = null, doc = [];
+	// A repeated section documents each option in a block ("# option NAME (required):" and
+	// indented lines, ending with "...; default 'X'." when the default is not ''), then shows
+	// an example instance, commented out. The example's values are not defaults: an example
+	// option takes its block's doc and default.
+	const blocks = new Map();  // option name -> { doc: [], value }
+	let block = null, example = false;
 	for (const raw of text.split('\n')) {
 		const line = raw.trim();
+		let m;
+		if ((m = line.match(/^#\s*option\s+([a-z0-9_]+)(?:\s+\(required\))?:$/))) {
+			block = { doc: [], value: '' };
+			blocks.set(m[1], block);
+			continue;
+		}
+		if (block && /^#\s{2,}\S/.test(raw)) {
+			const t = line.replace(/^#\s*/, '');
+			block.doc.push(t);
+			if ((m = t.match(/\b[Dd]efault '((?:[^']|'\\'')*)'\.$/)))
+				block.value = m[1].replace(/'\\''/g, "'");
+			continue;
+		}
+		block = null;
 		// Commented-out templates of repeated sections ("#config user 'name'",
 		// "#	option password_hash '...'") count as schema too.
 		const body = line.replace(/^#\s*(?=(config|option)\s)/, '');
-		let m;
 		if ((m = body.match(/^config\s+([a-z0-9_]+)(\s+'[^']*')?\s*$/))) {
 			type = m[1];
 			sections.add(type);
 			doc = [];
+			example = body !== line;
 		}
 		else if ((m = body.match(/^option\s+([a-z0-9_]+)\s+'((?:[^']|'\\'')*)'\s*$/)) && type) {
-			options.set(`${type}.${m[1]}`, { value: m[2].replace(/'\\''/g, "'"), doc: doc.join(' ') });
+			const documented = example && blocks.get(m[1]);
+			options.set(`${type}.${m[1]}`, documented
+				? { value: documented.value, doc: documented.doc.join(' ') }
+				: { value: m[2].replace(/'\\''/g, "'"), doc: doc.join(' ') });
 			doc = [];
 		}
 		else if (line.startsWith('#')) {

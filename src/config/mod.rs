@@ -18,6 +18,7 @@
 
 pub mod edit;
 mod instances;
+mod lora_devices;
 mod options;
 pub mod uci;
 
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
+pub use lora_devices::{Key128, LoraDevices, LoraFrameDevice, LorawanDevice};
 pub use options::default_config_text;
 use options::{Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
@@ -258,6 +260,8 @@ pub struct Config {
     pub api: Api,
     pub upstream: Upstream,
     pub lora: Lora,
+    /// `lorawan_device` and `lora_frame_device` sections.
+    pub lora_devices: LoraDevices,
     pub auth: Auth,
 }
 
@@ -469,6 +473,7 @@ impl Config {
                 radio_cr: v.text("lora", "radio_cr").to_owned(),
                 radio_public_network: v.text("lora", "radio_sync_word") == "public",
             },
+            lora_devices: lora_devices::lora_devices_from(named)?,
             auth: instances::auth_from(v, named),
         };
         config.check_upstream(v)?;

@@ -555,8 +555,9 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
             loaded.warnings
         );
         let auth = &loaded.config.auth;
+        let lora = &loaded.config.lora_devices;
         assert_eq!(
-            auth.users.len() + auth.api_tokens.len(),
+            auth.users.len() + auth.api_tokens.len() + lora.lorawan.len() + lora.frames.len(),
             1,
             "{}",
             multi.name
@@ -566,6 +567,7 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
             assert!(rendered.contains(&format!("#{line}\n")), "{line}");
         }
     }
-    let defaults = parse(&default_config_text()).unwrap().config.auth;
-    assert!(defaults.users.is_empty() && defaults.api_tokens.is_empty());
+    let defaults = parse(&default_config_text()).unwrap().config;
+    assert!(defaults.auth.users.is_empty() && defaults.auth.api_tokens.is_empty());
+    assert_eq!(defaults.lora_devices, Default::default());
 }

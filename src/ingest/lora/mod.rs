@@ -39,4 +39,4 @@ pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
 pub use radio::{RadioSettings, RadioSource};
 #[cfg(feature = "lora")]
 pub use server::{GwmpSource, LoraSettings};
-pub use stats::{LoraCounters, LoraSnapshot};
+pub use stats::{GatewaySnapshot, GatewayStat, LoraCounters, LoraSnapshot, MAX_GATEWAYS};

@@ -76,11 +76,6 @@ pub struct UplinkDecoder {
 impl UplinkDecoder {
     /// `counters`: the persisted last counter of each device id (from the store).
     pub fn new(keys: LoraKeys, counters: HashMap<String, u32>, dedup_window: Duration) -> Self {
-        let mut lorawan: HashMap<u32, Vec<LorawanDeviceKeys>> = HashMap::new();
-        for k in keys.lorawan {
-            lorawan.entry(k.dev_addr).or_default().push(k);
-        }
-        let frames = keys.frames.into_iter().map(|k| (k.eui, k)).collect();
         let sessions = counters
             .into_iter()
             .map(|(device, last)| {
@@ -91,12 +86,25 @@ impl UplinkDecoder {
                 (device, session)
             })
             .collect();
-        UplinkDecoder {
-            lorawan,
-            frames,
+        let mut decoder = UplinkDecoder {
+            lorawan: HashMap::new(),
+            frames: HashMap::new(),
             sessions,
             dedup_window,
+        };
+        decoder.set_keys(keys);
+        decoder
+    }
+
+    /// Replaces every key (a config reload). The frame counters stay: a device whose keys
+    /// changed still cannot replay frames it sent before.
+    pub fn set_keys(&mut self, keys: LoraKeys) {
+        let mut lorawan: HashMap<u32, Vec<LorawanDeviceKeys>> = HashMap::new();
+        for k in keys.lorawan {
+            lorawan.entry(k.dev_addr).or_default().push(k);
         }
+        self.lorawan = lorawan;
+        self.frames = keys.frames.into_iter().map(|k| (k.eui, k)).collect();
     }
 
     /// Checks and decodes one PHY payload received at `now_ms` (epoch) / `now` (monotonic).
