@@ -38,6 +38,8 @@ pub struct LorawanDevice {
     pub dev_addr: u32,
     pub nwkskey: Key128,
     pub appskey: Key128,
+    /// `lpp` or `none`.
+    pub payload: String,
     pub enabled: bool,
     /// Line of the section, for messages.
     pub line: usize,
@@ -105,6 +107,7 @@ pub(super) fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, C
                 dev_addr: hex_u64(v.text(kind, "dev_addr")) as u32,
                 nwkskey: key(v.text(kind, "nwkskey")),
                 appskey: key(v.text(kind, "appskey")),
+                payload: v.text(kind, "payload").to_owned(),
                 enabled: v.flag(kind, "enabled"),
                 line: i.line,
             }),
@@ -169,6 +172,7 @@ mod tests {
         assert_eq!(abp.dev_addr, 0x2601_1BDA);
         assert_eq!(abp.nwkskey.0[..3], [0x2B, 0x7E, 0x15]);
         assert_eq!(abp.appskey.0[15], 0x2B);
+        assert_eq!(abp.payload, "lpp");
         assert!(abp.enabled);
         assert_eq!(devices.frames[0].device_id, "70b3d57ed0000001");
         assert_eq!(&devices.frames[0].key.0, b"example-node-key");

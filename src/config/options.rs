@@ -653,8 +653,18 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Text(check_aes_key),
         default: "",
         reload: true,
-        doc: "Application session key (AppSKey): 32 hex digits. Decrypts the payload, which\n\
-              is read as Cayenne LPP. Never logged.",
+        doc: "Application session key (AppSKey): 32 hex digits. Decrypts the payload.\n\
+              Never logged.",
+    },
+    OptionSpec {
+        section: "lorawan_device",
+        name: "payload",
+        kind: Kind::Choice(&["lpp", "none"]),
+        default: "lpp",
+        reload: true,
+        doc: "The payload decoder. lpp: Cayenne LPP, readings named <type>_<channel>.\n\
+              none: no readings from the payload (the frame is still checked and counted, and\n\
+              rssi and snr are stored), for devices in another format.",
     },
     OptionSpec {
         section: "lorawan_device",
@@ -751,6 +761,7 @@ pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
                   \toption dev_addr '26011BDA'\n\
                   \toption nwkskey '2B7E151628AED2A6ABF7158809CF4F3C'\n\
                   \toption appskey '3C4FCF098815F7ABA6D2AE2816157E2B'\n\
+                  \toption payload 'lpp'\n\
                   \toption enabled '1'\n",
     },
     MultiSectionSpec {

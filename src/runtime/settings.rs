@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::ingest::ble::BleSettings;
 #[cfg(feature = "lora")]
 use crate::ingest::lora::{
-    radio::Chip, FrameDeviceKey, LoraKeys, LoraSettings, LorawanDeviceKeys, RadioSettings,
+    radio::Chip, FrameDeviceKey, LoraKeys, LoraSettings, LorawanDeviceKeys, PayloadCodec,
+    RadioSettings,
 };
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
@@ -141,6 +142,11 @@ pub fn lora_keys(config: &Config) -> LoraKeys {
                 dev_addr: d.dev_addr,
                 nwk_s_key: d.nwkskey.0,
                 app_s_key: d.appskey.0,
+                // The option table restricts the choice.
+                payload: match d.payload.as_str() {
+                    "none" => PayloadCodec::None,
+                    _ => PayloadCodec::Lpp,
+                },
             })
             .collect(),
         frames: devices

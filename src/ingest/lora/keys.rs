@@ -15,6 +15,18 @@ pub struct LorawanDeviceKeys {
     pub dev_addr: u32,
     pub nwk_s_key: AesKey,
     pub app_s_key: AesKey,
+    pub payload: PayloadCodec,
+}
+
+/// How the decrypted FRMPayload of a LoRaWAN device becomes readings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PayloadCodec {
+    /// Cayenne LPP.
+    #[default]
+    Lpp,
+    /// No readings from the payload: the frame is still checked and counted, and `rssi`/`snr`
+    /// are stored (for devices whose format the gateway cannot decode).
+    None,
 }
 
 /// The AES-128-CMAC key of one device sending AUTHENTICATED acs-proto frames.
@@ -38,8 +50,8 @@ impl fmt::Debug for LorawanDeviceKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} (DevAddr {:08X}, keys hidden)",
-            self.device_id, self.dev_addr
+            "{} (DevAddr {:08X}, payload {:?}, keys hidden)",
+            self.device_id, self.dev_addr, self.payload
         )
     }
 }
@@ -83,6 +95,7 @@ mod tests {
                 dev_addr: 0x49BE_7DF1,
                 nwk_s_key: [0x44; 16],
                 app_s_key: [0xEC; 16],
+                payload: PayloadCodec::Lpp,
             }],
             frames: vec![FrameDeviceKey {
                 device_id: "node-1".into(),

@@ -34,7 +34,7 @@ pub(crate) use delivery::Delivery;
 #[cfg(feature = "lora")]
 pub use delivery::{SharedDecoder, DEDUP_WINDOW};
 #[cfg(feature = "lora")]
-pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
+pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys, PayloadCodec};
 #[cfg(feature = "lora")]
 pub use radio::{RadioSettings, RadioSource};
 #[cfg(feature = "lora")]

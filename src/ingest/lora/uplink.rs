@@ -12,7 +12,7 @@
 //!   duplicate (several gateways, or the node's own retransmission); anything else at or below
 //!   the last counter is a replay. The first copy to arrive wins.
 
-use super::keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
+use super::keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys, PayloadCodec};
 use crate::ingest::frame::collect_readings;
 use crate::model::Reading;
 use acs_proto::lorawan::{extend_fcnt, PhyPayload, MAX_PHY_LEN};
@@ -166,14 +166,17 @@ impl UplinkDecoder {
                 ))
             })?;
         let device = keys.device_id.clone();
+        let codec = keys.payload;
         self.check_counter(&device, fcnt, frame.mic(), now)?;
         let mut plain = [0u8; MAX_PHY_LEN];
         let n = frame
             .decrypt_frm_payload(&keys.nwk_s_key, &keys.app_s_key, fcnt, &mut plain)
             .map_err(|e| Rejected::Malformed(e.to_string()))?;
-        let (readings, payload_problem) = match frame.fport() {
-            Some(port) if port > 0 => lpp_readings(&device, &plain[..n], now_ms),
-            _ => (Vec::new(), None), // MAC commands only
+        let (readings, payload_problem) = match (frame.fport(), codec) {
+            (Some(port), PayloadCodec::Lpp) if port > 0 => {
+                lpp_readings(&device, &plain[..n], now_ms)
+            }
+            _ => (Vec::new(), None), // MAC commands only, or no payload decoder
         };
         self.record(&device, fcnt, frame.mic(), now);
         Ok(Accepted {

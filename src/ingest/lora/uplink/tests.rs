@@ -14,6 +14,7 @@ fn keys() -> LoraKeys {
             dev_addr: 0x2601_1bda,
             nwk_s_key: NWK,
             app_s_key: APP,
+            payload: PayloadCodec::Lpp,
         }],
         frames: vec![FrameDeviceKey {
             device_id: "node-7".into(),
@@ -222,4 +223,14 @@ fn new_keys_apply_at_once_and_counters_survive_them() {
         Err(Rejected::Replay { last: 4, .. })
     ));
     assert_eq!(d.accept(&uplink(5, LPP), RADIO, 1, t0).unwrap().counter, 5);
+}
+
+#[test]
+fn a_device_without_payload_decoder_stores_only_signal_figures() {
+    let mut k = keys();
+    k.lorawan[0].payload = PayloadCodec::None;
+    let mut d = UplinkDecoder::new(k, HashMap::new(), Duration::from_secs(60));
+    let a = d.accept(&uplink(1, LPP), RADIO, 1, Instant::now()).unwrap();
+    let metrics: Vec<_> = a.readings.iter().map(|r| r.metric.as_str()).collect();
+    assert_eq!((a.counter, metrics), (1, vec!["rssi", "snr"]));
 }

@@ -324,7 +324,7 @@ return view.extend({
 
 		// LoRa devices: session keys from the network console or the node's firmware
 		s = m.section(form.TypedSection, 'lorawan_device', _('LoRaWAN devices (ABP)'),
-			_('LoRaWAN 1.0.x devices activated by personalisation. Their uplinks are checked and decrypted with these session keys; payloads are read as Cayenne LPP. ' +
+			_('LoRaWAN 1.0.x devices activated by personalisation. Their uplinks are checked and decrypted with these session keys, and their payloads decoded (Cayenne LPP). ' +
 			  'The frame counter of each device id is kept across restarts and key changes. Applied by a reload.'));
 		s.anonymous = false;
 		s.addremove = true;
@@ -342,6 +342,10 @@ return view.extend({
 		o.validate = hexValidator(32, _('Expecting 32 hex digits'));
 		o.password = true;
 		o.rmempty = false;
+		o = opt(s, 'device', form.ListValue, 'payload', _('Payload decoder'),
+			_('None: the frame is checked and counted and RSSI/SNR are stored, for devices in another format.'), 'lpp');
+		o.value('lpp', _('Cayenne LPP'));
+		o.value('none', _('None'));
 		opt(s, 'device', form.Flag, 'enabled', _('Enabled'), _('Disabled: its frames count as from an unknown device.'), '1');
 
 		s = m.section(form.TypedSection, 'lora_frame_device', _('LoRa signed-frame nodes'),
