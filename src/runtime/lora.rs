@@ -114,6 +114,12 @@ mod with_lora {
             keys.lorawan.len(),
             keys.frames.len()
         );
+        if keys.lorawan.is_empty() && keys.frames.is_empty() {
+            log::warn!(
+                "no enabled lorawan_device or lora_frame_device section: every LoRa frame \
+                 counts as from an unknown device"
+            );
+        }
     }
 
     fn start_radio(
