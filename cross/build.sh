@@ -7,7 +7,10 @@
 # dist/<triple>/acs-edge-full; both variants share the target dir, so std and the common
 # dependencies are built once.
 # Knobs (env): CROSS_CARGO_ARGS="--features ble" extra cargo args; CROSS_RUSTFLAGS extra rustc
-# flags; CROSS_BUILD_STD (default std,panic_abort); CROSS_STD_FEATURES (default optimize_for_size:
+# flags; CROSS_PANIC (default immediate-abort: a panic traps at once, without formatting a
+# message, which keeps the default mipsel build inside its 3 MiB budget; `abort` prints the panic
+# message to syslog first, at about 190 KB more; see cross/README.md "Binary size budget");
+# CROSS_BUILD_STD (default std, plus panic_abort with CROSS_PANIC=abort); CROSS_STD_FEATURES (default optimize_for_size:
 # std's size-over-speed code paths, and no backtrace support, which a stripped panic=abort
 # binary cannot use anyway; set it empty for std's defaults); CROSS_TARGET_DIR;
 # CROSS_NO_DIST=1 skips dist/.
@@ -24,13 +27,21 @@ case "${VARIANT:-default}" in
     *) echo "cross/build.sh: unknown VARIANT=$VARIANT (default or full)" >&2; exit 2 ;;
 esac
 
+case "${CROSS_PANIC:-immediate-abort}" in
+    immediate-abort)
+        export CARGO_PROFILE_RELEASE_PANIC=immediate-abort
+        panic_args=(-Zpanic-immediate-abort) build_std=std ;;
+    abort) panic_args=() build_std=std,panic_abort ;;
+    *) echo "cross/build.sh: unknown CROSS_PANIC=$CROSS_PANIC (immediate-abort or abort)" >&2; exit 2 ;;
+esac
+
 # one cargo invocation for all targets: cargo pipelines them on both cores
 targs=()
 for t in "${targets[@]}"; do targs+=(--target "$t"); done
 start=$(date +%s)
 # shellcheck disable=SC2086
 deb_zigbuild build --release --locked -p acs-edge --bin acs-edge "${targs[@]}" "${variant_args[@]}" \
-    -Zbuild-std="${CROSS_BUILD_STD:-std,panic_abort}" \
+    "${panic_args[@]}" -Zbuild-std="${CROSS_BUILD_STD:-$build_std}" \
     -Zbuild-std-features="${CROSS_STD_FEATURES-optimize_for_size}" ${CROSS_CARGO_ARGS:-}
 echo "cross/build.sh: cargo took $(( $(date +%s) - start )) s for ${targets[*]} (${VARIANT:-default})"
 

@@ -43,14 +43,14 @@ fi
 T=mipsel-unknown-linux-musl
 D=$ROOT/target/cross-size
 # name | env assignments (CARGO_PROFILE_RELEASE_*, CROSS_*) ; baseline = root Cargo.toml
-# (opt-level z, lto fat, codegen-units 1, panic abort, strip)
+# (opt-level z, lto fat, codegen-units 1, strip) + cross/build.sh's panic immediate-abort
 VARIANTS=(
-  "baseline (z, fat LTO, cgu 1, abort, std optimize_for_size)|"
-  "panic immediate-abort|CARGO_PROFILE_RELEASE_PANIC=immediate-abort CROSS_CARGO_ARGS=-Zpanic-immediate-abort CROSS_BUILD_STD=std"
+  "baseline (z, fat LTO, cgu 1, immediate-abort, std optimize_for_size)|"
+  "panic abort (panic messages kept)|CROSS_PANIC=abort"
   "lto thin|CARGO_PROFILE_RELEASE_LTO=thin"
   "lto off|CARGO_PROFILE_RELEASE_LTO=off"
   "codegen-units 16|CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
-  "panic unwind|CARGO_PROFILE_RELEASE_PANIC=unwind CROSS_BUILD_STD=std,panic_unwind"
+  "panic unwind|CROSS_PANIC=abort CARGO_PROFILE_RELEASE_PANIC=unwind CROSS_BUILD_STD=std,panic_unwind"
   "opt-level s|CARGO_PROFILE_RELEASE_OPT_LEVEL=s"
   "std without optimize_for_size|CROSS_STD_FEATURES="
 )

@@ -14,7 +14,8 @@
 //! cargo run --example lora_node -- 127.0.0.1:1700 lorawan 7    # FCnt 7
 //! cargo run --example lora_node -- 127.0.0.1:1700 frame 7      # frame counter 7
 //! ```
-//! with the example keys below in the daemon's keys file (see README, LoRa).
+//! with the example keys below in the daemon's config: the commented `lorawan_device` and
+//! `lora_frame_device` examples of `acs-edge print-config` hold them (see README, LoRa).
 
 use acs_proto::lorawan::{AesKey, FCtrl, UplinkRepr, MAX_PHY_LEN};
 use acs_proto::{FrameKey, FrameRepr, Metric, MetricCode, Reading, Value, MAX_FRAME_LEN};

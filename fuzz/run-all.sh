@@ -41,10 +41,12 @@ run() { # <crate dir> <target>
 (cd "$ROOT/fuzz" && cargo fuzz build --sanitizer "$SANITIZER")
 (cd "$ROOT/proto/fuzz" && cargo fuzz build --sanitizer "$SANITIZER")
 
-for target in telemetry uci_config mqtt_topic_status rfc3339 frame_decode http_query; do
+for target in telemetry uci_config mqtt_topic_status rfc3339 frame_decode http_query gwmp; do
     run fuzz "$target"
 done
 run proto/fuzz parse_frame
+run proto/fuzz parse_lorawan
+run proto/fuzz decode_lpp
 for target in ble_bthome ble_pvvx ble_atc1441 ble_ruuvi ble_acs_frame; do
     run proto/fuzz "$target"
 done

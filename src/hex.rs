@@ -1,4 +1,4 @@
-//! Hex text to bytes, as users type keys and payloads on the command line and in key files:
+//! Hex text to bytes, as users type keys and payloads on the command line:
 //! spaces and colons between bytes are ignored.
 
 /// Hex digits to bytes; spaces and colons between bytes are ignored.

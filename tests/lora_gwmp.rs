@@ -1,6 +1,7 @@
 //! LoRa end to end: a UDP client acting as a Semtech packet forwarder sends PUSH_DATA with real
-//! LoRaWAN uplinks and signed acs-proto frames to the real daemon; readings arrive over REST,
-//! and forged, replayed and malformed input is refused, counted, and survives restarts.
+//! LoRaWAN uplinks and signed acs-proto frames to the real daemon, whose device keys are UCI
+//! sections of its config file; readings arrive over REST, forged, replayed and malformed input
+//! is refused, counted, and survives restarts, and a reload applies changed keys.
 
 mod common;
 
@@ -28,34 +29,60 @@ fn free_udp_port() -> u16 {
 struct Lora {
     daemon: Daemon,
     gwmp_port: u16,
-    /// Holds the keys file, which the daemon reads again on restart.
-    _keys_dir: tempfile::TempDir,
+}
+
+/// The device sections of the example node's ABP device and signed-frame node.
+fn device_sections(lorawan_enabled: bool, frames_enabled: bool) -> String {
+    format!(
+        "config lorawan_device 'field_1'\n\toption device_id 'field-1'\n\
+         \toption dev_addr '{DEV_ADDR:08X}'\n\toption nwkskey '{}'\n\toption appskey '{}'\n\
+         \toption enabled '{}'\n\n\
+         config lora_frame_device 'node_1'\n\toption device_id 'node-1'\n\
+         \toption eui '{NODE_EUI:016X}'\n\toption key '{}'\n\toption enabled '{}'\n",
+        hex(&NWK_S_KEY),
+        hex(&APP_S_KEY),
+        u8::from(lorawan_enabled),
+        hex(&NODE_KEY),
+        u8::from(frames_enabled),
+    )
 }
 
 impl Lora {
     fn start() -> Lora {
+        Lora::start_with(&device_sections(true, true))
+    }
+
+    fn start_with(devices: &str) -> Lora {
         let gwmp_port = free_udp_port();
         let mut cfg = DaemonConfig::new(common::free_port());
-        let keys_dir = tempfile::tempdir().unwrap();
-        let keys_path = keys_dir.path().join("lora-keys.json");
-        let keys = serde_json::json!({
-            "lorawan": [{"device": "field-1", "dev_addr": format!("{DEV_ADDR:08X}"),
-                         "nwk_s_key": hex(&NWK_S_KEY), "app_s_key": hex(&APP_S_KEY)}],
-            "frames": [{"device": "node-1", "eui": format!("{NODE_EUI:016x}"), "key": hex(&NODE_KEY)}],
-        });
-        std::fs::write(&keys_path, keys.to_string()).unwrap();
-        cfg.env
-            .push(("ACS_EDGE_LORA_KEYS".into(), keys_path.display().to_string()));
         cfg.extra = format!(
             "config mqtt 'mqtt'\n\toption enabled '0'\n\n\
-             config lora 'lora'\n\toption gwmp_enabled '1'\n\toption gwmp_listen '127.0.0.1:{gwmp_port}'\n"
+             config lora 'lora'\n\toption gwmp_enabled '1'\n\toption gwmp_listen '127.0.0.1:{gwmp_port}'\n\n\
+             {devices}"
         );
         let daemon = Daemon::start(&cfg);
-        Lora {
-            daemon,
-            gwmp_port,
-            _keys_dir: keys_dir,
-        }
+        Lora { daemon, gwmp_port }
+    }
+
+    /// Rewrites the device sections of the config file and reloads with SIGHUP.
+    fn reload_devices(&self, devices: &str, reloads_before: usize) {
+        let path = &self.daemon.config_path;
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("config lorawan_device").expect("device sections");
+        let end = text[start..]
+            .find("config user")
+            .map_or(text.len(), |i| start + i);
+        let text = format!("{}{devices}\n{}", &text[..start], &text[end..]);
+        std::fs::write(path, text).unwrap();
+        self.daemon.signal("HUP");
+        wait_until("the keys reloaded", patience(), || {
+            let reloads = self
+                .daemon
+                .log()
+                .matches("LoRa device keys reloaded")
+                .count();
+            (reloads > reloads_before).then_some(())
+        });
     }
 
     fn forwarder(&self) -> UdpSocket {
@@ -176,7 +203,7 @@ fn abp_uplinks_and_signed_frames_reach_rest_and_bad_ones_are_counted() {
 }
 
 #[test]
-fn pull_data_is_acknowledged() {
+fn pull_data_is_acknowledged_and_gateways_are_listed_with_their_status() {
     let lora = Lora::start();
     let socket = lora.forwarder();
     socket.set_read_timeout(Some(patience())).unwrap();
@@ -186,6 +213,32 @@ fn pull_data_is_acknowledged() {
     let mut ack = [0u8; 8];
     let n = socket.recv(&mut ack).unwrap();
     assert_eq!(&ack[..n], &[2, 0x12, 0x34, 0x04]);
+
+    // A status report from the same gateway, an uplink, and a second gateway's report.
+    let stat = br#"{"stat":{"time":"2026-01-12 08:59:28 GMT","rxnb":7,"rxok":6,"rxfw":6,"ackr":100.0,"dwnb":0,"txnb":0}}"#;
+    for (token, eui) in [(0x21u16, GATEWAY_EUI), (0x22, 0x0102_0304_0506_0708)] {
+        let mut datagram = vec![2, (token >> 8) as u8, token as u8, 0x00];
+        datagram.extend_from_slice(&eui.to_be_bytes());
+        datagram.extend_from_slice(stat);
+        assert!(send_and_wait_ack(&socket, &datagram, patience()));
+    }
+    lora.push(&uplink(1, 21.0), 0x23);
+    let gateways = wait_until("two gateways listed", patience(), || {
+        let gateways = lora.lora_health()["gateways"].clone();
+        (gateways.as_array()?.len() == 2).then_some(gateways)
+    });
+    let ours = gateways
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["eui"] == format!("{GATEWAY_EUI:016x}"))
+        .unwrap_or_else(|| panic!("{gateways}"));
+    assert_eq!(ours["datagrams"], 3, "{ours}");
+    assert_eq!(ours["rxpk"], 1, "{ours}");
+    assert_eq!(ours["last_stat"]["rxok"], 6, "{ours}");
+    assert_eq!(ours["last_stat"]["ackr"], 100.0, "{ours}");
+    assert!(ours["last_seen"].as_i64().is_some(), "{ours}");
+    assert_eq!(lora.lora_health()["stat"], 2);
 }
 
 #[test]
@@ -235,4 +288,65 @@ fn radio_without_the_lora_feature_refuses_to_start() {
         err.contains("needs a build with the `lora` feature"),
         "{err}"
     );
+}
+
+#[test]
+fn a_reload_applies_changed_keys_and_keeps_the_frame_counters() {
+    let lora = Lora::start_with(&device_sections(true, false));
+    assert!(
+        lora.daemon
+            .log()
+            .contains("lorawan_devices=1 frame_devices=0 LoRa device keys loaded"),
+        "{}",
+        lora.daemon.log()
+    );
+    // The signed-frame node is disabled: its frame is from an unknown device.
+    let (frame, len) = signed_frame(1, 16.5);
+    lora.push(&frame[..len], 1);
+    lora.wait_counter("unknown_devices", 1);
+    lora.push(&uplink(3, 20.0), 2);
+    lora.wait_counter("decoded", 1);
+
+    // Enable the node, disable the ABP device: no restart, the GWMP socket stays.
+    lora.reload_devices(&device_sections(false, true), 0);
+    lora.push(&frame[..len], 3);
+    wait_until("the signed frame after the reload", patience(), || {
+        (lora.metric_values("node-1", "temperature") == [16.5]).then_some(())
+    });
+    lora.push(&uplink(4, 21.0), 4);
+    lora.wait_counter("unknown_devices", 2);
+
+    // Back again: the ABP device's counter survived both reloads.
+    lora.reload_devices(&device_sections(true, true), 1);
+    lora.push(&uplink(2, 20.0), 5);
+    lora.wait_counter("replays", 1);
+    lora.push(&uplink(5, 22.0), 6);
+    wait_until("the uplink after the second reload", patience(), || {
+        (lora.metric_values("field-1", "temperature_1") == [20.0, 22.0]).then_some(())
+    });
+    let log = lora.daemon.log();
+    assert!(!log.contains("takes effect on the next restart"), "{log}");
+    assert!(!log.contains(&hex(&NWK_S_KEY)), "a key was logged:\n{log}");
+}
+
+#[test]
+fn a_bad_key_in_the_config_file_is_refused_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = DaemonConfig::new(common::free_port());
+    cfg.extra = device_sections(true, true).replace(&hex(&NODE_KEY), "00112233");
+    let path = dir.path().join("acs-edge");
+    common::write_config(&path, dir.path(), common::free_port(), &cfg);
+    let out = common::command()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("option 'key' in section 'lora_frame_device': expected 32 hex digits"),
+        "{err}"
+    );
+    assert!(!err.contains("00112233"), "{err}");
 }

@@ -922,3 +922,54 @@ fn check_request_timeout(spec: &Spec, port: u16) {
     assert_eq!(answer.status, 408, "{}", answer.body);
     check(spec, "incomplete request", "/api/v1/health", "get", &answer);
 }
+
+/// `lora.gateways` of health, filled by a real GWMP exchange, matches its schema (a stat
+/// report with some fields left out, and a gateway that only pulled).
+#[cfg(feature = "lora")]
+#[test]
+fn health_with_lora_gateways_matches_its_schema() {
+    use std::net::UdpSocket;
+    let gwmp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let gwmp_port = gwmp.local_addr().unwrap().port();
+    drop(gwmp);
+    let mut cfg = DaemonConfig::new(common::free_port());
+    cfg.extra = format!(
+        "config mqtt 'mqtt'\n\toption enabled '0'\n\n\
+         config lora 'lora'\n\toption gwmp_enabled '1'\n\toption gwmp_listen '127.0.0.1:{gwmp_port}'\n"
+    );
+    let daemon = Daemon::start(&cfg);
+    let forwarder = UdpSocket::bind("127.0.0.1:0").unwrap();
+    forwarder.connect(("127.0.0.1", gwmp_port)).unwrap();
+    forwarder.set_read_timeout(Some(patience())).unwrap();
+    let stat = br#"{"stat":{"time":"2026-01-12 08:59:28 GMT","rxnb":3,"rxok":2,"ackr":66.7}}"#;
+    for (id, eui, json) in [(0u8, [0xAB; 8], &stat[..]), (2, [0x0C; 8], &[][..])] {
+        let mut datagram = vec![2, 0, id + 1, id];
+        datagram.extend_from_slice(&eui);
+        datagram.extend_from_slice(json);
+        forwarder.send(&datagram).unwrap();
+        let mut ack = [0u8; 4];
+        forwarder.recv(&mut ack).unwrap();
+    }
+    let spec = Spec::load();
+    let answer = wait_until("two gateways in health", patience(), || {
+        let answer = call(&daemon, "GET", "/api/v1/health");
+        let gateways = answer.body["lora"]["gateways"].as_array()?;
+        (gateways.len() == 2).then_some(answer)
+    });
+    check(
+        &spec,
+        "health with gateways",
+        "/api/v1/health",
+        "GET",
+        &answer,
+    );
+    let gateways = &answer.body["lora"]["gateways"];
+    assert!(
+        gateways
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["last_stat"]["rxfw"].is_null() && g["last_stat"]["rxok"] == 2),
+        "{gateways}"
+    );
+}

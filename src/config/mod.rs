@@ -19,6 +19,7 @@
 mod ble;
 pub mod edit;
 mod instances;
+mod lora_devices;
 mod options;
 pub mod uci;
 
@@ -33,6 +34,7 @@ use std::time::Duration;
 pub use ble::{format_mac, parse_mac, Ble, BleDevice};
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
+pub use lora_devices::{Key128, LoraDevices, LoraFrameDevice, LorawanDevice};
 pub use options::default_config_text;
 use options::{Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
@@ -263,6 +265,8 @@ pub struct Config {
     pub api: Api,
     pub upstream: Upstream,
     pub lora: Lora,
+    /// `lorawan_device` and `lora_frame_device` sections.
+    pub lora_devices: LoraDevices,
     pub auth: Auth,
     pub ble: Ble,
 }
@@ -475,6 +479,7 @@ impl Config {
                 radio_cr: v.text("lora", "radio_cr").to_owned(),
                 radio_public_network: v.text("lora", "radio_sync_word") == "public",
             },
+            lora_devices: lora_devices::lora_devices_from(named)?,
             auth: instances::auth_from(v, named),
             ble: ble::ble_from(v, named)?,
         };

@@ -555,8 +555,13 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
             loaded.warnings
         );
         let auth = &loaded.config.auth;
+        let lora = &loaded.config.lora_devices;
         assert_eq!(
-            auth.users.len() + auth.api_tokens.len() + loaded.config.ble.devices.len(),
+            auth.users.len()
+                + auth.api_tokens.len()
+                + loaded.config.ble.devices.len()
+                + lora.lorawan.len()
+                + lora.frames.len(),
             1,
             "{}",
             multi.name
@@ -569,4 +574,5 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
     let defaults = parse(&default_config_text()).unwrap().config;
     assert!(defaults.auth.users.is_empty() && defaults.auth.api_tokens.is_empty());
     assert!(defaults.ble.devices.is_empty());
+    assert_eq!(defaults.lora_devices, Default::default());
 }

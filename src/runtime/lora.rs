@@ -1,6 +1,8 @@
 //! The LoRa inputs of the running daemon: the packet-forwarder server and the attached radio,
-//! sharing one decoder seeded with the persisted frame counters. Without the Cargo feature
-//! `lora` the same interface starts nothing (the config layer warns when LoRa is switched on).
+//! sharing one decoder seeded with the persisted frame counters. Device keys come from the
+//! `lorawan_device` / `lora_frame_device` sections; a reload swaps them in the running decoder,
+//! which keeps its counters, so neither input restarts. Without the Cargo feature `lora` the
+//! same interface starts nothing (the config layer warns when LoRa is switched on).
 
 #[cfg(feature = "lora")]
 pub(super) use with_lora::*;
@@ -9,7 +11,7 @@ pub(super) use without_lora::*;
 
 #[cfg(feature = "lora")]
 mod with_lora {
-    use super::super::settings::{lora_settings, radio_settings};
+    use super::super::settings::{lora_keys, lora_settings, radio_settings};
     use super::super::StartError;
     use crate::config::Config;
     use crate::ingest::lora::uplink::UplinkDecoder;
@@ -27,9 +29,24 @@ mod with_lora {
     pub(in crate::runtime) struct LoraInputs {
         gwmp: Option<GwmpSource>,
         radio: Option<RadioSource>,
+        /// The decoder both inputs share; `None` when neither runs.
+        decoder: Option<SharedDecoder>,
     }
 
     impl LoraInputs {
+        /// Applies the device sections of a reloaded config to the running decoder.
+        pub(in crate::runtime) fn reload_keys(&self, config: &Config) {
+            let Some(decoder) = &self.decoder else {
+                return;
+            };
+            let keys = lora_keys(config);
+            log_keys(&keys, "reloaded");
+            decoder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_keys(keys);
+        }
+
         pub(in crate::runtime) fn request_stop(&self) {
             if let Some(gwmp) = &self.gwmp {
                 gwmp.request_stop();
@@ -59,8 +76,7 @@ mod with_lora {
     }
 
     /// Starts the GWMP server (`lora.gwmp_enabled`) and the radio (`lora.radio_enabled`), seeded
-    /// with the persisted frame counters. Device keys come from [`LoraKeys::from_env`] until the
-    /// config carries them.
+    /// with the persisted frame counters and the keys of the enabled device sections.
     pub(in crate::runtime) fn start_lora(
         config: &Config,
         store: &Mutex<Store>,
@@ -71,17 +87,14 @@ mod with_lora {
         if !config.lora.gwmp_enabled && !config.lora.radio_enabled {
             return Ok(inputs);
         }
-        let keys = LoraKeys::from_env().map_err(StartError::LoraKeys)?;
-        log::info!(
-            "lorawan_devices={} frame_devices={} LoRa device keys loaded",
-            keys.lorawan.len(),
-            keys.frames.len()
-        );
+        let keys = lora_keys(config);
+        log_keys(&keys, "loaded");
         let counters = store
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .frame_counters()?;
         let decoder = Arc::new(Mutex::new(UplinkDecoder::new(keys, counters, DEDUP_WINDOW)));
+        inputs.decoder = Some(decoder.clone());
         if config.lora.radio_enabled {
             inputs.radio = Some(start_radio(config, decoder.clone(), tx, stats)?);
         }
@@ -93,6 +106,20 @@ mod with_lora {
             inputs.gwmp = Some(gwmp);
         }
         Ok(inputs)
+    }
+
+    fn log_keys(keys: &LoraKeys, what: &str) {
+        log::info!(
+            "lorawan_devices={} frame_devices={} LoRa device keys {what}",
+            keys.lorawan.len(),
+            keys.frames.len()
+        );
+        if keys.lorawan.is_empty() && keys.frames.is_empty() {
+            log::warn!(
+                "no enabled lorawan_device or lora_frame_device section: every LoRa frame \
+                 counts as from an unknown device"
+            );
+        }
     }
 
     fn start_radio(
@@ -130,6 +157,7 @@ mod without_lora {
     pub(in crate::runtime) struct LoraInputs {}
 
     impl LoraInputs {
+        pub(in crate::runtime) fn reload_keys(&self, _config: &Config) {}
         pub(in crate::runtime) fn request_stop(&self) {}
         pub(in crate::runtime) fn wait_finished(&self, _grace: Duration) {}
         pub(in crate::runtime) fn stop(&mut self) {}

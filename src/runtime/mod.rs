@@ -57,8 +57,6 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("LoRa device keys: {0}")]
-    LoraKeys(String),
     #[error("{what} needs a build with the Cargo feature `{feature}` (the OpenWrt package acs-edge-full)")]
     NotBuilt {
         what: &'static str,
@@ -347,6 +345,9 @@ impl Daemon {
             }
         }
         self.auth.reload(&new.auth);
+        if new.lora_devices != self.config.lora_devices {
+            self.lora.reload_keys(&new);
+        }
         let mqtt_changed = new.mqtt != self.config.mqtt;
         self.config = new;
         if mqtt_changed {

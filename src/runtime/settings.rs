@@ -6,7 +6,10 @@ use crate::config::Config;
 #[cfg(feature = "ble")]
 use crate::ingest::ble::{scanner::ScanSettings, BleAddress, BleDeviceSettings, BleSettings};
 #[cfg(feature = "lora")]
-use crate::ingest::lora::{radio::Chip, LoraSettings, RadioSettings};
+use crate::ingest::lora::{
+    radio::Chip, FrameDeviceKey, LoraKeys, LoraSettings, LorawanDeviceKeys, PayloadCodec,
+    RadioSettings,
+};
 use crate::ingest::mqtt::MqttSettings;
 use crate::store::StoreOptions;
 use crate::sync::SyncSettings;
@@ -156,5 +159,39 @@ pub fn radio_settings(config: &Config) -> RadioSettings {
             .and_then(|x| x.parse().ok())
             .unwrap_or(5),
         public_network: lora.radio_public_network,
+    }
+}
+
+/// The keys of the enabled `lorawan_device` and `lora_frame_device` sections.
+#[cfg(feature = "lora")]
+pub fn lora_keys(config: &Config) -> LoraKeys {
+    let devices = &config.lora_devices;
+    LoraKeys {
+        lorawan: devices
+            .lorawan
+            .iter()
+            .filter(|d| d.enabled)
+            .map(|d| LorawanDeviceKeys {
+                device_id: d.device_id.clone(),
+                dev_addr: d.dev_addr,
+                nwk_s_key: d.nwkskey.0,
+                app_s_key: d.appskey.0,
+                // The option table restricts the choice.
+                payload: match d.payload.as_str() {
+                    "none" => PayloadCodec::None,
+                    _ => PayloadCodec::Lpp,
+                },
+            })
+            .collect(),
+        frames: devices
+            .frames
+            .iter()
+            .filter(|d| d.enabled)
+            .map(|d| FrameDeviceKey {
+                device_id: d.device_id.clone(),
+                eui: d.eui,
+                key: d.key.0,
+            })
+            .collect(),
     }
 }

@@ -1,19 +1,11 @@
-//! Device keys of the LoRa source. They arrive as plain structs ([`LoraKeys`]) so that the
-//! configuration layer can fill them from UCI sections (`config lorawan_device '<name>'`).
-//!
-//! Until that wiring exists, [`LoraKeys::from_env`] reads a JSON keys file named by the
-//! `ACS_EDGE_LORA_KEYS` environment variable (temporary; see the README). Invariants: keys never
-//! appear in `Debug` output or logs; every device id satisfies the naming rule.
+//! Device keys of the LoRa source, as plain structs ([`LoraKeys`]) so that the source does not
+//! depend on the config layer: `runtime::settings::lora_keys` fills them from the UCI sections
+//! `config lorawan_device` and `config lora_frame_device`, at start and on every reload.
+//! Invariants: keys never appear in `Debug` output or logs.
 
 use acs_proto::lorawan::AesKey;
 use acs_proto::FrameKey;
-use serde::Deserialize;
 use std::fmt;
-
-use crate::model::validate_name;
-
-/// Environment variable naming the JSON keys file (until UCI device sections exist).
-pub const KEYS_ENV: &str = "ACS_EDGE_LORA_KEYS";
 
 /// Session keys of one LoRaWAN 1.0.x ABP device.
 #[derive(Clone, PartialEq, Eq)]
@@ -23,6 +15,18 @@ pub struct LorawanDeviceKeys {
     pub dev_addr: u32,
     pub nwk_s_key: AesKey,
     pub app_s_key: AesKey,
+    pub payload: PayloadCodec,
+}
+
+/// How the decrypted FRMPayload of a LoRaWAN device becomes readings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PayloadCodec {
+    /// Cayenne LPP.
+    #[default]
+    Lpp,
+    /// No readings from the payload: the frame is still checked and counted, and `rssi`/`snr`
+    /// are stored (for devices whose format the gateway cannot decode).
+    None,
 }
 
 /// The AES-128-CMAC key of one device sending AUTHENTICATED acs-proto frames.
@@ -46,8 +50,8 @@ impl fmt::Debug for LorawanDeviceKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} (DevAddr {:08X}, keys hidden)",
-            self.device_id, self.dev_addr
+            "{} (DevAddr {:08X}, payload {:?}, keys hidden)",
+            self.device_id, self.dev_addr, self.payload
         )
     }
 }
@@ -64,72 +68,6 @@ impl fmt::Debug for LoraKeys {
             .field("lorawan", &self.lorawan)
             .field("frames", &self.frames)
             .finish()
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileDoc {
-    #[serde(default)]
-    lorawan: Vec<FileLorawan>,
-    #[serde(default)]
-    frames: Vec<FileFrame>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileLorawan {
-    device: String,
-    dev_addr: String,
-    nwk_s_key: String,
-    app_s_key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileFrame {
-    device: Option<String>,
-    eui: String,
-    key: String,
-}
-
-impl LoraKeys {
-    /// Reads the file named by [`KEYS_ENV`]; no keys when the variable is unset.
-    pub fn from_env() -> Result<LoraKeys, String> {
-        let Some(path) = std::env::var_os(KEYS_ENV) else {
-            return Ok(LoraKeys::default());
-        };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{KEYS_ENV}={}: {e}", path.to_string_lossy()))?;
-        LoraKeys::from_json(&text)
-            .map_err(|e| format!("{KEYS_ENV}={}: {e}", path.to_string_lossy()))
-    }
-
-    /// `{"lorawan": [{"device", "dev_addr", "nwk_s_key", "app_s_key"}], "frames": [{"device"?,
-    /// "eui", "key"}]}` with hex values (DevAddr and EUI most significant byte first).
-    pub fn from_json(text: &str) -> Result<LoraKeys, String> {
-        let doc: FileDoc = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let mut keys = LoraKeys::default();
-        for d in doc.lorawan {
-            validate_name(&d.device).map_err(|e| format!("device {:?} {e}", d.device))?;
-            keys.lorawan.push(LorawanDeviceKeys {
-                dev_addr: u32::from_be_bytes(parse_hex(&d.dev_addr, "dev_addr")?),
-                nwk_s_key: parse_hex(&d.nwk_s_key, "nwk_s_key")?,
-                app_s_key: parse_hex(&d.app_s_key, "app_s_key")?,
-                device_id: d.device,
-            });
-        }
-        for d in doc.frames {
-            let eui = u64::from_be_bytes(parse_hex(&d.eui, "eui")?);
-            let device_id = d.device.unwrap_or_else(|| format!("{eui:016x}"));
-            validate_name(&device_id).map_err(|e| format!("device {device_id:?} {e}"))?;
-            keys.frames.push(FrameDeviceKey {
-                device_id,
-                eui,
-                key: parse_hex(&d.key, "key")?,
-            });
-        }
-        Ok(keys)
     }
 }
 
@@ -150,32 +88,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_file_parses_and_debug_hides_keys() {
-        let keys = LoraKeys::from_json(
-            r#"{"lorawan": [{"device": "field-1", "dev_addr": "49BE7DF1",
-                 "nwk_s_key": "44024241ed4ce9a68c6a8bc055233fd3",
-                 "app_s_key": "ec925802ae430ca77fd3dd73cb2cc588"}],
-                "frames": [{"eui": "0011223344556677", "key": "000102030405060708090a0b0c0d0e0f"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(keys.lorawan[0].dev_addr, 0x49BE_7DF1);
-        assert_eq!(keys.lorawan[0].nwk_s_key[0], 0x44);
-        assert_eq!(keys.frames[0].device_id, "0011223344556677");
+    fn debug_hides_keys() {
+        let keys = LoraKeys {
+            lorawan: vec![LorawanDeviceKeys {
+                device_id: "field-1".into(),
+                dev_addr: 0x49BE_7DF1,
+                nwk_s_key: [0x44; 16],
+                app_s_key: [0xEC; 16],
+                payload: PayloadCodec::Lpp,
+            }],
+            frames: vec![FrameDeviceKey {
+                device_id: "node-1".into(),
+                eui: 0x0011_2233_4455_6677,
+                key: [0x5A; 16],
+            }],
+        };
         let debug = format!("{keys:?}");
         assert!(
-            debug.contains("49BE7DF1") && !debug.contains("44024241"),
+            debug.contains("49BE7DF1") && debug.contains("0011223344556677"),
             "{debug}"
         );
+        for key in ["68", "236", "90", "44", "EC", "5A"] {
+            assert!(!debug.contains(&format!("{key}, ")), "{debug}");
+        }
     }
 
     #[test]
-    fn bad_keys_name_the_field() {
-        let err = LoraKeys::from_json(
-            r#"{"lorawan": [{"device": "a", "dev_addr": "49BE7D", "nwk_s_key": "00", "app_s_key": "00"}]}"#,
-        )
-        .unwrap_err();
+    fn bad_hex_names_the_field() {
+        let err = parse_hex::<4>("49BE7D", "dev_addr").unwrap_err();
         assert!(err.contains("dev_addr: expected 4 bytes"), "{err}");
-        let err = LoraKeys::from_json(r#"{"frames": [{"eui": "zz", "key": ""}]}"#).unwrap_err();
-        assert!(err.contains("eui"), "{err}");
+        assert!(parse_hex::<8>("zz", "eui").unwrap_err().contains("eui"));
+        assert_eq!(parse_hex::<2>("01:ab", "x"), Ok([1, 0xab]));
     }
 }

@@ -34,9 +34,9 @@ pub(crate) use delivery::Delivery;
 #[cfg(feature = "lora")]
 pub use delivery::{SharedDecoder, DEDUP_WINDOW};
 #[cfg(feature = "lora")]
-pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
+pub use keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys, PayloadCodec};
 #[cfg(feature = "lora")]
 pub use radio::{RadioSettings, RadioSource};
 #[cfg(feature = "lora")]
 pub use server::{GwmpSource, LoraSettings};
-pub use stats::{LoraCounters, LoraSnapshot};
+pub use stats::{GatewaySnapshot, GatewayStat, LoraCounters, LoraSnapshot, MAX_GATEWAYS};

@@ -236,6 +236,7 @@ mod tests {
                 dev_addr: 0x0102_0304,
                 nwk_s_key: [1; 16],
                 app_s_key: [2; 16],
+                payload: Default::default(),
             }],
             frames: Vec::new(),
         };

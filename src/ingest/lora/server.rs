@@ -8,7 +8,7 @@
 
 use super::gwmp::{self, Datagram};
 use super::uplink::RadioMeta;
-use super::{Delivery, SharedDecoder};
+use super::{Delivery, GatewayStat, SharedDecoder};
 use crate::ingest::Event;
 use crate::stats::Stats;
 use std::collections::HashMap;
@@ -133,13 +133,19 @@ impl Worker {
                 return true;
             }
         };
+        let now_ms = crate::model::now_ms();
+        if let Datagram::PullData { gateway } = received.datagram {
+            self.delivery
+                .counters()
+                .record_gateway(gateway, now_ms, 0, None);
+        }
         if let Some(ack) = received.ack() {
             if let Err(e) = self.socket.send_to(&ack, peer) {
                 log::warn!("peer={peer} could not acknowledge GWMP datagram: {e}");
             }
         }
         match received.datagram {
-            Datagram::PushData { gateway, json } => self.push_data(gateway, json, peer),
+            Datagram::PushData { gateway, json } => self.push_data(gateway, json, peer, now_ms),
             Datagram::PullData { gateway } => {
                 if self.pull_addrs.insert(gateway, peer) != Some(peer) {
                     log::info!("gateway={gateway:016x} peer={peer} gateway pull address");
@@ -153,10 +159,13 @@ impl Worker {
         }
     }
 
-    fn push_data(&mut self, gateway: u64, json: &[u8], peer: SocketAddr) -> bool {
+    fn push_data(&mut self, gateway: u64, json: &[u8], peer: SocketAddr, now_ms: i64) -> bool {
         let push = match gwmp::parse_push(json) {
             Ok(push) => push,
             Err(reason) => {
+                self.delivery
+                    .counters()
+                    .record_gateway(gateway, now_ms, 0, None);
                 self.delivery.counters().malformed.fetch_add(1, Relaxed);
                 self.delivery.warn(format!(
                     "gateway={gateway:016x} peer={peer} dropped: {reason}"
@@ -164,6 +173,18 @@ impl Worker {
                 return true;
             }
         };
+        let stat = push.stat.as_ref().map(|stat| GatewayStat {
+            received: now_ms,
+            rxnb: stat.rxnb,
+            rxok: stat.rxok,
+            rxfw: stat.rxfw,
+            ackr: stat.ackr.filter(|a| a.is_finite()),
+            dwnb: stat.dwnb,
+            txnb: stat.txnb,
+        });
+        self.delivery
+            .counters()
+            .record_gateway(gateway, now_ms, push.rxpk.len() as u64, stat);
         if let Some(stat) = &push.stat {
             self.delivery.counters().stat.fetch_add(1, Relaxed);
             log::info!(

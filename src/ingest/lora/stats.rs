@@ -1,8 +1,17 @@
-//! Counters of the LoRa source, reported as the `lora` object of `/api/v1/health`.
+//! Counters of the LoRa source, reported as the `lora` object of `/api/v1/health`, and the
+//! packet-forwarder gateways heard since start.
+//!
+//! Invariant: the gateway table holds at most [`MAX_GATEWAYS`] entries (GWMP is
+//! unauthenticated, so anyone on the network can invent gateway EUIs); a new gateway beyond it
+//! replaces the one heard from longest ago.
 
 use portable_atomic::AtomicU64;
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Mutex;
+
+/// Most gateways remembered for the status view.
+pub const MAX_GATEWAYS: usize = 32;
 
 #[derive(Debug, Default)]
 pub struct LoraCounters {
@@ -19,10 +28,42 @@ pub struct LoraCounters {
     pub payload_errors: AtomicU64,
     pub radio_packets: AtomicU64,
     pub radio_errors: AtomicU64,
+    gateways: Mutex<Vec<GatewaySnapshot>>,
+}
+
+/// A packet-forwarder gateway as last heard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewaySnapshot {
+    /// The gateway EUI from the GWMP header, 16 lowercase hex digits.
+    pub eui: String,
+    /// Epoch ms of its last datagram.
+    pub last_seen: i64,
+    /// Its PUSH_DATA and PULL_DATA datagrams.
+    pub datagrams: u64,
+    /// Radio packets it forwarded.
+    pub rxpk: u64,
+    /// Its last status report; `None` before the first.
+    pub last_stat: Option<GatewayStat>,
+}
+
+/// A gateway's `stat` report: the forwarder's counters over its last `stat_interval`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct GatewayStat {
+    /// Epoch ms when it arrived.
+    pub received: i64,
+    /// Packets received, with a valid CRC, forwarded.
+    pub rxnb: Option<u64>,
+    pub rxok: Option<u64>,
+    pub rxfw: Option<u64>,
+    /// Percentage of its upstream datagrams acknowledged.
+    pub ackr: Option<f64>,
+    /// Downlinks received and emitted.
+    pub dwnb: Option<u64>,
+    pub txnb: Option<u64>,
 }
 
 /// Totals since start.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LoraSnapshot {
     /// UDP datagrams received from packet forwarders.
     pub datagrams: u64,
@@ -50,9 +91,48 @@ pub struct LoraSnapshot {
     pub radio_packets: u64,
     /// Receive errors of that radio (bad CRC, bus errors).
     pub radio_errors: u64,
+    /// Packet-forwarder gateways heard since start, most recently heard first.
+    pub gateways: Vec<GatewaySnapshot>,
 }
 
 impl LoraCounters {
+    /// Records a datagram from gateway `eui` carrying `rxpk` radio packets and maybe a `stat`.
+    pub fn record_gateway(&self, eui: u64, now_ms: i64, rxpk: u64, stat: Option<GatewayStat>) {
+        let mut gateways = self.gateways.lock().unwrap_or_else(|p| p.into_inner());
+        let eui = format!("{eui:016x}");
+        let index = match gateways.iter().position(|g| g.eui == eui) {
+            Some(i) => i,
+            None => {
+                let fresh = GatewaySnapshot {
+                    eui,
+                    last_seen: now_ms,
+                    datagrams: 0,
+                    rxpk: 0,
+                    last_stat: None,
+                };
+                if gateways.len() < MAX_GATEWAYS {
+                    gateways.push(fresh);
+                    gateways.len() - 1
+                } else {
+                    let (oldest, _) = gateways
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, g)| g.last_seen)
+                        .unwrap_or((0, &gateways[0]));
+                    gateways[oldest] = fresh;
+                    oldest
+                }
+            }
+        };
+        let gateway = &mut gateways[index];
+        gateway.last_seen = now_ms;
+        gateway.datagrams += 1;
+        gateway.rxpk += rxpk;
+        if stat.is_some() {
+            gateway.last_stat = stat;
+        }
+    }
+
     pub fn snapshot(&self) -> LoraSnapshot {
         let get = |c: &AtomicU64| c.load(Relaxed);
         LoraSnapshot {
@@ -69,6 +149,50 @@ impl LoraCounters {
             payload_errors: get(&self.payload_errors),
             radio_packets: get(&self.radio_packets),
             radio_errors: get(&self.radio_errors),
+            gateways: {
+                let mut gateways = self
+                    .gateways
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                gateways.sort_by_key(|g| std::cmp::Reverse(g.last_seen));
+                gateways
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateways_accumulate_and_the_table_stays_bounded() {
+        let counters = LoraCounters::default();
+        counters.record_gateway(0xAA, 10, 2, None);
+        let stat = GatewayStat {
+            received: 20,
+            rxok: Some(5),
+            ..GatewayStat::default()
+        };
+        counters.record_gateway(0xAA, 20, 0, Some(stat.clone()));
+        counters.record_gateway(0xAA, 30, 1, None);
+        let gateways = counters.snapshot().gateways;
+        assert_eq!(gateways.len(), 1);
+        let g = &gateways[0];
+        assert_eq!(g.eui, "00000000000000aa");
+        assert_eq!((g.datagrams, g.rxpk, g.last_seen), (3, 3, 30));
+        assert_eq!(g.last_stat, Some(stat));
+
+        for eui in 1..=MAX_GATEWAYS as u64 + 5 {
+            counters.record_gateway(eui << 8, 100 + eui as i64, 1, None);
+        }
+        let gateways = counters.snapshot().gateways;
+        assert_eq!(gateways.len(), MAX_GATEWAYS);
+        assert!(gateways.iter().all(|g| g.eui != "00000000000000aa"));
+        assert_eq!(
+            gateways[0].eui,
+            format!("{:016x}", (MAX_GATEWAYS as u64 + 5) << 8)
+        );
     }
 }

@@ -12,7 +12,7 @@
 //!   duplicate (several gateways, or the node's own retransmission); anything else at or below
 //!   the last counter is a replay. The first copy to arrive wins.
 
-use super::keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys};
+use super::keys::{FrameDeviceKey, LoraKeys, LorawanDeviceKeys, PayloadCodec};
 use crate::ingest::frame::collect_readings;
 use crate::model::Reading;
 use acs_proto::lorawan::{extend_fcnt, PhyPayload, MAX_PHY_LEN};
@@ -76,11 +76,6 @@ pub struct UplinkDecoder {
 impl UplinkDecoder {
     /// `counters`: the persisted last counter of each device id (from the store).
     pub fn new(keys: LoraKeys, counters: HashMap<String, u32>, dedup_window: Duration) -> Self {
-        let mut lorawan: HashMap<u32, Vec<LorawanDeviceKeys>> = HashMap::new();
-        for k in keys.lorawan {
-            lorawan.entry(k.dev_addr).or_default().push(k);
-        }
-        let frames = keys.frames.into_iter().map(|k| (k.eui, k)).collect();
         let sessions = counters
             .into_iter()
             .map(|(device, last)| {
@@ -91,12 +86,25 @@ impl UplinkDecoder {
                 (device, session)
             })
             .collect();
-        UplinkDecoder {
-            lorawan,
-            frames,
+        let mut decoder = UplinkDecoder {
+            lorawan: HashMap::new(),
+            frames: HashMap::new(),
             sessions,
             dedup_window,
+        };
+        decoder.set_keys(keys);
+        decoder
+    }
+
+    /// Replaces every key (a config reload). The frame counters stay: a device whose keys
+    /// changed still cannot replay frames it sent before.
+    pub fn set_keys(&mut self, keys: LoraKeys) {
+        let mut lorawan: HashMap<u32, Vec<LorawanDeviceKeys>> = HashMap::new();
+        for k in keys.lorawan {
+            lorawan.entry(k.dev_addr).or_default().push(k);
         }
+        self.lorawan = lorawan;
+        self.frames = keys.frames.into_iter().map(|k| (k.eui, k)).collect();
     }
 
     /// Checks and decodes one PHY payload received at `now_ms` (epoch) / `now` (monotonic).
@@ -158,14 +166,17 @@ impl UplinkDecoder {
                 ))
             })?;
         let device = keys.device_id.clone();
+        let codec = keys.payload;
         self.check_counter(&device, fcnt, frame.mic(), now)?;
         let mut plain = [0u8; MAX_PHY_LEN];
         let n = frame
             .decrypt_frm_payload(&keys.nwk_s_key, &keys.app_s_key, fcnt, &mut plain)
             .map_err(|e| Rejected::Malformed(e.to_string()))?;
-        let (readings, payload_problem) = match frame.fport() {
-            Some(port) if port > 0 => lpp_readings(&device, &plain[..n], now_ms),
-            _ => (Vec::new(), None), // MAC commands only
+        let (readings, payload_problem) = match (frame.fport(), codec) {
+            (Some(port), PayloadCodec::Lpp) if port > 0 => {
+                lpp_readings(&device, &plain[..n], now_ms)
+            }
+            _ => (Vec::new(), None), // MAC commands only, or no payload decoder
         };
         self.record(&device, fcnt, frame.mic(), now);
         Ok(Accepted {

@@ -7,20 +7,25 @@ const APP: [u8; 16] = [0x22; 16];
 const FRAME_KEY: [u8; 16] = [0x33; 16];
 const EUI: u64 = 0x0011_2233_4455_6677;
 
-fn decoder(counters: &[(&str, u32)]) -> UplinkDecoder {
-    let keys = LoraKeys {
+fn keys() -> LoraKeys {
+    LoraKeys {
         lorawan: vec![LorawanDeviceKeys {
             device_id: "field-1".into(),
             dev_addr: 0x2601_1bda,
             nwk_s_key: NWK,
             app_s_key: APP,
+            payload: PayloadCodec::Lpp,
         }],
         frames: vec![FrameDeviceKey {
             device_id: "node-7".into(),
             eui: EUI,
             key: FRAME_KEY,
         }],
-    };
+    }
+}
+
+fn decoder(counters: &[(&str, u32)]) -> UplinkDecoder {
+    let keys = keys();
     let counters = counters.iter().map(|(d, c)| (d.to_string(), *c)).collect();
     UplinkDecoder::new(keys, counters, Duration::from_secs(60))
 }
@@ -200,4 +205,32 @@ fn lpp_stops_at_an_unknown_type_and_keeps_what_came_before() {
         names,
         ["gps_3_latitude", "gps_3_longitude", "gps_3_altitude"]
     );
+}
+
+#[test]
+fn new_keys_apply_at_once_and_counters_survive_them() {
+    let mut d = decoder(&[]);
+    let t0 = Instant::now();
+    d.accept(&uplink(4, LPP), RADIO, 1, t0).unwrap();
+    d.set_keys(LoraKeys::default());
+    assert!(matches!(
+        d.accept(&uplink(5, LPP), RADIO, 1, t0),
+        Err(Rejected::UnknownDevice(_))
+    ));
+    d.set_keys(keys());
+    assert!(matches!(
+        d.accept(&uplink(4, LPP), RADIO, 1, t0 + Duration::from_secs(120)),
+        Err(Rejected::Replay { last: 4, .. })
+    ));
+    assert_eq!(d.accept(&uplink(5, LPP), RADIO, 1, t0).unwrap().counter, 5);
+}
+
+#[test]
+fn a_device_without_payload_decoder_stores_only_signal_figures() {
+    let mut k = keys();
+    k.lorawan[0].payload = PayloadCodec::None;
+    let mut d = UplinkDecoder::new(k, HashMap::new(), Duration::from_secs(60));
+    let a = d.accept(&uplink(1, LPP), RADIO, 1, Instant::now()).unwrap();
+    let metrics: Vec<_> = a.readings.iter().map(|r| r.metric.as_str()).collect();
+    assert_eq!((a.counter, metrics), (1, vec!["rssi", "snr"]));
 }

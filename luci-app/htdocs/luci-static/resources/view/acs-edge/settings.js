@@ -6,7 +6,8 @@
 // Settings of acs-edge: one tab per section of /etc/config/acs-edge. Every option of the
 // daemon's schema (`acs-edge print-config`) appears here with the same default and the same
 // limits; luci-app/tests/contract.js holds the form to the schema. Secrets that the command line
-// manages (password_hash, token_hash) are never shown or edited here.
+// manages (password_hash, token_hash) are never shown or edited here; LoRa device keys come from
+// a network console or the node's firmware, so they are edited here, in password fields.
 
 var NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -78,10 +79,21 @@ function validateBindkey(sectionId, value) {
 	return _('Expecting 32 hex digits');
 }
 
+// Device ids: empty (the default id) or the daemon's naming rule.
 function validateDeviceId(sectionId, value) {
 	if (value === '' || NAME_RE.test(value))
 		return true;
 	return _('1 to 64 letters, digits, or _ - . :');
+}
+
+// Exactly `digits` hex digits; empty is left to the field's required check.
+function hexValidator(digits, message) {
+	var re = new RegExp('^[0-9A-Fa-f]{' + digits + '}$');
+	return function(sectionId, value) {
+		if (value === '' || re.test(value))
+			return true;
+		return message;
+	};
 }
 
 function validateUpstreamUrl(sectionId, value) {
@@ -383,6 +395,48 @@ return view.extend({
 		o.validate = validateBindkey;
 		o = opt(s, 'device', form.Value, 'id', _('Device id'), _('Empty: ble-<address>.'), '');
 		o.validate = validateDeviceId;
+
+		// LoRa devices: session keys from the network console or the node's firmware
+		s = m.section(form.TypedSection, 'lorawan_device', _('LoRaWAN devices (ABP)'),
+			_('LoRaWAN 1.0.x devices activated by personalisation. Their uplinks are checked and decrypted with these session keys, and their payloads decoded (Cayenne LPP). ' +
+			  'The frame counter of each device id is kept across restarts and key changes. Applied by a reload.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.tab('device', _('Device'));
+		o = opt(s, 'device', form.Value, 'device_id', _('Device ID'), _('Empty: the section name.'), '');
+		o.validate = validateDeviceId;
+		o = s.taboption('device', form.Value, 'dev_addr', _('DevAddr'), _('8 hex digits, most significant first.'));
+		o.validate = hexValidator(8, _('Expecting 8 hex digits'));
+		o.rmempty = false;
+		o = s.taboption('device', form.Value, 'nwkskey', _('NwkSKey'), _('Network session key, 32 hex digits. Never logged.'));
+		o.validate = hexValidator(32, _('Expecting 32 hex digits'));
+		o.password = true;
+		o.rmempty = false;
+		o = s.taboption('device', form.Value, 'appskey', _('AppSKey'), _('Application session key, 32 hex digits. Never logged.'));
+		o.validate = hexValidator(32, _('Expecting 32 hex digits'));
+		o.password = true;
+		o.rmempty = false;
+		o = opt(s, 'device', form.ListValue, 'payload', _('Payload decoder'),
+			_('None: the frame is checked and counted and RSSI/SNR are stored, for devices in another format.'), 'lpp');
+		o.value('lpp', _('Cayenne LPP'));
+		o.value('none', _('None'));
+		opt(s, 'device', form.Flag, 'enabled', _('Enabled'), _('Disabled: its frames count as from an unknown device.'), '1');
+
+		s = m.section(form.TypedSection, 'lora_frame_device', _('LoRa signed-frame nodes'),
+			_('Nodes sending authenticated acs-proto frames over raw LoRa (AES-128-CMAC). Applied by a reload.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.tab('device', _('Device'));
+		o = opt(s, 'device', form.Value, 'device_id', _('Device ID'), _('Empty: the EUI as 16 lowercase hex digits.'), '');
+		o.validate = validateDeviceId;
+		o = s.taboption('device', form.Value, 'eui', _('EUI-64'), _('16 hex digits, most significant first.'));
+		o.validate = hexValidator(16, _('Expecting 16 hex digits'));
+		o.rmempty = false;
+		o = s.taboption('device', form.Value, 'key', _('Key'), _('AES-128-CMAC key, 32 hex digits. Never logged.'));
+		o.validate = hexValidator(32, _('Expecting 32 hex digits'));
+		o.password = true;
+		o.rmempty = false;
+		opt(s, 'device', form.Flag, 'enabled', _('Enabled'), _('Disabled: its frames count as from an unknown device.'), '1');
 
 		return m.render();
 	}
