@@ -18,6 +18,7 @@
 
 pub mod edit;
 mod instances;
+mod models;
 mod options;
 pub mod uci;
 
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
+pub use models::ModelSpec;
 pub use options::default_config_text;
 use options::{Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
@@ -157,8 +159,13 @@ fn set_entry(
         option: opt.name,
         message,
     };
+    let joined;
     let raw = match &entry.value {
         uci::Value::Single(raw) => raw,
+        uci::Value::List(items) if options::LIST_OPTIONS.contains(&(opt.section, opt.name)) => {
+            joined = items.join(" ");
+            &joined
+        }
         uci::Value::List(_) => return Err(invalid("expected a single value, got a list".into())),
     };
     values.set(i, opt.kind.check(raw).map_err(invalid)?, entry.line);
@@ -239,6 +246,8 @@ pub struct Config {
     pub upstream: Upstream,
     pub lora: Lora,
     pub auth: Auth,
+    /// `config model` sections, in file order.
+    pub models: Vec<ModelSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -450,6 +459,7 @@ impl Config {
                 radio_public_network: v.text("lora", "radio_sync_word") == "public",
             },
             auth: instances::auth_from(v, named),
+            models: models::models_from(named)?,
         };
         config.check_upstream(v)?;
         Ok(config)

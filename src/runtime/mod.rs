@@ -7,6 +7,7 @@
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 pub mod live;
+pub mod ml;
 pub mod settings;
 pub mod writer;
 
@@ -133,6 +134,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     };
 
     let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
+    let ml = ml::MlPart::start(&config.models, live.bus.clone(), tx.clone(), store.clone());
     let mut daemon = Daemon {
         auth: auth.clone(),
         config_path: config_path.to_owned(),
@@ -143,6 +145,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         writer_settings,
         mqtt: None,
         lora: LoraInputs::default(),
+        ml,
     };
     daemon.start_mqtt();
     let ble_replay = match options.replay_ble {
@@ -221,6 +224,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     }
     daemon.tx.close();
     let _ = writer.join();
+    daemon.ml.stop();
     live.stop();
     if let Some(replay) = ble_replay {
         replay.stop();
@@ -246,6 +250,7 @@ struct Daemon {
     writer_settings: Arc<WriterSettings>,
     mqtt: Option<MqttSource>,
     lora: LoraInputs,
+    ml: ml::MlPart,
 }
 
 /// The LoRa inputs that run; both share one decoder (keys and frame counters).
@@ -463,6 +468,8 @@ impl Daemon {
             }
         }
         self.auth.reload(&new.auth);
+        // Model files may have been replaced even when their sections did not change.
+        self.ml.reload(&new.models);
         let mqtt_changed = new.mqtt != self.config.mqtt;
         self.config = new;
         if mqtt_changed {
