@@ -14,7 +14,6 @@ pub mod config;
 pub mod hex;
 pub mod ingest;
 pub mod logging;
-#[cfg(feature = "ml")]
 pub mod ml;
 pub mod model;
 pub mod rules;

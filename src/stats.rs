@@ -50,6 +50,7 @@ pub struct Stats {
     pub logins_failed: AtomicU64,
     pub logins_limited: AtomicU64,
     pub unauthorized: AtomicU64,
+    pub ml: crate::ml::MlCounters,
     last_mqtt_error: Mutex<Option<String>>,
 }
 
@@ -114,6 +115,7 @@ impl Stats {
                 },
             },
             lora: self.lora.snapshot(),
+            ml: self.ml.snapshot(),
         }
     }
 }
@@ -124,6 +126,7 @@ pub struct StatsSnapshot {
     pub ingest: IngestSnapshot,
     pub api: ApiSnapshot,
     pub lora: crate::ingest::lora::LoraSnapshot,
+    pub ml: crate::ml::MlSnapshot,
 }
 
 #[derive(Debug, Serialize)]

@@ -183,4 +183,16 @@ fn injected_anomalies_in_a_replayed_stream_become_anomaly_readings_and_fire_a_ru
         .all_readings("room1")
         .iter()
         .all(|r| r["metric"] != "temperature.broken"));
+    let ml = &daemon.health()["ml"];
+    assert_eq!(ml["models_loaded"], 1, "{ml}");
+    assert_eq!(ml["load_errors"], 1, "{ml}");
+    assert_eq!(ml["inference_errors"], 0, "{ml}");
+    assert!(
+        ml["inferences"].as_u64().unwrap() > anomalies.len() as u64,
+        "{ml}"
+    );
+    assert!(
+        ml["outputs"].as_u64().unwrap() >= anomalies.len() as u64,
+        "{ml}"
+    );
 }

@@ -1,5 +1,6 @@
 //! Local inference (`ml` feature): `config model` sections score sliding windows of telemetry
-//! and write their outputs back as derived readings.
+//! and write their outputs back as derived readings. The counters exist in every build (the
+//! health report has them, all 0 without the feature); the rest needs the feature.
 //!
 //! Invariants:
 //! - Models are loaded and optimized once, at start and at reload. A model that cannot be
@@ -12,12 +13,18 @@
 //! - Outputs take the path of ingested readings (store, sync, REST, WebSocket, rules). A model
 //!   never consumes model outputs: the config refuses an output that is any model's input.
 
+#[cfg(feature = "ml")]
 mod nnef;
+#[cfg(feature = "ml")]
 mod runner;
+#[cfg(feature = "ml")]
 mod window;
 
+#[cfg(feature = "ml")]
 pub use nnef::LoadedModel;
+#[cfg(feature = "ml")]
 pub use runner::{MlRunner, ML_QUEUE};
+#[cfg(feature = "ml")]
 pub use window::{Ready, Windows, MAX_DEVICES_PER_MODEL};
 
 use portable_atomic::AtomicU64;
@@ -38,7 +45,7 @@ pub enum MlError {
     NotFinite(f32),
 }
 
-/// Totals since start.
+/// Totals since start (`ml` in `/api/v1/health`).
 #[derive(Debug, Default)]
 pub struct MlCounters {
     pub models_loaded: AtomicU64,

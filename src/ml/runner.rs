@@ -7,12 +7,13 @@
 //! writer with `try_send`: a full writer queue drops them (counted) instead of blocking.
 
 use super::window::{Offered, Ready, Windows};
-use super::{LoadedModel, MlCounters};
+use super::LoadedModel;
 use crate::bus::{Bus, Interest, LiveEvent, Subscription};
 use crate::config::ModelSpec;
 use crate::ingest::Event;
 use crate::logging::WarnLimit;
 use crate::model::{Reading, Transport};
+use crate::stats::Stats;
 use crate::store::Store;
 use smol::future;
 use std::collections::HashMap;
@@ -47,12 +48,12 @@ impl MlRunner {
         bus: &Arc<Bus>,
         writer: async_channel::Sender<Event>,
         store: Arc<Mutex<Store>>,
-        counters: Arc<MlCounters>,
+        stats: Arc<Stats>,
     ) -> std::io::Result<Option<MlRunner>> {
         let sections: Vec<Section> = specs
             .iter()
             .filter(|s| s.enabled)
-            .filter_map(|spec| load(spec, &counters))
+            .filter_map(|spec| load(spec, &stats.ml))
             .collect();
         if sections.is_empty() {
             return Ok(None);
@@ -64,7 +65,7 @@ impl MlRunner {
             sections,
             writer,
             store,
-            counters,
+            stats,
             transports: HashMap::new(),
             warn: WarnLimit::new("model inference failures"),
         };
@@ -92,7 +93,7 @@ impl MlRunner {
     }
 }
 
-fn load(spec: &ModelSpec, counters: &MlCounters) -> Option<Section> {
+fn load(spec: &ModelSpec, counters: &super::MlCounters) -> Option<Section> {
     let windows = Windows::new(
         spec.device.clone(),
         spec.metrics.clone(),
@@ -131,7 +132,7 @@ struct Worker {
     sections: Vec<Section>,
     writer: async_channel::Sender<Event>,
     store: Arc<Mutex<Store>>,
-    counters: Arc<MlCounters>,
+    stats: Arc<Stats>,
     /// Transport of each device seen, so derived readings keep the device's transport.
     transports: HashMap<String, Transport>,
     warn: WarnLimit,
@@ -163,7 +164,8 @@ impl Worker {
             .await;
             let dropped = subscription.dropped();
             if dropped > dropped_seen {
-                self.counters
+                self.stats
+                    .ml
                     .batches_dropped
                     .fetch_add(dropped - dropped_seen, Relaxed);
                 dropped_seen = dropped;
@@ -182,12 +184,12 @@ impl Worker {
         for section in &mut self.sections {
             for reading in batch {
                 if section.windows.offer(reading, &mut ready) == Offered::Refused {
-                    self.counters.devices_refused.fetch_add(1, Relaxed);
+                    self.stats.ml.devices_refused.fetch_add(1, Relaxed);
                 }
             }
             section.windows.flush(&mut ready);
             for due in ready.drain(..) {
-                self.counters.inferences.fetch_add(1, Relaxed);
+                self.stats.ml.inferences.fetch_add(1, Relaxed);
                 match section.model.score(&due.input) {
                     Ok(score) => {
                         let value = f64::from(score);
@@ -201,7 +203,7 @@ impl Worker {
                         }
                     }
                     Err(e) => {
-                        self.counters.inference_errors.fetch_add(1, Relaxed);
+                        self.stats.ml.inference_errors.fetch_add(1, Relaxed);
                         self.warn.warn(format_args!(
                             "model={} device={} {e}",
                             section.name, due.device
@@ -226,8 +228,8 @@ impl Worker {
         for (transport, readings) in by_transport {
             let n = readings.len() as u64;
             match self.writer.try_send(Event::Readings(transport, readings)) {
-                Ok(()) => self.counters.outputs.fetch_add(n, Relaxed),
-                Err(_) => self.counters.outputs_dropped.fetch_add(n, Relaxed),
+                Ok(()) => self.stats.ml.outputs.fetch_add(n, Relaxed),
+                Err(_) => self.stats.ml.outputs_dropped.fetch_add(n, Relaxed),
             };
         }
     }

@@ -5,6 +5,7 @@
 use crate::bus::Bus;
 use crate::config::ModelSpec;
 use crate::ingest::Event;
+use crate::stats::Stats;
 use crate::store::Store;
 use std::sync::{Arc, Mutex};
 
@@ -13,8 +14,7 @@ pub struct MlPart {
     bus: Arc<Bus>,
     writer: async_channel::Sender<Event>,
     store: Arc<Mutex<Store>>,
-    #[cfg(feature = "ml")]
-    pub counters: Arc<crate::ml::MlCounters>,
+    stats: Arc<Stats>,
     #[cfg(feature = "ml")]
     runner: Option<crate::ml::MlRunner>,
 }
@@ -25,13 +25,13 @@ impl MlPart {
         bus: Arc<Bus>,
         writer: async_channel::Sender<Event>,
         store: Arc<Mutex<Store>>,
+        stats: Arc<Stats>,
     ) -> MlPart {
         let mut part = MlPart {
             bus,
             writer,
             store,
-            #[cfg(feature = "ml")]
-            counters: Arc::default(),
+            stats,
             #[cfg(feature = "ml")]
             runner: None,
         };
@@ -52,7 +52,7 @@ impl MlPart {
             &self.bus,
             self.writer.clone(),
             self.store.clone(),
-            self.counters.clone(),
+            self.stats.clone(),
         ) {
             Ok(Some(runner)) => {
                 log::info!("models={} local inference running", runner.models());
@@ -65,7 +65,7 @@ impl MlPart {
 
     #[cfg(not(feature = "ml"))]
     fn load(&mut self, specs: &[ModelSpec]) {
-        let _ = (&self.bus, &self.writer, &self.store);
+        let _ = (&self.bus, &self.writer, &self.store, &self.stats);
         let enabled: Vec<&str> = specs
             .iter()
             .filter(|s| s.enabled)

@@ -134,7 +134,13 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     };
 
     let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
-    let ml = ml::MlPart::start(&config.models, live.bus.clone(), tx.clone(), store.clone());
+    let ml = ml::MlPart::start(
+        &config.models,
+        live.bus.clone(),
+        tx.clone(),
+        store.clone(),
+        stats.clone(),
+    );
     let mut daemon = Daemon {
         auth: auth.clone(),
         config_path: config_path.to_owned(),
