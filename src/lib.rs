@@ -15,6 +15,7 @@ pub mod config;
 pub mod hex;
 pub mod ingest;
 pub mod logging;
+pub mod ml;
 pub mod model;
 pub mod rules;
 pub mod runtime;

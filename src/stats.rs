@@ -51,6 +51,7 @@ pub struct Stats {
     pub logins_limited: AtomicU64,
     pub unauthorized: AtomicU64,
     pub ble: crate::ingest::ble_stats::BleCounters,
+    pub ml: crate::ml::MlCounters,
     last_mqtt_error: Mutex<Option<String>>,
 }
 
@@ -116,6 +117,7 @@ impl Stats {
             },
             lora: self.lora.snapshot(),
             ble: self.ble.snapshot(),
+            ml: self.ml.snapshot(),
         }
     }
 }
@@ -127,6 +129,7 @@ pub struct StatsSnapshot {
     pub api: ApiSnapshot,
     pub lora: crate::ingest::lora::LoraSnapshot,
     pub ble: crate::ingest::ble_stats::BleSnapshot,
+    pub ml: crate::ml::MlSnapshot,
 }
 
 #[derive(Debug, Serialize)]

@@ -20,6 +20,7 @@ mod ble;
 pub mod edit;
 mod instances;
 mod lora_devices;
+mod models;
 mod options;
 pub mod uci;
 
@@ -35,6 +36,7 @@ pub use ble::{format_mac, parse_mac, Ble, BleDevice};
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
 pub use lora_devices::{Key128, LoraDevices, LoraFrameDevice, LorawanDevice};
+pub use models::ModelSpec;
 pub use options::default_config_text;
 use options::{Val, MULTI_SECTIONS, OPTIONS, SECTIONS};
 
@@ -186,6 +188,10 @@ fn set_entry(
     };
     let val = match &entry.value {
         uci::Value::Single(raw) => opt.kind.check(raw),
+        // A text option that takes a list: its items joined with spaces, as `uci get` prints it.
+        uci::Value::List(items) if options::LIST_OPTIONS.contains(&(opt.section, opt.name)) => {
+            opt.kind.check(&items.join(" "))
+        }
         uci::Value::List(items) => opt.kind.check_list(items),
     };
     values.set(i, val.map_err(invalid)?, entry.line);
@@ -269,6 +275,8 @@ pub struct Config {
     pub lora_devices: LoraDevices,
     pub auth: Auth,
     pub ble: Ble,
+    /// `config model` sections, in file order.
+    pub models: Vec<ModelSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -482,6 +490,7 @@ impl Config {
             lora_devices: lora_devices::lora_devices_from(named)?,
             auth: instances::auth_from(v, named),
             ble: ble::ble_from(v, named)?,
+            models: models::models_from(named)?,
         };
         config.check_upstream(v)?;
         Ok(config)

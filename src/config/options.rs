@@ -810,7 +810,82 @@ pub const OPTIONS: &[OptionSpec] = &[
         reload: true,
         doc: "0 forgets the key: the device's frames count as unknown devices.",
     },
+    // model (any number, named)
+    OptionSpec {
+        section: "model",
+        name: "enabled",
+        kind: Kind::Bool,
+        default: "1",
+        reload: true,
+        doc: "0 keeps the section but does not load or run the model.",
+    },
+    OptionSpec {
+        section: "model",
+        name: "path",
+        kind: Kind::Text(check_any),
+        default: "",
+        reload: true,
+        doc: "The model: an NNEF archive (.nnef.tar) or directory. Input: one window as a\n\
+              [1, window x metrics] float tensor, rows oldest first, columns in `metrics` order;\n\
+              output: one number.",
+    },
+    OptionSpec {
+        section: "model",
+        name: "device",
+        kind: Kind::Text(super::models::check_optional_device),
+        default: "",
+        reload: true,
+        doc: "The device whose readings the model scores; empty: every device that sends the\n\
+              metrics (one window each).",
+    },
+    OptionSpec {
+        section: "model",
+        name: "metrics",
+        kind: Kind::Text(super::models::check_metric_list),
+        default: "",
+        reload: true,
+        doc: "Input metrics, in the model's column order (a UCI list, or names separated by\n\
+              spaces). Each reading of the first one adds a row with the latest value of each.",
+    },
+    OptionSpec {
+        section: "model",
+        name: "window",
+        kind: Kind::Int { min: 1, max: 4096 },
+        default: "16",
+        reload: true,
+        doc: "Rows per window.",
+    },
+    OptionSpec {
+        section: "model",
+        name: "hop",
+        kind: Kind::Int { min: 1, max: 4096 },
+        default: "1",
+        reload: true,
+        doc: "New rows between two inferences; above the window, some rows are never scored.",
+    },
+    OptionSpec {
+        section: "model",
+        name: "output",
+        kind: Kind::Text(super::models::check_metric),
+        default: "",
+        reload: true,
+        doc: "Metric of the derived readings (for example temperature.anomaly), stored with\n\
+              the device's readings; it may not be an input metric of any model.",
+    },
+    OptionSpec {
+        section: "model",
+        name: "threshold",
+        kind: Kind::Text(super::models::check_optional_number),
+        default: "",
+        reload: true,
+        doc: "Empty: every output is written. A number: only outputs at or above it are\n\
+              written (fewer rows in the ring; rules see only the anomalies).",
+    },
 ];
+
+/// Options that may be given as a UCI `list`; their items are joined with spaces and
+/// checked as one value.
+pub const LIST_OPTIONS: &[(&str, &str)] = &[("model", "metrics")];
 
 /// A section type that may appear any number of times, each instance named by its section
 /// name (`config user 'alice'`, `config user 'bob'`). Its options are declared in [`OPTIONS`]
@@ -890,6 +965,24 @@ pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
                   \toption eui '70B3D57ED0000001'\n\
                   \toption key '6578616D706C652D6E6F64652D6B6579'\n\
                   \toption enabled '1'\n",
+    },
+    MultiSectionSpec {
+        name: "model",
+        doc: "A model scoring telemetry on the router (packages built with the `ml` feature):\n\
+              sliding windows of a device's readings go through the model off the ingest path,\n\
+              and its outputs are stored as derived readings of the same device, visible over\n\
+              REST and WebSocket, synced, and usable by rules. Loaded at start and reload; a\n\
+              model that fails to load is logged and skipped, the others run.",
+        required: &["path", "metrics", "output"],
+        example: "config model 'temperature_anomaly'\n\
+                  \toption enabled '1'\n\
+                  \toption path '/usr/share/acs-edge/models/temperature-ae.nnef.tar'\n\
+                  \toption device ''\n\
+                  \toption metrics 'temperature'\n\
+                  \toption window '16'\n\
+                  \toption hop '1'\n\
+                  \toption output 'temperature.anomaly'\n\
+                  \toption threshold '2.0'\n",
     },
 ];
 

@@ -142,7 +142,27 @@ fn every_integer_range_is_inclusive_and_enforced() {
         let Kind::Int { min, max } = o.kind else {
             continue;
         };
-        let text = |v: u64| format!("config {0} '{0}'\n\toption {1} '{v}'\n", o.section, o.name);
+        // A multi-instance section also needs its required options (from its example).
+        let required: String = MULTI_SECTIONS
+            .iter()
+            .filter(|m| m.name == o.section)
+            .flat_map(|m| m.example.lines())
+            .filter(|l| {
+                let multi = MULTI_SECTIONS.iter().find(|m| m.name == o.section);
+                multi.is_some_and(|m| {
+                    m.required
+                        .iter()
+                        .any(|r| l.trim_start().starts_with(&format!("option {r} ")))
+                })
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = |v: u64| {
+            format!(
+                "config {0} '{0}'\n\toption {1} '{v}'\n{required}",
+                o.section, o.name
+            )
+        };
         parse(&text(min)).unwrap();
         parse(&text(max)).unwrap();
         let too_big = error(&text(max + 1));
@@ -561,7 +581,8 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
                 + auth.api_tokens.len()
                 + loaded.config.ble.devices.len()
                 + lora.lorawan.len()
-                + lora.frames.len(),
+                + lora.frames.len()
+                + loaded.config.models.len(),
             1,
             "{}",
             multi.name

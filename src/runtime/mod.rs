@@ -10,6 +10,7 @@ mod ble;
 pub mod live;
 mod lora;
 mod marker;
+pub mod ml;
 pub mod settings;
 pub mod writer;
 
@@ -133,6 +134,13 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     };
 
     let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
+    let ml = ml::MlPart::start(
+        &config.models,
+        live.bus.clone(),
+        tx.clone(),
+        store.clone(),
+        stats.clone(),
+    );
     let mut daemon = Daemon {
         auth: auth.clone(),
         config_path: config_path.to_owned(),
@@ -143,6 +151,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         writer_settings,
         mqtt: None,
         lora: LoraInputs::default(),
+        ml,
     };
     daemon.start_mqtt();
     let ble = ble::BleInputs::start(
@@ -208,6 +217,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     }
     daemon.tx.close();
     let _ = writer.join();
+    daemon.ml.stop();
     live.stop();
     ble.stop();
     if let Some(mqtt) = daemon.mqtt.take() {
@@ -232,6 +242,7 @@ struct Daemon {
     writer_settings: Arc<WriterSettings>,
     mqtt: Option<MqttSource>,
     lora: LoraInputs,
+    ml: ml::MlPart,
 }
 
 enum Wake {
@@ -348,6 +359,8 @@ impl Daemon {
         if new.lora_devices != self.config.lora_devices {
             self.lora.reload_keys(&new);
         }
+        // Model files may have been replaced even when their sections did not change.
+        self.ml.reload(&new.models);
         let mqtt_changed = new.mqtt != self.config.mqtt;
         self.config = new;
         if mqtt_changed {

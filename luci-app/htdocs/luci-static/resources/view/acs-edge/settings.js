@@ -17,6 +17,12 @@ function validateGatewayId(sectionId, value) {
 	return _('1 to 64 letters, digits, or _ - . :');
 }
 
+function validateMetricName(sectionId, value) {
+	if (NAME_RE.test(value))
+		return true;
+	return _('1 to 64 letters, digits, or _ - . :');
+}
+
 function validateAbsolutePath(sectionId, value) {
 	if (value === '' || /^\/[^\0]*$/.test(value))
 		return true;
@@ -291,6 +297,40 @@ return view.extend({
 		s.addremove = false;
 		s.tab('token', _('Token'));
 		opt(s, 'token', form.Flag, 'enabled', _('Enabled'), null, '1');
+
+		// models: local inference, run by the acs-edge-ml package (other builds log and skip them)
+		s = m.section(form.TypedSection, 'model', _('Models'),
+			_('Models that score telemetry windows on the router; their outputs are stored as readings of the same device ' +
+			  'and can trigger rules. Needs the acs-edge-ml package. Applied by a reload.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.tab('model', _('Model'));
+		opt(s, 'model', form.Flag, 'enabled', _('Enabled'), null, '1');
+		o = s.taboption('model', form.Value, 'path', _('Model file'),
+			_('An NNEF archive (.nnef.tar) or directory, such as the shipped temperature model.'));
+		o.placeholder = '/usr/share/acs-edge/models/temperature-ae.nnef.tar';
+		o.rmempty = false;
+		o.validate = validateAbsolutePath;
+		o = opt(s, 'model', form.Value, 'device', _('Device'), _('Empty: every device that sends the metrics.'), '');
+		o.validate = validateGatewayId;
+		o = s.taboption('model', form.DynamicList, 'metrics', _('Input metrics'),
+			_('In the model\'s column order; each reading of the first one adds a row.'));
+		o.placeholder = 'temperature';
+		o.rmempty = false;
+		o.validate = validateMetricName;
+		o = opt(s, 'model', form.Value, 'window', _('Window (rows)'), null, '16');
+		o.datatype = 'range(1,4096)';
+		o = opt(s, 'model', form.Value, 'hop', _('Hop (rows)'), _('New rows between two inferences.'), '1');
+		o.datatype = 'range(1,4096)';
+		o = s.taboption('model', form.Value, 'output', _('Output metric'),
+			_('Metric of the derived readings; it may not be an input of any model.'));
+		o.placeholder = 'temperature.anomaly';
+		o.rmempty = false;
+		o.validate = validateMetricName;
+		o = opt(s, 'model', form.Value, 'threshold', _('Threshold'),
+			_('Empty: every output is stored. A number: only outputs at or above it.'), '');
+		o.placeholder = '2.0';
+		o.datatype = 'float';
 
 		// lora
 		s = m.section(form.NamedSection, 'lora', 'lora', _('LoRa'),
