@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod stats;
 pub mod store;
 pub mod sync;
+pub mod threads;
 pub mod timestamp;
 
 /// The optional parts this binary was built with (Cargo features), as `--version` and the

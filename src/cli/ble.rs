@@ -4,7 +4,7 @@
 //! Exit status: 0 decoded; 1 the payload could not be decoded (unknown format, MIC failure,
 //! truncated...); 2 the arguments are wrong (malformed hex, missing payload).
 
-use crate::ingest::ble::{parse_bindkey, parse_hex, parse_id16, BleAddress, Payload};
+use crate::ingest::ble::{parse_bindkey, parse_id16, BleAddress, Payload};
 use acs_proto::ble::{Advertisement, Context};
 use acs_proto::Value;
 use serde_json::json;
@@ -42,7 +42,7 @@ pub fn parse_args(parser: &mut lexopt::Parser) -> Result<DecodeBle, lexopt::Erro
                     .split_once(':')
                     .ok_or_else(|| bad(format!("{value:?} is not ID:HEX")))?;
                 let id = parse_id16(id).map_err(bad)?;
-                let data = parse_hex(hex).map_err(bad)?;
+                let data = crate::hex::decode(hex).map_err(bad)?;
                 if payload.is_some() {
                     return Err(bad("only one payload at a time".into()));
                 }

@@ -12,16 +12,21 @@ use std::process::ExitCode;
 
 /// `acs-edge 0.1.0 (rev 1a2b3c4, mipsel-unknown-linux-musl, features: ble lora)`
 pub fn version_line() -> String {
-    let features = match crate::BUILD_FEATURES {
-        [] => "none".to_string(),
-        list => list.join(" "),
-    };
     format!(
-        "acs-edge {} (rev {}, {}, features: {features})",
+        "acs-edge {} (rev {}, {}, features: {})",
         env!("CARGO_PKG_VERSION"),
         env!("ACS_EDGE_GIT_REV"),
-        env!("ACS_EDGE_TARGET")
+        env!("ACS_EDGE_TARGET"),
+        features_text()
     )
+}
+
+/// The built features for messages: `ble lora`, or `none`.
+fn features_text() -> String {
+    match crate::BUILD_FEATURES {
+        [] => "none".to_string(),
+        list => list.join(" "),
+    }
 }
 
 /// The error for a command this build lacks: names the Cargo feature and the package that
@@ -30,10 +35,7 @@ pub fn not_built(what: &str, feature: &str) -> String {
     format!(
         "{what} needs a build with the Cargo feature `{feature}` (the OpenWrt package \
          acs-edge-full); this one has features: {}",
-        match crate::BUILD_FEATURES {
-            [] => "none".to_string(),
-            list => list.join(" "),
-        }
+        features_text()
     )
 }
 

@@ -86,11 +86,7 @@ impl MqttSource {
 
     /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
     pub fn wait_finished(&self, grace: Duration) -> bool {
-        let deadline = Instant::now() + grace;
-        while !self.thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.thread.is_finished()
+        crate::threads::wait_finished(&self.thread, grace)
     }
 
     /// Disconnects and waits for the thread; events already sent stay queued for the writer.

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use endpoint::Endpoint;
 pub use status::{sync_status, SyncState, SyncStatus, UpstreamStatus};
@@ -101,11 +101,7 @@ impl Upstream {
     /// they are sent again by the next run, from the persisted cursor.
     pub fn stop(self, grace: Duration) {
         self.stop.store(true, Relaxed);
-        let deadline = Instant::now() + grace;
-        while !self.thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if self.thread.is_finished() {
+        if crate::threads::wait_finished(&self.thread, grace) {
             let _ = self.thread.join();
         }
     }

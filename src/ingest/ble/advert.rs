@@ -11,7 +11,7 @@
 //! both in hex; values are the payload in hex (for manufacturer data, the bytes after the
 //! company id). At least one payload is required.
 
-use super::{parse_hex, parse_id16, BleAddress};
+use super::{parse_id16, BleAddress};
 use serde_json::Value;
 
 /// Longest capture line accepted, in bytes.
@@ -83,7 +83,9 @@ impl Advert {
                 let data = hex
                     .as_str()
                     .ok_or_else(|| format!("\"{field}\".{key} is not a hex string"))
-                    .and_then(|h| parse_hex(h).map_err(|e| format!("\"{field}\".{key}: {e}")))?;
+                    .and_then(|h| {
+                        crate::hex::decode(h).map_err(|e| format!("\"{field}\".{key}: {e}"))
+                    })?;
                 payloads.push(if service {
                     Payload::ServiceData { uuid: id, data }
                 } else {

@@ -58,27 +58,13 @@ impl FromStr for BleAddress {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         let digits: String = text.chars().filter(|c| !matches!(c, ':' | '-')).collect();
-        let bytes = parse_hex(&digits).map_err(|e| format!("MAC address {text:?}: {e}"))?;
+        let bytes =
+            crate::hex::decode(&digits).map_err(|e| format!("MAC address {text:?}: {e}"))?;
         let mac: [u8; 6] = bytes
             .try_into()
             .map_err(|_| format!("MAC address {text:?}: needs 6 bytes (12 hex digits)"))?;
         Ok(BleAddress(mac))
     }
-}
-
-/// Hex digits to bytes; spaces are ignored. The error names the first bad pair.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!("odd number of hex digits ({})", digits.len()));
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).map_err(|_| "not hex".to_string())?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("{s:?} is not a hex byte"))
-        })
-        .collect()
 }
 
 /// A 16-bit identifier (service UUID16, company id) in hex: `fcd2`, `0xFCD2`, `0x0499`.
@@ -98,7 +84,7 @@ pub fn parse_id16(text: &str) -> Result<u16, String> {
 
 /// A 16-byte AES key in hex (32 digits).
 pub fn parse_bindkey(text: &str) -> Result<[u8; 16], String> {
-    parse_hex(text)
+    crate::hex::decode(text)
         .map_err(|e| format!("bindkey: {e}"))?
         .try_into()
         .map_err(|_| "bindkey: needs 16 bytes (32 hex digits)".to_string())

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest pause between attempts after repeated receive errors.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -124,11 +124,7 @@ impl RadioSource {
 
     /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
     pub fn wait_finished(&self, grace: Duration) -> bool {
-        let deadline = Instant::now() + grace;
-        while !self.thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.thread.is_finished()
+        crate::threads::wait_finished(&self.thread, grace)
     }
 
     pub fn stop(self) {
