@@ -49,6 +49,7 @@ for short in "$@"; do
     # The radio variant, when it was built (make cross VARIANT=full): its inputs end to end.
     FULL=$ROOT/dist/$T/acs-edge-full
     [ -x "$FULL" ] || continue
+    VARIANT=full "$CROSS_DIR/build.sh" "$T" >/dev/null    # no-op when up to date
     echo "== $T: (d) acs-edge-full under $Q: BLE replay and LoRa packet forwarder"
     out=$("$Q" "$FULL" --version) || { echo "FAILED: $Q $FULL --version exited $?" >&2; exit 1; }
     echo "$out"

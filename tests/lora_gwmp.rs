@@ -223,10 +223,17 @@ fn pull_data_is_acknowledged_and_gateways_are_listed_with_their_status() {
         assert!(send_and_wait_ack(&socket, &datagram, patience()));
     }
     lora.push(&uplink(1, 21.0), 0x23);
-    let gateways = wait_until("two gateways listed", patience(), || {
-        let gateways = lora.lora_health()["gateways"].clone();
-        (gateways.as_array()?.len() == 2).then_some(gateways)
-    });
+    // The uplink is not acknowledged before it is counted, so wait for it too (slow under qemu).
+    let gateways = wait_until(
+        "two gateways listed, the uplink counted",
+        patience(),
+        || {
+            let gateways = lora.lora_health()["gateways"].clone();
+            let list = gateways.as_array()?;
+            let uplink_counted = list.iter().any(|g| g["rxpk"].as_u64() >= Some(1));
+            (list.len() == 2 && uplink_counted).then_some(gateways)
+        },
+    );
     let ours = gateways
         .as_array()
         .unwrap()
