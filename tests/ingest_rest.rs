@@ -89,11 +89,11 @@ fn telemetry_filters_and_cursor_paging_return_every_reading_once() {
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
     let publisher = Publisher::connect(broker.port);
     let base = 1_767_225_600_000i64;
-    let batch: Vec<Value> = (0..250)
+    let batch: Vec<Value> = (0..400)
         .map(|i| json!({"ts": base + i * 1000, "t": i, "h": -i}))
         .collect();
     publisher.publish("acs/pager/telemetry", serde_json::to_vec(&batch).unwrap());
-    readings_of(&daemon, "pager", 500);
+    readings_of(&daemon, "pager", 800);
 
     let mut seen = Vec::new();
     let mut path = format!(
@@ -116,7 +116,25 @@ fn telemetry_filters_and_cursor_paging_return_every_reading_once() {
             None => break,
         }
     }
-    assert_eq!(seen, (10..250).collect::<Vec<_>>());
+    assert_eq!(seen, (10..400).collect::<Vec<_>>());
+
+    // A page well above tiny_http's 32 KiB chunking threshold still carries its length.
+    let big = daemon
+        .authed(ureq::get(
+            &daemon.url("/api/v1/telemetry?device=pager&limit=1000"),
+        ))
+        .call()
+        .unwrap();
+    let length: usize = big
+        .header("Content-Length")
+        .expect("a Content-Length on a large page")
+        .parse()
+        .unwrap();
+    assert_eq!(big.header("Transfer-Encoding"), None);
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut big.into_reader(), &mut body).unwrap();
+    assert!(length > 32 * 1024, "the page is {length} bytes");
+    assert_eq!(body.len(), length);
 
     let (_, window) = daemon.get(&format!(
         "/api/v1/telemetry?device=pager&metric=h&from={}&to={}",

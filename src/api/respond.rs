@@ -101,8 +101,12 @@ pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonRespon
             )
         }
     };
+    // The body is already whole: send its Content-Length rather than tiny_http's chunked
+    // framing above 32 KiB, so clients see the size up front and read it in one piece.
     with_header(
-        Response::from_data(bytes).with_status_code(status),
+        Response::from_data(bytes)
+            .with_status_code(status)
+            .with_chunked_threshold(usize::MAX),
         "Content-Type",
         "application/json",
     )

@@ -11,6 +11,8 @@
 //! index range; otherwise the table) and sort with a top-`limit` sorter, so memory stays
 //! bounded by `limit` but time grows with the rows scanned.
 
+use std::sync::Arc;
+
 use rusqlite::types::Value;
 use serde::Serialize;
 
@@ -66,73 +68,71 @@ pub struct Page {
 }
 
 /// A stored reading, serialized exactly like [`crate::model::Reading`] (`seq` is internal).
+/// The names are shared: a page of one series holds each name once, not once per row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredReading {
     #[serde(skip)]
     pub seq: i64,
-    pub device: String,
-    pub metric: String,
+    pub device: Arc<str>,
+    pub metric: Arc<str>,
     #[serde(rename = "ts")]
     pub ts_ms: i64,
     pub value: f64,
+}
+
+/// The names of the last device and metric seen: rows of one series (the common query) share
+/// one allocation per name instead of one per row.
+#[derive(Default)]
+struct NameCache {
+    device: Option<(i64, Arc<str>)>,
+    metric: Option<(i64, Arc<str>)>,
+}
+
+impl NameCache {
+    fn device(&mut self, id: i64, lookup: impl FnOnce() -> String) -> Arc<str> {
+        Self::get(&mut self.device, id, lookup)
+    }
+
+    fn metric(&mut self, id: i64, lookup: impl FnOnce() -> String) -> Arc<str> {
+        Self::get(&mut self.metric, id, lookup)
+    }
+
+    fn get(
+        slot: &mut Option<(i64, Arc<str>)>,
+        id: i64,
+        lookup: impl FnOnce() -> String,
+    ) -> Arc<str> {
+        match slot {
+            Some((cached, name)) if *cached == id => name.clone(),
+            _ => {
+                let name: Arc<str> = lookup().into();
+                *slot = Some((id, name.clone()));
+                name
+            }
+        }
+    }
 }
 
 impl Store {
     /// Readings matching `q` in `(ts, seq)` order. Unknown device or metric names give an
     /// empty page, not an error.
     pub fn query(&self, q: &TelemetryQuery) -> Result<Page, StoreError> {
-        if q.limit == 0 {
+        let Some((sql, args)) = self.query_sql(q) else {
             return Ok(Page::default());
-        }
-        let mut conds: Vec<&str> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(name) = &q.device {
-            let Some(dev) = self.st.devices.get(name) else {
-                return Ok(Page::default());
-            };
-            conds.push("device_id = ?");
-            args.push(Value::Integer(dev.id));
-        }
-        if let Some(name) = &q.metric {
-            let Some(id) = self.st.metrics.get(name) else {
-                return Ok(Page::default());
-            };
-            conds.push("metric_id = ?");
-            args.push(Value::Integer(*id));
-        }
-        if let Some(from) = q.from_ms {
-            conds.push("ts >= ?");
-            args.push(Value::Integer(from));
-        }
-        if let Some(to) = q.to_ms {
-            conds.push("ts < ?");
-            args.push(Value::Integer(to));
-        }
-        if let Some(c) = q.after {
-            // `ts >= ?` alone bounds the index range; the OR drops the rows up to the cursor.
-            conds.push("ts >= ? AND (ts > ? OR seq > ?)");
-            args.extend([c.ts_ms, c.ts_ms, c.seq].map(Value::Integer));
-        }
-        let mut sql = String::from("SELECT seq, device_id, metric_id, ts, value FROM readings");
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
-        sql.push_str(" ORDER BY ts, seq LIMIT ?");
+        };
         let fetch = q.limit.saturating_add(1);
-        args.push(Value::Integer(i64::try_from(fetch).unwrap_or(i64::MAX)));
-
         let mut stmt = self.conn.prepare_cached(&sql).ctx("query: prepare")?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args)).ctx("query")?;
-        let mut items = Vec::with_capacity(fetch.min(1024));
+        let mut items = Vec::with_capacity(fetch.min(10_001));
+        let mut names = NameCache::default();
         while let Some(r) = rows.next().ctx("query: step")? {
             let (seq, dev, metric, ts_ms, value): (i64, i64, i64, i64, f64) =
                 (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))()
                     .ctx("query: read row")?;
             items.push(StoredReading {
                 seq,
-                device: self.device_key(dev),
-                metric: self.metric_name(metric),
+                device: names.device(dev, || self.device_key(dev)),
+                metric: names.metric(metric, || self.metric_name(metric)),
                 ts_ms,
                 value,
             });
@@ -147,6 +147,66 @@ impl Store {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    /// The statement and arguments of `q` (the last argument is the row limit, `limit + 1`),
+    /// or `None` when nothing can match: a zero limit, an unknown device or metric name.
+    fn query_sql(&self, q: &TelemetryQuery) -> Option<(String, Vec<Value>)> {
+        if q.limit == 0 {
+            return None;
+        }
+        let mut conds: Vec<&str> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(name) = &q.device {
+            conds.push("device_id = ?");
+            args.push(Value::Integer(self.st.devices.get(name)?.id));
+        }
+        if let Some(name) = &q.metric {
+            conds.push("metric_id = ?");
+            args.push(Value::Integer(*self.st.metrics.get(name)?));
+        }
+        // One lower bound on ts, the later of `from` and the cursor's: given two, SQLite may
+        // seek the index with `from` and rescan every earlier page's rows on each page.
+        let lower = match (q.from_ms, q.after.map(|c| c.ts_ms)) {
+            (Some(from), Some(cursor)) => Some(from.max(cursor)),
+            (from, cursor) => from.or(cursor),
+        };
+        if let Some(lower) = lower {
+            conds.push("ts >= ?");
+            args.push(Value::Integer(lower));
+        }
+        if let Some(to) = q.to_ms {
+            conds.push("ts < ?");
+            args.push(Value::Integer(to));
+        }
+        if let Some(c) = q.after {
+            // The OR drops the rows up to and including the cursor.
+            conds.push("(ts > ? OR seq > ?)");
+            args.extend([c.ts_ms, c.seq].map(Value::Integer));
+        }
+        let mut sql = String::from("SELECT seq, device_id, metric_id, ts, value FROM readings");
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(" ORDER BY ts, seq LIMIT ?");
+        let fetch = q.limit.saturating_add(1);
+        args.push(Value::Integer(i64::try_from(fetch).unwrap_or(i64::MAX)));
+        Some((sql, args))
+    }
+
+    /// How many index entries SQLite stepped through to answer `q` (tests check that a page
+    /// costs its own rows, not the rows of every page before it).
+    #[cfg(test)]
+    pub(crate) fn query_rows_visited(&self, q: &TelemetryQuery) -> i64 {
+        let Some((sql, args)) = self.query_sql(q) else {
+            return 0;
+        };
+        let mut stmt = self.conn.prepare(&sql).unwrap();
+        let mut rows = stmt.query(rusqlite::params_from_iter(args)).unwrap();
+        while rows.next().unwrap().is_some() {}
+        drop(rows);
+        i64::from(stmt.get_status(rusqlite::StatementStatus::VmStep))
     }
 
     fn device_key(&self, id: i64) -> String {

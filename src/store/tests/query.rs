@@ -62,8 +62,8 @@ fn paging_with_cursors_returns_every_row_once_in_ts_seq_order() {
             let got = all_pages(&s, &q);
             let mut want: Vec<_> = everything
                 .iter()
-                .filter(|r| device.is_none_or(|d| r.device == d))
-                .filter(|r| metric.is_none_or(|m| r.metric == m))
+                .filter(|r| device.is_none_or(|d| &*r.device == d))
+                .filter(|r| metric.is_none_or(|m| &*r.metric == m))
                 .filter(|r| from_ms.is_none_or(|f| r.ts_ms >= f))
                 .filter(|r| to_ms.is_none_or(|t| r.ts_ms < t))
                 .cloned()
@@ -294,5 +294,53 @@ fn stored_reading_serializes_like_a_reading() {
     assert_eq!(
         serde_json::to_string(&r).unwrap(),
         r#"{"device":"dev1","metric":"temperature","ts":1767225600123,"value":21.5}"#
+    );
+}
+
+#[test]
+fn a_page_deep_into_a_time_range_visits_its_own_rows_not_the_pages_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(StoreOptions {
+        max_rows: 100_000,
+        ..opts(dir.path())
+    })
+    .unwrap();
+    let readings = (0..20_000)
+        .map(|i| reading("day", "t", 1_000 + i, i as f64))
+        .collect();
+    s.insert_batch(
+        &Batch {
+            readings,
+            statuses: vec![],
+        },
+        1,
+    )
+    .unwrap();
+    let first = TelemetryQuery {
+        device: Some("day".into()),
+        metric: Some("t".into()),
+        from_ms: Some(1_000),
+        to_ms: Some(21_000),
+        limit: 100,
+        after: None,
+    };
+    let page = s.query(&first).unwrap();
+    let last_of_first = page.items.last().unwrap();
+    let cursor_deep = Cursor {
+        ts_ms: 1_000 + 19_000,
+        seq: last_of_first.seq + 19_000,
+    };
+    let deep = TelemetryQuery {
+        after: Some(cursor_deep),
+        ..first.clone()
+    };
+    let deep_page = s.query(&deep).unwrap();
+    assert_eq!(deep_page.items.len(), 100);
+    assert_eq!(deep_page.items[0].ts_ms, 20_001);
+    let first_cost = s.query_rows_visited(&first);
+    let deep_cost = s.query_rows_visited(&deep);
+    assert!(
+        deep_cost < first_cost * 3,
+        "the page after 19,000 rows stepped {deep_cost} VM instructions, the first page {first_cost}"
     );
 }
