@@ -31,18 +31,48 @@ pub fn cross_binary(triple: &str) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
+/// The qemu-user emulator that runs a target's binary on this machine.
+fn emulator(triple: &str) -> &'static str {
+    match triple.split('-').next() {
+        Some("mips") => "qemu-mips-static",
+        Some("mipsel") => "qemu-mipsel-static",
+        Some("armv7") => "qemu-arm-static",
+        _ => "qemu-aarch64-static",
+    }
+}
+
+/// The revision a binary was built from, from its `--version` run under `qemu`
+/// ("acs-edge 0.1.0 (rev abc1234, ...)"), or `None` when it cannot be run.
+fn built_revision(qemu: &str, bin: &Path) -> Option<String> {
+    let version = command_line(qemu, &[bin.to_str()?, "--version"]);
+    let rev = version.split("(rev ").nth(1)?.split([',', ')']).next()?;
+    (!rev.is_empty()).then(|| rev.to_owned())
+}
+
+/// Sizes of the cross binaries found. Each row names the revision the binary was built from
+/// and says STALE when that is not the source's revision (the benchmark never rebuilds them).
 pub fn sizes() -> Vec<Row> {
+    let head = command_line("git", &["rev-parse", "--short=7", "HEAD"]);
     TARGETS
         .iter()
         .map(|triple| match cross_binary(triple) {
             Some(bin) => {
                 let bytes = file_size(&bin) as f64;
-                println!("  {}", bin.display());
+                let built = match built_revision(emulator(triple), &bin) {
+                    Some(rev)
+                        if head.is_empty() || head.starts_with(&rev) || rev.starts_with(&head) =>
+                    {
+                        format!("rev {rev}")
+                    }
+                    Some(rev) => format!("STALE: built from rev {rev}, source at {head}"),
+                    None => "revision unknown (no qemu-user to run it)".to_owned(),
+                };
+                println!("  {} ({built})", bin.display());
                 Row::vs(
                     format!("binary size, {triple}"),
                     bytes / 1024.0 / 1024.0,
                     "MiB",
-                    "budget 3 MiB (mipsel)",
+                    format!("budget 3 MiB (mipsel); {built}"),
                     ratio(bytes, BUDGET_BYTES),
                 )
             }
