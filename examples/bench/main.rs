@@ -94,6 +94,7 @@ fn main() {
     let only = std::env::var("ACS_BENCH_ONLY").unwrap_or_default();
     let runs = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
     let started = std::time::Instant::now();
+    report::section("start");
     let machine = report::machine();
     println!("acs-edge bench, {} mode, on {machine}", plan.name);
     let work = tempfile::Builder::new()
@@ -103,13 +104,13 @@ fn main() {
     let mut rows: Vec<Row> = Vec::new();
 
     if runs("router") {
-        println!("\n== binary sizes");
+        report::section("binary sizes");
         rows.extend(router::sizes());
     }
     let mut kept_store = None;
     let mut in_process_day = None;
     if runs("store") || runs("daemon") {
-        println!("\n== store scale curve");
+        report::section("store scale curve");
         let sizes: &[u64] = if runs("store") {
             plan.store_sizes
         } else {
@@ -138,22 +139,22 @@ fn main() {
         }
     }
     if runs("flash") {
-        println!("\n== flash wear");
+        report::section("flash wear");
         rows.extend(flash::bench(plan.flash_intervals, plan.flash_seconds));
     }
     let mut drain = None;
     if runs("upstream") {
-        println!("\n== upstream drain");
+        report::section("upstream drain");
         let up = upstream::bench(work.path(), plan.backlog);
         drain = up.first().and_then(|r| r.value);
         rows.extend(up);
     }
     if runs("router") {
-        println!("\n== emulated router");
+        report::section("emulated router");
         rows.extend(router::emulated_ingest(work.path(), plan.emulated, &native));
     }
     if runs("peers") {
-        println!("\n== peers");
+        report::section("peers");
         let qos1 = native
             .iter()
             .find(|(q, _)| *q == QoS::AtLeastOnce)
@@ -191,7 +192,7 @@ fn daemon_part(
     in_process_day: Option<f64>,
     rows: &mut Vec<Row>,
 ) -> Vec<(QoS, f64)> {
-    println!("\n== broker limit");
+    report::section("broker limit");
     std::fs::create_dir_all(dir).unwrap();
     let port = free_port();
     let _broker = start_broker(dir, port, "");
@@ -218,28 +219,28 @@ fn daemon_part(
     };
     let label = store::human(DAEMON_ROWS);
     rows.extend(daemon::memory_idle(&daemon, &label));
-    println!("\n== REST latency");
+    report::section("REST latency");
     rows.extend(rest::bench(
         &daemon,
         plan.rest_clients,
         plan.rest_requests,
         in_process_day,
     ));
-    println!("\n== memory at load");
+    report::section("memory at load");
     rows.extend(daemon::memory_at_load(
         &daemon,
         port,
         plan.load_seconds,
         &label,
     ));
-    println!("\n== ingest");
+    report::section("ingest");
     let ingest = daemon::ingest(&daemon, port, plan.ingest, limit, &label);
     let native = vec![
         (QoS::AtMostOnce, ingest[0].value.unwrap_or(0.0)),
         (QoS::AtLeastOnce, ingest[1].value.unwrap_or(0.0)),
     ];
     rows.extend(ingest);
-    println!("\n== rules");
+    report::section("rules");
     rows.extend(daemon::rules(
         &daemon,
         port,

@@ -184,3 +184,17 @@ pub fn write_json(path: &Path, machine: Value, mode: &str, rows: &[Row]) {
     std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
     println!("\nwritten to {}", path.display());
 }
+
+/// When the run started (the first call), for the section headers.
+fn run_start() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
+}
+
+/// Prints a part's header with the seconds since the run started, so a slow part shows.
+pub fn section(title: &str) {
+    println!(
+        "\n== {title} ({:.0} s into the run)",
+        run_start().elapsed().as_secs_f64()
+    );
+}
