@@ -122,7 +122,7 @@ pub(super) fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigEr
 mod tests {
     use crate::config::{parse, ConfigError};
 
-    const SECTION: &str = "config model 'm'\n\toption path '/m.nnef.tar'\n";
+    const SECTION: &str = "config model 'm'\n\toption path '/m.onnx'\n";
 
     #[test]
     fn metrics_may_be_a_uci_list_or_names_separated_by_spaces() {
@@ -162,7 +162,7 @@ mod tests {
 
         let cycle = format!(
             "{SECTION}\toption metrics 't'\n\toption output 'a'\n\n\
-             config model 'n'\n\toption path '/n.nnef.tar'\n\toption metrics 'a'\n\
+             config model 'n'\n\toption path '/n.onnx'\n\toption metrics 'a'\n\
              \toption output 'b'\n"
         );
         assert!(parse(&cycle).unwrap_err().to_string().contains("model 'n'"));

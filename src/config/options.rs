@@ -825,7 +825,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Text(check_any),
         default: "",
         reload: true,
-        doc: "The model: an NNEF archive (.nnef.tar) or directory. Input: one window as a\n\
+        doc: "The model: an ONNX file (.onnx) with fixed shapes. Input: one window as a\n\
               [1, window x metrics] float tensor, rows oldest first, columns in `metrics` order;\n\
               output: one number.",
     },
@@ -976,7 +976,7 @@ pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
         required: &["path", "metrics", "output"],
         example: "config model 'temperature_anomaly'\n\
                   \toption enabled '1'\n\
-                  \toption path '/usr/share/acs-edge/models/temperature-ae.nnef.tar'\n\
+                  \toption path '/usr/share/acs-edge/models/temperature-ae.onnx'\n\
                   \toption device ''\n\
                   \toption metrics 'temperature'\n\
                   \toption window '16'\n\
