@@ -183,7 +183,15 @@ fn injected_anomalies_in_a_replayed_stream_become_anomaly_readings_and_fire_a_ru
         .all_readings("room1")
         .iter()
         .all(|r| r["metric"] != "temperature.broken"));
-    let ml = &daemon.health()["ml"];
+    let health = daemon.health();
+    assert!(
+        health["features"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("ml"))),
+        "{}",
+        health["features"]
+    );
+    let ml = &health["ml"];
     assert_eq!(ml["models_loaded"], 1, "{ml}");
     assert_eq!(ml["load_errors"], 1, "{ml}");
     assert_eq!(ml["inference_errors"], 0, "{ml}");
