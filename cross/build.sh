@@ -6,6 +6,8 @@
 # VARIANT=full builds the package variant with every radio (`--features full`) and copies it to
 # dist/<triple>/acs-edge-full; both variants share the target dir, so std and the common
 # dependencies are built once.
+# VARIANT=ml builds local inference with tract (`--features ml`) into dist/<triple>/acs-edge-ml,
+# in the same target dir.
 # Knobs (env): CROSS_CARGO_ARGS="--features ble" extra cargo args; CROSS_RUSTFLAGS extra rustc
 # flags; CROSS_PANIC (default immediate-abort: a panic traps at once, without formatting a
 # message, which keeps the default mipsel build inside its 3 MiB budget; `abort` prints the panic
@@ -24,7 +26,8 @@ for t in "${@:-$ALL_TARGETS}"; do for u in $t; do targets+=("$(full_triple "$u")
 case "${VARIANT:-default}" in
     default) variant_args=() dist_name=acs-edge ;;
     full) variant_args=(--features full) dist_name=acs-edge-full ;;
-    *) echo "cross/build.sh: unknown VARIANT=$VARIANT (default or full)" >&2; exit 2 ;;
+    ml) variant_args=(--features ml) dist_name=acs-edge-ml ;;
+    *) echo "cross/build.sh: unknown VARIANT=$VARIANT (default, full or ml)" >&2; exit 2 ;;
 esac
 
 case "${CROSS_PANIC:-immediate-abort}" in

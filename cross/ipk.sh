@@ -4,6 +4,9 @@
 #   acs-edge_<version>_<arch>.ipk for each TARGET (default: all four; short names or triples)
 #   acs-edge-full_<version>_<arch>.ipk, the variant with BLE and LoRa (VARIANTS="default full",
 #     the default; VARIANTS=default packs only the base package)
+#   acs-edge-ml_<version>_<arch>.ipk, the variant with local inference and the shipped model
+#     (only when VARIANTS names ml, for example VARIANTS="default full ml": tract is a slow
+#     build)
 #   luci-app-acs-edge_<version>_all.ipk
 # The format opkg reads (the layout of OpenWrt's scripts/ipkg-build): a gzip tar holding
 # ./debian-binary ("2.0"), ./data.tar.gz and ./control.tar.gz. Reproducible: GNU tar with
@@ -43,7 +46,8 @@ variant_package() {
     case "$1" in
         default) echo acs-edge ;;
         full) echo acs-edge-full ;;
-        *) echo "cross/ipk.sh: unknown variant $1 (default or full)" >&2; return 1 ;;
+        ml) echo acs-edge-ml ;;
+        *) echo "cross/ipk.sh: unknown variant $1 (default, full or ml)" >&2; return 1 ;;
     esac
 }
 for v in "${variants[@]}"; do
@@ -111,14 +115,16 @@ for t in "${triples[@]}"; do
         fi
         data="$work/$name-$arch/data" control="$work/$name-$arch/control"
         mkdir -p "$control"
-        stage_acs_edge "$data" "$bin"
-        # The full variant stands in for the base package (the LuCI app depends on `acs-edge`);
-        # both install /usr/bin/acs-edge, so one replaces the other: opkg remove, then install.
+        case "$v" in ml) stage_acs_edge_ml "$data" "$bin" ;; *) stage_acs_edge "$data" "$bin" ;; esac
+        # The variants stand in for the base package (the LuCI app depends on `acs-edge`); all
+        # install /usr/bin/acs-edge, so one replaces another: opkg remove, then install.
         case "$v" in
             default) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
-                "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID" "" acs-edge-full ;;
+                "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID" "" "acs-edge-full, acs-edge-ml" ;;
             full) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
-                "$ACS_EDGE_FULL_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge "" ;;
+                "$ACS_EDGE_FULL_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge acs-edge-ml ;;
+            ml) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
+                "$ACS_EDGE_ML_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge acs-edge-full ;;
         esac
         echo /etc/config/acs-edge >"$control/conffiles"
         chmod 0644 "$control/conffiles"

@@ -76,6 +76,19 @@ stage_acs_edge() {
     install -m 0600 "$PKG_ROOT/openwrt/files/acs-edge.config" "$data/etc/config/acs-edge"
 }
 
+# The models the acs-edge-ml package ships (under /usr/share/acs-edge/models/, where the default
+# config's commented `config model` example points).
+ML_MODELS="temperature-ae.onnx"
+ML_MODELS_DIR=/usr/share/acs-edge/models
+
+# The acs-edge package's files plus the shipped models: stage_acs_edge_ml DIR BINARY
+stage_acs_edge_ml() {
+    local data=$1 bin=$2 m
+    stage_acs_edge "$data" "$bin"
+    mkdir -p "$data$ML_MODELS_DIR"
+    for m in $ML_MODELS; do install -m 0644 "$PKG_ROOT/models/$m" "$data$ML_MODELS_DIR/$m"; done
+}
+
 # The files of the LuCI app: htdocs/ goes to /www, root/ to / (as OpenWrt's luci.mk installs
 # them). stage_luci DIR
 stage_luci() {
@@ -132,6 +145,10 @@ ACS_EDGE_FULL_DESCRIPTION="Edge daemon for sensor networks, with every radio: MQ
  advertisements (BTHome, pvvx, ATC, Ruuvi) and LoRa (Semtech packet forwarder, SX126x/SX127x
  radio, LoRaWAN ABP) ingest into a bounded crash-safe SQLite ring buffer, REST API and WebSocket
  events, automation rules, store-and-forward sync to the cloud. Replaces acs-edge."
+ACS_EDGE_ML_DESCRIPTION="Edge daemon for sensor networks, with local inference: MQTT ingest into a
+ bounded crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules,
+ store-and-forward sync, and ONNX models (tract) that score telemetry windows on the router and
+ write their outputs as readings. Ships a temperature anomaly model. Replaces acs-edge."
 LUCI_DESCRIPTION="LuCI support for acs-edge: settings (general, store, MQTT, API, upstream)
  and a status page with ingest rate, store fill, upstream backlog and the devices' last values."
 

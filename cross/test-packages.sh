@@ -88,12 +88,13 @@ check_archive() {
 
 # The daemon package or its variant: check_daemon_package NAME ARCH
 check_daemon_package() {
-    local name=$1 arch=$2 d desc init pattern
+    local name=$1 arch=$2 d desc init pattern m models=""
     local ipk="dist/${name}_${version}_${arch}.ipk"
     check_archive "$ipk" "$name" "$arch" || return 0
     d="$work/$name-$arch"
+    [ "$name" != acs-edge-ml ] || for m in $ML_MODELS; do models="$models .$ML_MODELS_DIR/$m"; done
     same "$name/$arch: data files" "$(cd "$d/data" && find . -type f | sort | tr '\n' ' ')" \
-        "./etc/config/acs-edge ./etc/init.d/acs-edge ./usr/bin/acs-edge "
+        "./etc/config/acs-edge ./etc/init.d/acs-edge ./usr/bin/acs-edge$models "
     same "$name/$arch: conffiles" "$(cat "$d/control/conffiles")" "/etc/config/acs-edge"
     same "$name/$arch: Require-User" "$(sed -n 's/^Require-User: //p' "$d/control/control")" "$ACS_EDGE_USERID"
     same "$name/$arch: Section" "$(sed -n 's/^Section: //p' "$d/control/control")" utils
@@ -118,18 +119,29 @@ check_daemon_package() {
         "procd_send_signal acs-edge '\*' HUP"; do
         expect "$name/$arch: init script has $pattern" grep -q "$pattern" "$init"
     done
+    local conflicts
     case "$name" in
-        acs-edge)
-            same "$name/$arch: Conflicts" "$(sed -n 's/^Conflicts: //p' "$d/control/control")" acs-edge-full ;;
-        acs-edge-full)
-            same "$name/$arch: Provides" "$(sed -n 's/^Provides: //p' "$d/control/control")" acs-edge ;;
+        acs-edge) conflicts="acs-edge-full, acs-edge-ml" ;;
+        acs-edge-full) conflicts=acs-edge-ml ;;
+        acs-edge-ml) conflicts=acs-edge-full ;;
     esac
+    same "$name/$arch: Conflicts" "$(sed -n 's/^Conflicts: //p' "$d/control/control")" "$conflicts"
+    [ "$name" = acs-edge ] ||
+        same "$name/$arch: Provides" "$(sed -n 's/^Provides: //p' "$d/control/control")" acs-edge
+    for m in $models; do
+        same "$name/$arch: mode of ${m#.}" "$(stat -c %a "$d/data${m#.}")" 644
+        expect "$name/$arch: packaged ${m#.} = models/$(basename "$m")" cmp "$d/data${m#.}" "models/$(basename "$m")"
+    done
+    # The default config's commented model example names a model the package installs.
+    [ -z "$models" ] || expect "$name/$arch: the config's model example points to a shipped model" \
+        grep -qF "option path '$ML_MODELS_DIR/${ML_MODELS%% *}'" "$d/data/etc/config/acs-edge"
 }
 
 read -r -a variants <<<"${VARIANTS:-default full}"
 for arch in "${archs[@]}"; do
     for v in "${variants[@]}"; do
-        case "$v" in default) check_daemon_package acs-edge "$arch" ;; full) check_daemon_package acs-edge-full "$arch" ;; esac
+        case "$v" in default) check_daemon_package acs-edge "$arch" ;; full) check_daemon_package acs-edge-full "$arch" ;;
+            ml) check_daemon_package acs-edge-ml "$arch" ;; esac
     done
 done
 

@@ -22,7 +22,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = PathBuf::from(
         args.next()
-            .unwrap_or_else(|| "models/temperature-ae.nnef.tar".into()),
+            .unwrap_or_else(|| "models/temperature-ae.onnx".into()),
     );
     let window: usize = args.next().and_then(|w| w.parse().ok()).unwrap_or(16);
 

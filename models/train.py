@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trains the shipped temperature anomaly model and exports it as an NNEF archive.
+"""Trains the shipped temperature anomaly model and exports it as an ONNX file.
 
 The model is a small dense autoencoder over a window of WINDOW temperature readings. The graph
 itself centres the window on its mean (so the absolute level, which follows the weather, does
@@ -11,23 +11,22 @@ point.
 Everything is seeded: running it again writes the same files.
 
     python3 -m venv venv && venv/bin/pip install -r models/requirements.txt
-    venv/bin/python models/train.py            # writes models/temperature-ae.nnef.tar etc.
+    venv/bin/python models/train.py            # writes models/temperature-ae.onnx etc.
 
 Outputs (next to this script):
-  temperature-ae.nnef.tar       the model (graph.nnef + weights as NNEF .dat tensors)
+  temperature-ae.onnx           the model (ONNX, opset 13: ReduceMean, Sub, Div, Gemm, Tanh, Mul)
   temperature-ae.reference.json windows and the scores this script computes for them, for the
                                 daemon's test that tract (and the fallback evaluator) agree
   temperature-replay.csv        a replay stream (ts_ms,value,anomaly) with injected anomalies
   temperature-ae.eval.txt       evaluation figures (precision/recall per anomaly kind)
 """
 
-import io
 import json
 import os
-import struct
-import tarfile
 
 import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 WINDOW = 16
 HIDDEN = 8
@@ -140,64 +139,49 @@ class Autoencoder:
                 print(f"epoch {epoch + 1}: mse {total / x_all.size:.5f}")
 
 
-def dat(array):
-    """An NNEF binary tensor file: 128-byte header, then little-endian float32 data."""
-    a = np.ascontiguousarray(array, dtype="<f4")
-    dims = list(a.shape) + [0] * (8 - a.ndim)
-    header = struct.pack("<2sBBII8IIHH32s44s", b"\x4e\xef", 1, 0, a.nbytes, a.ndim, *dims,
-                         32, 0, 0, b"", b"")
-    assert len(header) == 128
-    return header + a.tobytes()
-
-
-GRAPH = """version 1.0;
-
-graph temperature_anomaly(input) -> (score)
-{{
-    input = external<scalar>(shape = [1, {w}]);
-    centre = mean_reduce(input, axes = [1]);
-    centred = sub(input, centre);
-    scale = variable<scalar>(shape = [1, 1], label = 'scale');
-    x = div(centred, scale);
-    w1 = variable<scalar>(shape = [{h}, {w}], label = 'enc1_weight');
-    b1 = variable<scalar>(shape = [1, {h}], label = 'enc1_bias');
-    z1 = linear(x, w1, b1);
-    a1 = tanh(z1);
-    w2 = variable<scalar>(shape = [{b}, {h}], label = 'enc2_weight');
-    b2 = variable<scalar>(shape = [1, {b}], label = 'enc2_bias');
-    z2 = linear(a1, w2, b2);
-    a2 = tanh(z2);
-    w3 = variable<scalar>(shape = [{h}, {b}], label = 'dec1_weight');
-    b3 = variable<scalar>(shape = [1, {h}], label = 'dec1_bias');
-    z3 = linear(a2, w3, b3);
-    a3 = tanh(z3);
-    w4 = variable<scalar>(shape = [{w}, {h}], label = 'dec2_weight');
-    b4 = variable<scalar>(shape = [1, {w}], label = 'dec2_bias');
-    recon = linear(a3, w4, b4);
-    err = sub(recon, x);
-    sq = mul(err, err);
-    mse = mean_reduce(sq, axes = [1]);
-    calibration = variable<scalar>(shape = [1, 1], label = 'calibration');
-    score = div(mse, calibration);
-}}
-""".format(w=WINDOW, h=HIDDEN, b=BOTTLENECK)
+OPSET = 13  # ReduceMean takes its axes as an attribute up to opset 17
 
 
 def export(model, path):
+    """Writes the ONNX graph: centre, scale, the four dense layers, mean squared error, calibrate.
+
+    Gemm takes each weight as stored ([out, in], transB=1), so the file holds the trained
+    float64 values rounded once to float32, in the same layout as the training code."""
+    def tensor(name, array):
+        return numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name)
+
     names = ["enc1", "enc2", "dec1", "dec2"]
-    files = {"graph.nnef": GRAPH.encode()}
-    files["scale.dat"] = dat(np.full((1, 1), model.scale))
-    files["calibration.dat"] = dat(np.full((1, 1), model.calibration))
-    for name, (w, b) in zip(names, model.layers):
-        files[f"{name}_weight.dat"] = dat(w)
-        files[f"{name}_bias.dat"] = dat(b[None, :])
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mtime = 0  # reproducible archive
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(files[name]))
+    initializers = [tensor("scale", np.full((1, 1), model.scale)),
+                    tensor("calibration", np.full((1, 1), model.calibration))]
+    nodes = [helper.make_node("ReduceMean", ["input"], ["centre"], axes=[1], keepdims=1),
+             helper.make_node("Sub", ["input", "centre"], ["centred"]),
+             helper.make_node("Div", ["centred", "scale"], ["x"])]
+    previous = "x"
+    for i, (name, (w, b)) in enumerate(zip(names, model.layers)):
+        initializers += [tensor(f"{name}_weight", w), tensor(f"{name}_bias", b)]
+        z = f"{name}_z"
+        nodes.append(helper.make_node("Gemm", [previous, f"{name}_weight", f"{name}_bias"], [z],
+                                      transB=1))
+        if i < len(model.layers) - 1:
+            nodes.append(helper.make_node("Tanh", [z], [f"{name}_a"]))
+            previous = f"{name}_a"
+        else:
+            previous = z
+    nodes += [helper.make_node("Sub", [previous, "x"], ["err"]),
+              helper.make_node("Mul", ["err", "err"], ["sq"]),
+              helper.make_node("ReduceMean", ["sq"], ["mse"], axes=[1], keepdims=1),
+              helper.make_node("Div", ["mse", "calibration"], ["score"])]
+    graph = helper.make_graph(
+        nodes, "temperature_anomaly",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, WINDOW])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, [1, 1])],
+        initializers)
+    onnx_model = helper.make_model(graph, producer_name="acs-edge models/train.py",
+                                   opset_imports=[helper.make_opsetid("", OPSET)])
+    onnx_model.ir_version = 8  # the IR version that goes with opset 13
+    onnx.checker.check_model(onnx_model, full_check=True)
+    with open(path, "wb") as f:
+        f.write(onnx_model.SerializeToString(deterministic=True))
 
 
 def evaluate(model, rng, threshold, report):
@@ -258,7 +242,7 @@ def main():
               f" window {WINDOW} readings, trained on {len(train)} normal windows"]
     for threshold in (1.0, 2.0, 4.0):
         evaluate(model, np.random.default_rng(7), threshold, report)
-    export(model, os.path.join(HERE, "temperature-ae.nnef.tar"))
+    export(model, os.path.join(HERE, "temperature-ae.onnx"))
     with open(os.path.join(HERE, "temperature-ae.eval.txt"), "w") as f:
         f.write("\n".join(report) + "\n")
 

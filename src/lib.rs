@@ -32,4 +32,6 @@ pub const BUILD_FEATURES: &[&str] = &[
     "ble",
     #[cfg(feature = "lora")]
     "lora",
+    #[cfg(feature = "ml")]
+    "ml",
 ];

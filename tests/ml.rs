@@ -18,7 +18,7 @@ fn models_dir() -> PathBuf {
 }
 
 fn shipped_model() -> PathBuf {
-    models_dir().join("temperature-ae.nnef.tar")
+    models_dir().join("temperature-ae.onnx")
 }
 
 /// (value, injected anomaly kind) of each row of the replay stream.
@@ -68,8 +68,8 @@ fn a_model_whose_input_does_not_fit_the_window_is_refused_with_the_reason() {
     assert!(message.contains("[1, 32]"), "{message}");
 
     let dir = tempfile::tempdir().unwrap();
-    let broken = dir.path().join("broken.nnef.tar");
-    std::fs::write(&broken, b"not a tar archive at all").unwrap();
+    let broken = dir.path().join("broken.onnx");
+    std::fs::write(&broken, b"not a protobuf message at all").unwrap();
     let err = LoadedModel::load(&broken, WINDOW).unwrap_err();
     assert!(matches!(err, MlError::Load { .. }), "{err:?}");
 }
@@ -87,7 +87,7 @@ fn model_section(name: &str, path: &Path, output: &str) -> String {
 fn injected_anomalies_in_a_replayed_stream_become_anomaly_readings_and_fire_a_rule() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
-    let missing = Path::new("/nonexistent/model.nnef.tar");
+    let missing = Path::new("/nonexistent/model.onnx");
     cfg.extra = model_section("broken", missing, "temperature.broken")
         + &model_section(
             "temperature_anomaly",
@@ -183,7 +183,15 @@ fn injected_anomalies_in_a_replayed_stream_become_anomaly_readings_and_fire_a_ru
         .all_readings("room1")
         .iter()
         .all(|r| r["metric"] != "temperature.broken"));
-    let ml = &daemon.health()["ml"];
+    let health = daemon.health();
+    assert!(
+        health["features"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("ml"))),
+        "{}",
+        health["features"]
+    );
+    let ml = &health["ml"];
     assert_eq!(ml["models_loaded"], 1, "{ml}");
     assert_eq!(ml["load_errors"], 1, "{ml}");
     assert_eq!(ml["inference_errors"], 0, "{ml}");

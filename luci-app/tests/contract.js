@@ -13,7 +13,8 @@
 //     validation;
 //   - the kind matches the schema's documentation: "Boolean" -> Flag, "N to M" -> a Value with
 //     datatype range(N,M) (or port for 1 to 65535), a list of words -> a ListValue with exactly
-//     those words, "Never logged" -> a password field;
+//     those words, "Never logged" -> a password field, "`list NAME '...'`" -> a DynamicList (and
+//     a DynamicList only for such an option);
 //   - every title and description is translatable (wrapped in _()).
 // Prints one line per problem and "contract: N passed, M failed"; exits 1 on any failure.
 'use strict';
@@ -53,7 +54,7 @@ function parseSchema(text) {
 		// Commented-out templates of repeated sections ("#config user 'name'",
 		// "#	option password_hash '...'") count as schema too; their options take the
 		// default their documentation states, not the example's value.
-		const body = line.replace(/^#\s*(?=(config|option)\s)/, '');
+		const body = line.replace(/^#\s*(?=(config|option|list)\s)/, '');
 		if ((m = body.match(/^config\s+([a-z0-9_]+)(\s+'[^']*')?\s*$/))) {
 			type = m[1];
 			sections.add(type);
@@ -62,7 +63,7 @@ function parseSchema(text) {
 			if (!inTemplate)
 				templateDocs = new Map();
 		}
-		else if ((m = body.match(/^option\s+([a-z0-9_]+)\s+'((?:[^']|'\\'')*)'\s*$/)) && type) {
+		else if ((m = body.match(/^(?:option|list)\s+([a-z0-9_]+)\s+'((?:[^']|'\\'')*)'\s*$/)) && type) {
 			const documented = inTemplate ? templateDocs.get(m[1]) : null;
 			if (documented) {
 				const text = documented.doc.join(' ');
@@ -253,6 +254,10 @@ async function main() {
 			for (const c of o.choices)
 				check(c.label && c.label.translated, `${key}: choice ${c.key} has an untranslated label`);
 		}
+		// The schema documents a UCI list as `list NAME '...'`; the form must write list lines.
+		const isList = new RegExp('`list ' + o.name + ' ').test(spec.doc);
+		check(isList === (cls === 'DynamicList'),
+			`${key}: ${isList ? 'a UCI list in the schema' : 'a single value in the schema'}, but a ${cls} in the form`);
 		if (/never logged/i.test(spec.doc))
 			check(o.password === true, `${key} is a secret: the form must use a password field`);
 	}

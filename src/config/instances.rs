@@ -45,7 +45,11 @@ pub(super) fn parse_instance(
         set_entry(&mut values, multi.name, entry, warnings)?;
     }
     for required in multi.required {
-        let empty = matches!(values.get(multi.name, required), Val::Text(t) if t.is_empty());
+        let empty = match values.get(multi.name, required) {
+            Val::Text(t) => t.is_empty(),
+            Val::List(items) => items.is_empty(),
+            _ => false,
+        };
         if values.line(multi.name, required).is_none() || empty {
             return Err(fail(&name, format!("option '{required}' is required")));
         }

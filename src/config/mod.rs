@@ -188,10 +188,6 @@ fn set_entry(
     };
     let val = match &entry.value {
         uci::Value::Single(raw) => opt.kind.check(raw),
-        // A text option that takes a list: its items joined with spaces, as `uci get` prints it.
-        uci::Value::List(items) if options::LIST_OPTIONS.contains(&(opt.section, opt.name)) => {
-            opt.kind.check(&items.join(" "))
-        }
         uci::Value::List(items) => opt.kind.check_list(items),
     };
     values.set(i, val.map_err(invalid)?, entry.line);

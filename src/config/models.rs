@@ -30,13 +30,10 @@ pub struct ModelSpec {
     pub line: usize,
 }
 
-/// Checks a `metrics` value: metric names separated by spaces (how `uci get` prints a list).
-/// Empty is the table's default; the section's required check refuses it.
-pub fn check_metric_list(raw: &str) -> Result<(), String> {
-    for name in raw.split_whitespace() {
-        validate_name(name).map_err(|e| format!("metric name '{name}' {e}"))?;
-    }
-    Ok(())
+/// Checks one item of the `metrics` list. A single `option metrics 'a b'` (the form before
+/// `metrics` was a list) still works: the list kind splits it at spaces.
+pub fn check_input_metric(raw: &str) -> Result<(), String> {
+    validate_name(raw).map_err(|e| format!("metric name '{raw}' {e}"))
 }
 
 /// Checks an optional decimal number (`threshold`).
@@ -71,11 +68,7 @@ pub(super) fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigEr
     let mut models = Vec::new();
     for i in named.iter().filter(|i| i.kind == "model") {
         let v: &Values = &i.values;
-        let metrics: Vec<String> = v
-            .text("model", "metrics")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
+        let metrics = v.list("model", "metrics").to_vec();
         let output = v.text("model", "output").to_owned();
         let fail = |message: String| ConfigError::Instance {
             line: i.line,
@@ -83,17 +76,13 @@ pub(super) fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigEr
             name: i.name.clone(),
             message,
         };
-        if metrics.is_empty() {
-            return Err(fail("option 'metrics' names no metric".into()));
-        }
         // Derived readings go through the same path as ingest, so a model reading any
         // model's output could feed on itself (directly or around a cycle of models).
-        if let Some(other) = named.iter().filter(|o| o.kind == "model").find(|o| {
-            o.values
-                .text("model", "metrics")
-                .split_whitespace()
-                .any(|m| m == output)
-        }) {
+        if let Some(other) = named
+            .iter()
+            .filter(|o| o.kind == "model")
+            .find(|o| o.values.list("model", "metrics").contains(&output))
+        {
             return Err(fail(format!(
                 "output '{output}' is an input metric of model '{}': a model may not consume \
                  model outputs",
@@ -122,10 +111,10 @@ pub(super) fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigEr
 mod tests {
     use crate::config::{parse, ConfigError};
 
-    const SECTION: &str = "config model 'm'\n\toption path '/m.nnef.tar'\n";
+    const SECTION: &str = "config model 'm'\n\toption path '/m.onnx'\n";
 
     #[test]
-    fn metrics_may_be_a_uci_list_or_names_separated_by_spaces() {
+    fn metrics_is_a_uci_list_and_the_older_space_separated_option_still_reads() {
         for metrics in [
             "\tlist metrics 'temperature'\n\tlist metrics 'humidity'\n",
             "\toption metrics 'temperature humidity'\n",
@@ -162,7 +151,7 @@ mod tests {
 
         let cycle = format!(
             "{SECTION}\toption metrics 't'\n\toption output 'a'\n\n\
-             config model 'n'\n\toption path '/n.nnef.tar'\n\toption metrics 'a'\n\
+             config model 'n'\n\toption path '/n.onnx'\n\toption metrics 'a'\n\
              \toption output 'b'\n"
         );
         assert!(parse(&cycle).unwrap_err().to_string().contains("model 'n'"));
@@ -173,7 +162,10 @@ mod tests {
         let cases = [
             ("config model 'm'\n\toption metrics 't'\n\toption output 'a'\n", "'path' is required"),
             (&format!("{SECTION}\toption output 'a'\n"), "'metrics' is required"),
+            (&format!("{SECTION}\toption metrics ''\n\toption output 'a'\n"), "'metrics' is required"),
             (&format!("{SECTION}\toption metrics 't/x'\n\toption output 'a'\n"), "'t/x'"),
+            (&format!("{SECTION}\tlist metrics 't'\n\tlist metrics 'h x'\n\toption output 'a'\n"), "'h x'"),
+            (&format!("{SECTION}\tlist metrics ''\n\toption output 'a'\n"), "metric name ''"),
             (&format!("{SECTION}\toption metrics 't'\n\toption output 'a'\n\toption threshold 'high'\n"), "decimal number"),
             (&format!("{SECTION}\toption metrics 't'\n\toption output 'a'\n\toption window '0'\n"), "1..=4096"),
         ];

@@ -825,7 +825,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Text(check_any),
         default: "",
         reload: true,
-        doc: "The model: an NNEF archive (.nnef.tar) or directory. Input: one window as a\n\
+        doc: "The model: an ONNX file (.onnx) with fixed shapes. Input: one window as a\n\
               [1, window x metrics] float tensor, rows oldest first, columns in `metrics` order;\n\
               output: one number.",
     },
@@ -841,11 +841,11 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         section: "model",
         name: "metrics",
-        kind: Kind::Text(super::models::check_metric_list),
+        kind: Kind::List(super::models::check_input_metric),
         default: "",
         reload: true,
-        doc: "Input metrics, in the model's column order (a UCI list, or names separated by\n\
-              spaces). Each reading of the first one adds a row with the latest value of each.",
+        doc: "Input metrics, in the model's column order (`list metrics 'temperature'`, one line\n\
+              each). Each reading of the first one adds a row with the latest value of each.",
     },
     OptionSpec {
         section: "model",
@@ -882,10 +882,6 @@ pub const OPTIONS: &[OptionSpec] = &[
               written (fewer rows in the ring; rules see only the anomalies).",
     },
 ];
-
-/// Options that may be given as a UCI `list`; their items are joined with spaces and
-/// checked as one value.
-pub const LIST_OPTIONS: &[(&str, &str)] = &[("model", "metrics")];
 
 /// A section type that may appear any number of times, each instance named by its section
 /// name (`config user 'alice'`, `config user 'bob'`). Its options are declared in [`OPTIONS`]
@@ -976,9 +972,9 @@ pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
         required: &["path", "metrics", "output"],
         example: "config model 'temperature_anomaly'\n\
                   \toption enabled '1'\n\
-                  \toption path '/usr/share/acs-edge/models/temperature-ae.nnef.tar'\n\
+                  \toption path '/usr/share/acs-edge/models/temperature-ae.onnx'\n\
                   \toption device ''\n\
-                  \toption metrics 'temperature'\n\
+                  \tlist metrics 'temperature'\n\
                   \toption window '16'\n\
                   \toption hop '1'\n\
                   \toption output 'temperature.anomaly'\n\

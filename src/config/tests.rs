@@ -150,9 +150,11 @@ fn every_integer_range_is_inclusive_and_enforced() {
             .filter(|l| {
                 let multi = MULTI_SECTIONS.iter().find(|m| m.name == o.section);
                 multi.is_some_and(|m| {
-                    m.required
-                        .iter()
-                        .any(|r| l.trim_start().starts_with(&format!("option {r} ")))
+                    m.required.iter().any(|r| {
+                        let l = l.trim_start();
+                        l.starts_with(&format!("option {r} "))
+                            || l.starts_with(&format!("list {r} "))
+                    })
                 })
             })
             .map(|l| format!("{l}\n"))

@@ -14,14 +14,14 @@
 //!   never consumes model outputs: the config refuses an output that is any model's input.
 
 #[cfg(feature = "ml")]
-mod nnef;
+mod onnx;
 #[cfg(feature = "ml")]
 mod runner;
 #[cfg(feature = "ml")]
 mod window;
 
 #[cfg(feature = "ml")]
-pub use nnef::LoadedModel;
+pub use onnx::LoadedModel;
 #[cfg(feature = "ml")]
 pub use runner::{MlRunner, ML_QUEUE};
 #[cfg(feature = "ml")]

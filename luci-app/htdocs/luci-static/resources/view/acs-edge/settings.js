@@ -307,8 +307,8 @@ return view.extend({
 		s.tab('model', _('Model'));
 		opt(s, 'model', form.Flag, 'enabled', _('Enabled'), null, '1');
 		o = s.taboption('model', form.Value, 'path', _('Model file'),
-			_('An NNEF archive (.nnef.tar) or directory, such as the shipped temperature model.'));
-		o.placeholder = '/usr/share/acs-edge/models/temperature-ae.nnef.tar';
+			_('An ONNX file (.onnx) with fixed shapes, such as the shipped temperature model.'));
+		o.placeholder = '/usr/share/acs-edge/models/temperature-ae.onnx';
 		o.rmempty = false;
 		o.validate = validateAbsolutePath;
 		o = opt(s, 'model', form.Value, 'device', _('Device'), _('Empty: every device that sends the metrics.'), '');

@@ -1,9 +1,9 @@
-//! One model file loaded with tract's NNEF front end, optimized once, checked against its
-//! section (input `[1, window x metrics]` of f32, one output value) and run per window.
+//! One ONNX model file loaded with tract's ONNX front end, typed and optimized once, checked
+//! against its section (input `[1, window x metrics]` of f32, one output value) and run per window.
 
 use super::MlError;
 use std::path::Path;
-use tract_nnef::prelude::*;
+use tract_onnx::prelude::*;
 
 type Plan = TypedSimplePlan<TypedModel>;
 
@@ -23,7 +23,7 @@ impl std::fmt::Debug for LoadedModel {
 }
 
 impl LoadedModel {
-    /// Loads `path` (an NNEF archive or directory) and checks that it takes `[1, input_len]`
+    /// Loads `path` (an ONNX file with fixed input and output shapes) and checks that it takes `[1, input_len]`
     /// f32 and returns a single value.
     pub fn load(path: &Path, input_len: usize) -> Result<LoadedModel, MlError> {
         let load = |e: TractError| MlError::Load {
@@ -34,9 +34,10 @@ impl LoadedModel {
             path: path.to_owned(),
             message,
         };
-        let model = tract_nnef::nnef()
-            .with_tract_core()
+        // Analysed and typed once here, so shape checks below see concrete facts.
+        let model = tract_onnx::onnx()
             .model_for_path(path)
+            .and_then(|m| m.into_typed())
             .map_err(load)?;
         if model.inputs.len() != 1 || model.outputs.len() != 1 {
             return Err(mismatch(format!(
