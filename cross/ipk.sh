@@ -41,15 +41,6 @@ trap 'rm -rf "$work"' EXIT
 umask 022
 
 read -r -a variants <<<"${VARIANTS:-default full}"
-# variant -> package name (and binary name in dist/<triple>/)
-variant_package() {
-    case "$1" in
-        default) echo acs-edge ;;
-        full) echo acs-edge-full ;;
-        ml) echo acs-edge-ml ;;
-        *) echo "cross/ipk.sh: unknown variant $1 (default, full or ml)" >&2; return 1 ;;
-    esac
-}
 for v in "${variants[@]}"; do
     name=$(variant_package "$v")
     missing=()

@@ -76,6 +76,17 @@ stage_acs_edge() {
     install -m 0600 "$PKG_ROOT/openwrt/files/acs-edge.config" "$data/etc/config/acs-edge"
 }
 
+# A build variant's package name, which is also its binary's name in dist/<triple>/ (the names
+# cross/build.sh gives them): variant_package default|full|ml
+variant_package() {
+    case "$1" in
+        default) echo acs-edge ;;
+        full) echo acs-edge-full ;;
+        ml) echo acs-edge-ml ;;
+        *) echo "unknown package variant $1 (default, full or ml)" >&2; return 1 ;;
+    esac
+}
+
 # The models the acs-edge-ml package ships (under /usr/share/acs-edge/models/, where the default
 # config's commented `config model` example points).
 ML_MODELS="temperature-ae.onnx"

@@ -140,8 +140,7 @@ check_daemon_package() {
 read -r -a variants <<<"${VARIANTS:-default full}"
 for arch in "${archs[@]}"; do
     for v in "${variants[@]}"; do
-        case "$v" in default) check_daemon_package acs-edge "$arch" ;; full) check_daemon_package acs-edge-full "$arch" ;;
-            ml) check_daemon_package acs-edge-ml "$arch" ;; esac
+        check_daemon_package "$(variant_package "$v")" "$arch"
     done
 done
 

@@ -305,17 +305,8 @@ fn a_page_deep_into_a_time_range_visits_its_own_rows_not_the_pages_before_it() {
         ..opts(dir.path())
     })
     .unwrap();
-    let readings = (0..20_000)
-        .map(|i| reading("day", "t", 1_000 + i, i as f64))
-        .collect();
-    s.insert_batch(
-        &Batch {
-            readings,
-            statuses: vec![],
-        },
-        1,
-    )
-    .unwrap();
+    s.insert_batch(&batch("day", "t", 1_000, 20_000), 1)
+        .unwrap();
     let first = TelemetryQuery {
         device: Some("day".into()),
         metric: Some("t".into()),
