@@ -1,7 +1,7 @@
 //! Process-wide counters that `GET /api/v1/health` reports. One `Stats` is created at start and
 //! shared by `Arc`; every field is an atomic so hot paths never take a lock to count.
-//! Counters only grow (they are totals since start); gauges (`queue_depth`, `mqtt_connected`)
-//! are overwritten.
+//! Counters only grow (they are totals since start); gauges (`queue_depth`, `mqtt_connected`,
+//! `mqtt_subscribed`) are overwritten.
 
 use portable_atomic::{AtomicI64, AtomicU64};
 use serde::Serialize;
@@ -26,6 +26,8 @@ pub enum Malformed {
 #[derive(Default)]
 pub struct Stats {
     pub mqtt_connected: AtomicBool,
+    /// The broker granted every ingest subscription on the current connection.
+    pub mqtt_subscribed: AtomicBool,
     pub mqtt_connects: AtomicU64,
     pub mqtt_messages: AtomicU64,
     pub malformed_topic: AtomicU64,
@@ -78,6 +80,7 @@ impl Stats {
         StatsSnapshot {
             mqtt: MqttSnapshot {
                 connected: self.mqtt_connected.load(Relaxed),
+                subscribed: self.mqtt_subscribed.load(Relaxed),
                 connects: get(&self.mqtt_connects),
                 messages: get(&self.mqtt_messages),
                 last_error: self.last_mqtt_error.lock().ok().and_then(|e| e.clone()),
@@ -135,6 +138,7 @@ pub struct StatsSnapshot {
 #[derive(Debug, Serialize)]
 pub struct MqttSnapshot {
     pub connected: bool,
+    pub subscribed: bool,
     pub connects: u64,
     pub messages: u64,
     pub last_error: Option<String>,

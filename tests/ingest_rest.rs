@@ -18,9 +18,6 @@ fn readings_of(daemon: &Daemon, device: &str, n: usize) -> Vec<Value> {
 fn json_reading_published_over_mqtt_is_returned_by_rest_and_device_is_listed() {
     let broker = Broker::start();
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
-    wait_until("the daemon to connect", patience(), || {
-        (daemon.health()["mqtt"]["connected"] == true).then_some(())
-    });
     let publisher = Publisher::connect(broker.port);
     publisher.publish(
         "acs/dev1/telemetry",
@@ -257,10 +254,35 @@ fn daemon_started_before_its_broker_connects_when_the_broker_appears() {
     assert_eq!(daemon.health()["mqtt"]["connected"], false);
     std::thread::sleep(Duration::from_millis(500));
     let broker = Broker::start_on(port);
-    wait_until("the daemon to connect", patience(), || {
-        (daemon.health()["mqtt"]["connected"] == true).then_some(())
-    });
+    daemon.wait_subscribed();
+    assert_eq!(daemon.health()["mqtt"]["connected"], true);
     let publisher = Publisher::connect(broker.port);
     publisher.publish("acs/late/telemetry", r#"{"t": 5}"#);
     readings_of(&daemon, "late", 1);
+}
+
+#[test]
+fn a_subscription_the_broker_refuses_is_reported_in_health_and_the_granted_topics_still_flow() {
+    let broker = Broker::start_granting_subscriptions_only_to(&["acs/+/status"]);
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let mqtt = daemon.health()["mqtt"].clone();
+    assert_eq!(mqtt["connected"], true, "{mqtt}");
+    assert_eq!(mqtt["subscribed"], false, "{mqtt}");
+    let error = mqtt["last_error"].as_str().expect("an error");
+    assert!(
+        error.contains("acs/+/telemetry") && error.contains("acs/+/frame"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("status"),
+        "only refused filters are named: {error}"
+    );
+    assert!(daemon.log().contains("refused the subscription"));
+
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish("acs/gate/status", "online");
+    wait_until("the granted status topic to arrive", patience(), || {
+        let (_, devices) = daemon.get("/api/v1/devices");
+        (devices.to_string().contains("gate")).then_some(())
+    });
 }

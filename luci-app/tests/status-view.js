@@ -123,6 +123,7 @@ async function main() {
 	check(shown.includes(`${health.store.rows} / ${health.store.max_rows}`), 'shows the store fill in readings');
 	check(/readings\/s/.test(shown), 'shows an ingest rate');
 	check(shown.includes(health.mqtt.connected ? 'connected' : 'disconnected'), 'shows the broker state');
+	check(health.mqtt.subscribed === true && !/subscri/.test(shown), 'a subscribed broker shows as plainly connected');
 	check(devices.items.length > 0, 'the daemon listed devices');
 	for (const dev of devices.items) {
 		check(shown.includes(dev.id), `shows device ${dev.id}`);

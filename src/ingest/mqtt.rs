@@ -12,7 +12,7 @@ use super::{frame, telemetry, Event};
 use crate::model::{now_ms, Transport};
 use crate::stats::{Malformed, Stats};
 use crate::store::DeviceStatus;
-use rumqttc::{Client, Connection, MqttOptions, Packet, QoS};
+use rumqttc::{Client, Connection, MqttOptions, Packet, QoS, SubscribeFilter, SubscribeReasonCode};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -117,6 +117,7 @@ impl Worker {
                     backoff = initial_backoff;
                     was_connected = true;
                     self.stats.mqtt_connected.store(true, Relaxed);
+                    self.stats.mqtt_subscribed.store(false, Relaxed);
                     self.stats.mqtt_connects.fetch_add(1, Relaxed);
                     self.stats.set_mqtt_error(None);
                     log::info!(
@@ -126,6 +127,9 @@ impl Worker {
                         ack.session_present
                     );
                     self.subscribe();
+                }
+                Ok(Ok(rumqttc::Event::Incoming(Packet::SubAck(ack)))) => {
+                    self.granted(&ack.return_codes);
                 }
                 Ok(Ok(rumqttc::Event::Incoming(Packet::Publish(publish)))) => {
                     if !self.handle(&publish.topic, &publish.payload) {
@@ -138,6 +142,7 @@ impl Worker {
                         break;
                     }
                     self.stats.mqtt_connected.store(false, Relaxed);
+                    self.stats.mqtt_subscribed.store(false, Relaxed);
                     self.stats.set_mqtt_error(Some(error.to_string()));
                     if was_connected {
                         log::warn!(
@@ -155,19 +160,58 @@ impl Worker {
             }
         }
         self.stats.mqtt_connected.store(false, Relaxed);
+        self.stats.mqtt_subscribed.store(false, Relaxed);
     }
 
+    /// The ingest filters in the order they are subscribed, which is the order of the broker's
+    /// answers in its SUBACK.
+    fn filters(&self) -> Vec<String> {
+        Kind::ALL
+            .into_iter()
+            .map(|kind| topic::filter(&self.settings.topic_prefix, kind))
+            .collect()
+    }
+
+    /// One SUBSCRIBE for every ingest filter, so one SUBACK says when ingest is live.
     fn subscribe(&self) {
         let qos = if self.settings.qos == 0 {
             QoS::AtMostOnce
         } else {
             QoS::AtLeastOnce
         };
-        for kind in Kind::ALL {
-            let filter = topic::filter(&self.settings.topic_prefix, kind);
-            if let Err(e) = self.client.try_subscribe(filter.clone(), qos) {
-                log::error!("filter={filter} could not subscribe: {e}");
-            }
+        let filters = self.filters();
+        let request = filters
+            .iter()
+            .map(|filter| SubscribeFilter::new(filter.clone(), qos));
+        if let Err(e) = self.client.try_subscribe_many(request) {
+            log::error!("filters={} could not subscribe: {e}", filters.join(","));
+        }
+    }
+
+    /// Records the broker's answer to the ingest SUBSCRIBE: live only when every filter was
+    /// granted; a refused filter (a broker ACL, typically) is logged and shown in health.
+    fn granted(&self, answers: &[SubscribeReasonCode]) {
+        let refused: Vec<String> = self
+            .filters()
+            .into_iter()
+            .zip(answers)
+            .filter(|(_, answer)| matches!(answer, SubscribeReasonCode::Failure))
+            .map(|(filter, _)| filter)
+            .collect();
+        if refused.is_empty() {
+            self.stats.mqtt_subscribed.store(true, Relaxed);
+            log::debug!("subscribed to the ingest topics");
+        } else {
+            let error = format!(
+                "the broker refused the subscription to {}",
+                refused.join(", ")
+            );
+            log::error!(
+                "broker={}:{} {error}; check the broker's ACL for this client",
+                self.settings.host,
+                self.settings.port
+            );
+            self.stats.set_mqtt_error(Some(error));
         }
     }
 

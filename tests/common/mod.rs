@@ -60,16 +60,56 @@ impl Broker {
     }
 
     pub fn start_on(port: u16) -> Broker {
+        Broker::start_configured(port, None)
+    }
+
+    /// A broker that grants anonymous clients' subscriptions only to filters matching
+    /// `patterns` and answers any other with a SUBACK failure (mosquitto's dynamic-security
+    /// plugin; its plain `acl_file` grants every subscription and filters at delivery).
+    pub fn start_granting_subscriptions_only_to(patterns: &[&str]) -> Broker {
+        let acls: Vec<Value> = patterns
+            .iter()
+            .map(|topic| {
+                serde_json::json!({"acltype": "subscribePattern", "topic": topic, "allow": true})
+            })
+            .collect();
+        let security = serde_json::json!({
+            "defaultACLAccess": {"publishClientSend": true, "publishClientReceive": true,
+                                 "subscribe": false, "unsubscribe": true},
+            "clients": [],
+            "groups": [{"groupname": "anonymous", "roles": [{"rolename": "subscriber"}]}],
+            "anonymousGroup": "anonymous",
+            "roles": [{"rolename": "subscriber", "acls": acls}],
+        });
+        Broker::start_configured(free_port(), Some(&security))
+    }
+
+    fn start_configured(port: u16, security: Option<&Value>) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_queued_messages 100000\nmax_inflight_messages 1000\n"
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+             max_queued_messages 100000\nmax_inflight_messages 1000\n"
+        );
+        if let Some(security) = security {
+            let plugin = [
+                "/usr/lib/x86_64-linux-gnu",
+                "/usr/lib/aarch64-linux-gnu",
+                "/usr/lib",
+            ]
+            .into_iter()
+            .map(|dir| Path::new(dir).join("mosquitto_dynamic_security.so"))
+            .find(|p| p.exists())
+            .expect("mosquitto's dynamic-security plugin is not installed");
+            let path = dir.path().join("dynamic-security.json");
+            std::fs::write(&path, security.to_string()).unwrap();
+            text.push_str(&format!(
+                "plugin {}\nplugin_opt_config_file {}\n",
+                plugin.display(),
+                path.display()
+            ));
+        }
+        std::fs::write(&conf, text).unwrap();
         let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -153,6 +193,7 @@ pub struct Daemon {
     /// The session token of the last login by [`Daemon::spawn`].
     pub token: Option<String>,
     login: Option<(String, String)>,
+    broker_port: u16,
 }
 
 /// Options written into the test config on top of the defaults.
@@ -282,6 +323,7 @@ impl Daemon {
             extra_args: cfg.args.clone(),
             token: None,
             login: cfg.user.clone(),
+            broker_port: cfg.broker_port,
         };
         daemon.spawn();
         daemon
@@ -320,6 +362,29 @@ impl Daemon {
             assert_eq!(status, 200, "login as {user}: {body}");
             self.token = Some(body["token"].as_str().expect("a token").to_owned());
         }
+        self.wait_subscribed_if_broker_up();
+    }
+
+    /// With a broker listening, waits until the daemon's ingest subscription is granted, so a
+    /// test's first publish is not sent before anyone is subscribed to it (MQTT drops those).
+    fn wait_subscribed_if_broker_up(&self) {
+        let broker = std::net::SocketAddr::from(([127, 0, 0, 1], self.broker_port));
+        if std::net::TcpStream::connect_timeout(&broker, Duration::from_secs(1)).is_err() {
+            return;
+        }
+        self.wait_subscribed();
+    }
+
+    /// Waits until health says the broker answered the ingest subscription: granted, or
+    /// refused (then `mqtt.last_error` says so and `mqtt.subscribed` stays false).
+    pub fn wait_subscribed(&self) {
+        wait_until("the daemon's MQTT subscription", patience(), || {
+            let mqtt = self.health()["mqtt"].clone();
+            let refused = mqtt["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("refused the subscription"));
+            (mqtt["subscribed"] == true || refused).then_some(())
+        });
     }
 
     /// `POST /api/v1/auth/login`: (status, body, Retry-After).

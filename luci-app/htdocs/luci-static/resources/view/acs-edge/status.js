@@ -107,6 +107,16 @@ return view.extend({
 		return rate;
 	},
 
+	brokerState: function(mqtt) {
+		var detail = mqtt.last_error ? ': ' + mqtt.last_error : '';
+		if (!mqtt.connected)
+			return _('disconnected') + detail;
+		// An older daemon reports no subscription state; its connection is all there is to show.
+		if (mqtt.subscribed === false)
+			return (detail ? _('connected, subscription refused') : _('connected, subscribing…')) + detail;
+		return _('connected');
+	},
+
 	renderSummary: function(running, reply) {
 		var health = reply.health, rows = [];
 		rows.push(row(_('Service'), running ? _('running') : _('not running')));
@@ -118,8 +128,7 @@ return view.extend({
 		var rate = this.ingestRate(health);
 		rows.push(row(_('Version'), '%s (%s)'.format(health.version || '-', health.gateway_id || '-')));
 		rows.push(row(_('Uptime'), '%t'.format(health.uptime_s || 0)));
-		rows.push(row(_('MQTT broker'), mqtt.connected ? _('connected') : (_('disconnected') +
-			(mqtt.last_error ? ': ' + mqtt.last_error : ''))));
+		rows.push(row(_('MQTT broker'), this.brokerState(mqtt)));
 		rows.push(row(_('Ingest rate'), rate == null ? _('measuring…') : _('%.1f readings/s').format(rate)));
 		rows.push(row(_('Readings committed'), String(ingest.committed != null ? ingest.committed : '-')));
 		rows.push(row(_('Last commit'), formatTime(ingest.last_commit)));
