@@ -118,7 +118,7 @@ EOF
     daemon_pid=$!
     pids+=("$daemon_pid")
     for _ in $(seq 100); do
-        health 2>/dev/null | grep -q '"connected":true' && break
+        health 2>/dev/null | grep -q '"subscribed":true' && break
         sleep 0.1
     done
     publisher "$((SECONDS_PER_RUN + MAX_ROWS / 2000 + 30))" | mosquitto_pub -p "$BROKER" -t acs/sensor-1/telemetry -q 0 -l &

@@ -238,9 +238,9 @@ impl DaemonSpec {
         wait_for(Duration::from_secs(180), || {
             daemon
                 .health()
-                .is_some_and(|h| h["mqtt"]["connected"] == true)
+                .is_some_and(|h| h["mqtt"]["subscribed"] == true)
         })
-        .map_err(|e| format!("daemon not connected to the broker: {e}"))?;
+        .map_err(|e| format!("daemon not subscribed at the broker: {e}"))?;
         Ok(daemon)
     }
 }
