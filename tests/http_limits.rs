@@ -37,6 +37,10 @@ fn limits() -> Limits {
 
 /// Echoes the peer address and the body length; `/panic` panics.
 fn start() -> Fixture {
+    start_with(limits())
+}
+
+fn start_with(limits: Limits) -> Fixture {
     let max_seen = Arc::new(AtomicUsize::new(0));
     let seen = max_seen.clone();
     let handler: Handler = Arc::new(move |req: &mut tiny_http::Request, info: &ClientInfo| {
@@ -55,7 +59,7 @@ fn start() -> Fixture {
             Err(e) => Reply::from(e),
         }
     });
-    let server = HttpServer::start("127.0.0.1:0".parse().unwrap(), limits(), handler).unwrap();
+    let server = HttpServer::start("127.0.0.1:0".parse().unwrap(), limits, handler).unwrap();
     Fixture { server, max_seen }
 }
 
@@ -236,6 +240,56 @@ fn connection_beyond_max_connections_gets_503_json_and_slots_come_back() {
     });
     for _ in 0..MAX_CONN + 1 {
         assert_eq!(get_once(addr).status, 200);
+    }
+    f.server.shutdown();
+}
+
+#[test]
+fn bursts_of_new_connections_are_served_while_earlier_keep_alive_connections_stay_open() {
+    // tiny_http gives each connection a thread for its whole life. Its pool used to queue a
+    // connection for a thread it thought idle but had already promised to another connection
+    // of the same burst; the queued one then waited until some connection closed, which
+    // here is never: every connection stays open, and the idle timeout is beyond the test.
+    const BURST: usize = 8;
+    const ROUNDS: usize = 10;
+    let f = start_with(Limits {
+        max_connections: BURST * ROUNDS,
+        request_timeout: Duration::from_secs(120),
+        max_connection_lifetime: Duration::from_secs(300),
+        ..limits()
+    });
+    let addr = f.server.local_addr();
+    let mut held = Vec::new();
+    for round in 0..ROUNDS {
+        let start = Arc::new(std::sync::Barrier::new(BURST));
+        let clients: Vec<_> = (0..BURST)
+            .map(|_| {
+                let start = start.clone();
+                thread::spawn(move || {
+                    start.wait();
+                    let mut r = BufReader::new(connect(addr));
+                    r.get_mut().write_all(&get("/burst")).unwrap();
+                    read_response(&mut r).map(|resp| (resp.status, r))
+                })
+            })
+            .collect();
+        for client in clients {
+            match client.join().unwrap() {
+                Ok((status, r)) => {
+                    assert_eq!(status, 200);
+                    held.push(r);
+                }
+                Err(e) => panic!(
+                    "round {round}: a new connection got no answer while the others stayed \
+                     open ({} from earlier rounds): {e}",
+                    held.len()
+                ),
+            }
+        }
+    }
+    assert_eq!(f.server.stats().active, BURST * ROUNDS);
+    for r in &mut held {
+        assert_eq!(request(r, &get("/again")).status, 200);
     }
     f.server.shutdown();
 }
