@@ -41,11 +41,21 @@ fn emulator(triple: &str) -> &'static str {
     }
 }
 
-/// The revision a binary was built from, from its `--version` run under `qemu`
-/// ("acs-edge 0.1.0 (rev abc1234, ...)"), or `None` when it cannot be run.
+/// What a binary's `--version`, run under `qemu`, says in its parenthesis ("acs-edge 0.1.0
+/// (rev abc1234, mipsel-unknown-linux-musl, features: none)" gives "rev abc1234, ..."); empty
+/// when it cannot be run.
+fn build_details(qemu: &str, bin: &Path) -> String {
+    let version = command_line(qemu, &[bin.to_str().unwrap_or(""), "--version"]);
+    version
+        .split_once(" (")
+        .map_or("", |(_, details)| details.trim_end_matches(')'))
+        .to_owned()
+}
+
+/// The revision a binary was built from (see [`build_details`]), `None` when it cannot be run.
 fn built_revision(qemu: &str, bin: &Path) -> Option<String> {
-    let version = command_line(qemu, &[bin.to_str()?, "--version"]);
-    let rev = version.split("(rev ").nth(1)?.split([',', ')']).next()?;
+    let details = build_details(qemu, bin);
+    let rev = details.strip_prefix("rev ")?.split(',').next()?;
     (!rev.is_empty()).then(|| rev.to_owned())
 }
 
@@ -100,14 +110,8 @@ pub fn emulated_ingest(work: &Path, n: u64, native: &[(QoS, f64)]) -> Vec<Row> {
             "qemu-mipsel-static not installed (apt-get install qemu-user-static)",
         )];
     }
-    let version = command_line(qemu, &[bin.to_str().unwrap_or(""), "--version"]);
+    let version = build_details(qemu, &bin);
     println!("  emulated binary: {} ({version})", bin.display());
-    let version = version
-        .split(" (")
-        .nth(1)
-        .unwrap_or("")
-        .trim_end_matches(')')
-        .to_owned();
     let dir = work.join("emulated");
     let _ = std::fs::create_dir_all(&dir);
     let port = free_port();

@@ -225,15 +225,17 @@ impl Store {
             .unwrap_or_else(|| format!("#{id}"))
     }
 
-    /// The SQLite plan of a query (tests check the common one uses the index).
+    /// SQLite's plan for the statement `query` runs for `q` (one line per plan step).
     #[cfg(test)]
-    pub(crate) fn explain(&self, sql_where: &str) -> Vec<String> {
-        let sql = format!(
-            "EXPLAIN QUERY PLAN SELECT seq, device_id, metric_id, ts, value FROM readings \
-             WHERE {sql_where} ORDER BY ts, seq LIMIT 101"
-        );
-        let mut stmt = self.conn.prepare(&sql).unwrap();
-        stmt.query_map([], |r| r.get::<_, String>(3))
+    pub(crate) fn explain(&self, q: &TelemetryQuery) -> Vec<String> {
+        let Some((sql, args)) = self.query_sql(q) else {
+            return Vec::new();
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
             .unwrap()
             .map(|r| r.unwrap())
             .collect()

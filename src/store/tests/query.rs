@@ -110,7 +110,14 @@ fn unknown_device_or_metric_gives_an_empty_page() {
 fn device_metric_time_query_uses_the_index_without_sorting() {
     let dir = tempfile::tempdir().unwrap();
     let s = paging_store(dir.path());
-    let plan = s.explain("device_id = 1 AND metric_id = 1 AND ts >= 5 AND ts < 9 AND ts >= 6 AND (ts > 6 OR seq > 3)");
+    let plan = s.explain(&TelemetryQuery {
+        device: Some("a".into()),
+        metric: Some("t".into()),
+        from_ms: Some(5),
+        to_ms: Some(9),
+        limit: 100,
+        after: Some(Cursor { ts_ms: 6, seq: 3 }),
+    });
     let plan = plan.join(" | ");
     assert!(
         plan.contains("USING INDEX readings_device_metric_ts"),
