@@ -235,10 +235,12 @@ impl DaemonSpec {
             api,
             token,
         };
+        // A cross binary built before `mqtt.subscribed` existed reports its connection only.
         wait_for(Duration::from_secs(180), || {
-            daemon
-                .health()
-                .is_some_and(|h| h["mqtt"]["subscribed"] == true)
+            daemon.health().is_some_and(|h| {
+                let mqtt = &h["mqtt"];
+                mqtt.get("subscribed").unwrap_or(&mqtt["connected"]) == true
+            })
         })
         .map_err(|e| format!("daemon not subscribed at the broker: {e}"))?;
         Ok(daemon)
@@ -291,11 +293,13 @@ impl Daemon {
         loop {
             std::thread::sleep(Duration::from_millis(50));
             let now = self.committed();
-            if now - before >= n || (now == last.0 && last.1.elapsed() > Duration::from_secs(3)) {
-                break;
-            }
+            // Time the last progress before deciding to stop: a run that completes between
+            // two polls ends at the poll that saw it, not at the start.
             if now != last.0 {
                 last = (now, Instant::now());
+            }
+            if now - before >= n || last.1.elapsed() > Duration::from_secs(3) {
+                break;
             }
         }
         let _ = publisher.join();
