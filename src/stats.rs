@@ -173,7 +173,7 @@ pub struct IngestSnapshot {
 pub struct ApiSnapshot {
     pub requests: u64,
     pub errors: u64,
-    /// The connection guard's counters (filled in by the health endpoint).
+    /// The HTTP server's connection counters (filled in by the health endpoint).
     pub connections: crate::api::HttpStats,
     pub auth: AuthSnapshot,
 }

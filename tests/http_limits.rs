@@ -1,4 +1,8 @@
-//! The HTTP layer's limits, proven over real sockets with a raw std `TcpStream` client.
+//! The HTTP layer's limits, proven over real sockets with a raw std `TcpStream` client: first
+//! against the server alone (a test handler), then against the real daemon (the attacks a LAN
+//! client can make).
+
+mod common;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -8,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use acs_edge::api::{
-    json_response, read_body_capped, ClientInfo, Handler, HttpServer, Limits, Reply,
+    json_response, read_body_capped, ClientInfo, Handler, HttpServer, Limits, Reply, Request,
 };
 use serde_json::{json, Value};
 
@@ -43,7 +47,7 @@ fn start() -> Fixture {
 fn start_with(limits: Limits) -> Fixture {
     let max_seen = Arc::new(AtomicUsize::new(0));
     let seen = max_seen.clone();
-    let handler: Handler = Arc::new(move |req: &mut tiny_http::Request, info: &ClientInfo| {
+    let handler: Handler = Arc::new(move |req: &mut Request, info: &ClientInfo| {
         if req.url() == "/panic" {
             panic!("handler bug at /some/secret/path");
         }
@@ -209,7 +213,7 @@ fn keep_alive_serves_several_requests_and_pipelining_on_one_connection() {
 }
 
 #[test]
-fn connection_beyond_max_connections_gets_503_json_and_slots_come_back() {
+fn an_idle_connection_is_closed_to_make_room_for_a_new_one() {
     let f = start();
     let addr = f.server.local_addr();
     let mut open: Vec<_> = (0..MAX_CONN)
@@ -221,20 +225,59 @@ fn connection_beyond_max_connections_gets_503_json_and_slots_come_back() {
         .collect();
     assert_eq!(f.server.stats().active, MAX_CONN);
 
+    // Every slot is idle (waiting for a next request): the one idle longest makes room.
+    let mut extra = BufReader::new(connect(addr));
+    assert_eq!(request(&mut extra, &get("/extra")).status, 200);
+    assert_eq!(f.server.stats().evicted_idle, 1);
+    assert_eq!(f.server.stats().rejected_overload, 0);
+    let mut byte = [0u8; 1];
+    let first = open.remove(0);
+    assert_eq!(
+        first.get_ref().peek(&mut byte).unwrap(),
+        0,
+        "the oldest was closed"
+    );
+    for r in &mut open {
+        assert_eq!(request(r, &get("/still")).status, 200);
+    }
+    f.server.shutdown();
+}
+
+#[test]
+fn connections_beyond_max_busy_ones_get_503_json_and_slots_come_back() {
+    // Long enough for the busy requests to outlive the rest of the test.
+    let f = start_with(Limits {
+        request_timeout: Duration::from_secs(5),
+        ..limits()
+    });
+    let addr = f.server.local_addr();
+    // Each admitted connection is busy: in the middle of sending a request head.
+    let busy: Vec<_> = (0..MAX_CONN)
+        .map(|_| {
+            let mut s = connect(addr);
+            s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
+    wait_until("every slot taken", Duration::from_secs(5), || {
+        f.server.stats().active == MAX_CONN
+    });
+
     let mut extra = BufReader::new(connect(addr));
     extra.get_mut().write_all(&get("/extra")).unwrap();
     let resp = read_response(&mut extra).expect("a 503, not a reset");
     assert_eq!(resp.status, 503);
     assert_eq!(resp.header("Connection"), Some("close"));
+    assert_eq!(resp.header("Retry-After"), Some("1"));
     assert_eq!(resp.json()["error"]["code"], "overloaded");
-    assert_eq!(resp.json()["error"]["message"], "too many connections");
     assert_eq!(f.server.stats().rejected_overload, 1);
 
-    // The admitted connections are unaffected.
-    for r in &mut open {
-        assert_eq!(request(r, &get("/still")).status, 200);
+    // The busy connections finish their requests unaffected.
+    for s in busy {
+        let mut r = BufReader::new(s);
+        r.get_mut().write_all(b"\r\n").unwrap();
+        assert_eq!(read_response(&mut r).unwrap().status, 200);
     }
-    drop(open);
     wait_until("slots to be released", Duration::from_secs(5), || {
         f.server.stats().active == 0
     });
@@ -547,7 +590,7 @@ fn measure_cost_of_open_connections() {
     let mut l = limits();
     l.max_connections = N;
     l.request_timeout = Duration::from_secs(30);
-    let handler: Handler = Arc::new(|_req: &mut tiny_http::Request, _info: &ClientInfo| {
+    let handler: Handler = Arc::new(|_req: &mut Request, _info: &ClientInfo| {
         json_response(200, &json!({"ok": true})).into()
     });
     let server = HttpServer::start("127.0.0.1:0".parse().unwrap(), l, handler).unwrap();
@@ -572,4 +615,346 @@ fn measure_cost_of_open_connections() {
     );
     drop(conns);
     server.shutdown();
+}
+
+/// Sends `raw` on a fresh connection and reads one response.
+fn exchange(addr: SocketAddr, raw: &[u8]) -> Resp {
+    let mut r = BufReader::new(connect(addr));
+    r.get_mut().write_all(raw).unwrap();
+    read_response(&mut r).expect("a response, not a silent close")
+}
+
+#[test]
+fn http_versions_other_than_1_x_get_a_json_error_and_their_slot_back() {
+    let f = start();
+    let addr = f.server.local_addr();
+    // More connections than slots: each is answered and closed, none is held.
+    for _ in 0..MAX_CONN * 3 {
+        let resp = exchange(addr, b"GET /api/v1/health HTTP/2.0\r\nHost: t\r\n\r\n");
+        assert_eq!(resp.status, 505);
+        assert_eq!(resp.json()["error"]["code"], "http_version_not_supported");
+        assert_eq!(resp.header("Connection"), Some("close"));
+    }
+    let resp = exchange(addr, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    assert_eq!(resp.status, 505);
+    // HTTP/0.9 has no version at all.
+    let resp = exchange(addr, b"GET /\r\n\r\n");
+    assert!(resp.status == 400 || resp.status == 505, "{}", resp.status);
+    assert!(resp.json()["error"]["message"].as_str().unwrap().len() > 5);
+    wait_until("slots to be released", Duration::from_secs(5), || {
+        f.server.stats().active == 0
+    });
+    assert_eq!(get_once(addr).status, 200);
+    f.server.shutdown();
+}
+
+#[test]
+fn malformed_and_non_ascii_requests_get_a_json_400() {
+    let f = start();
+    let addr = f.server.local_addr();
+    for raw in [
+        &b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: t\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nH\xc3\xa9ader: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+        b"\x00\x01\x02 garbage\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n12345",
+        b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+    ] {
+        let resp = exchange(addr, raw);
+        assert_eq!(resp.status, 400, "{}", String::from_utf8_lossy(raw));
+        assert_eq!(resp.json()["error"]["code"], "bad_request");
+        assert_eq!(resp.header("Connection"), Some("close"));
+    }
+    // Blank lines before a request line are allowed (RFC 9112 §2.2); a blank stream is not a
+    // request and gets a 400 with a body once it passes the head limit.
+    let resp = exchange(addr, b"\r\n\r\nGET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(resp.status, 200);
+    let resp = exchange(addr, "\r\n".repeat(MAX_HEADER).as_bytes());
+    assert_eq!(resp.status, 431);
+    assert_eq!(resp.json()["error"]["code"], "header_too_large");
+    // Bytes above 0x7f in a header value are opaque data, not an error.
+    let resp = exchange(addr, b"GET /v HTTP/1.1\r\nX-Name: caf\xc3\xa9\r\n\r\n");
+    assert_eq!(resp.status, 200);
+    assert!(f.server.stats().over_limit >= 7);
+    f.server.shutdown();
+}
+
+#[test]
+fn an_absolute_form_target_is_served_as_its_path() {
+    let f = start();
+    let addr = f.server.local_addr();
+    let resp = exchange(
+        addr,
+        b"GET http://x:8080/api/v1/health?a=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["url"], "/api/v1/health?a=1");
+    let resp = exchange(addr, b"GET HTTPS://x HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(resp.json()["url"], "/");
+    f.server.shutdown();
+}
+
+#[test]
+fn a_body_shorter_than_its_content_length_gets_408() {
+    let f = start();
+    let mut r = BufReader::new(connect(f.server.local_addr()));
+    r.get_mut()
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345")
+        .unwrap();
+    let begun = Instant::now();
+    let resp = read_response(&mut r).expect("a 408, not a silent close");
+    assert_eq!(resp.status, 408);
+    assert_eq!(resp.json()["error"]["code"], "request_timeout");
+    assert!(begun.elapsed() < TIMEOUT * 5, "{:?}", begun.elapsed());
+    assert_eq!(
+        f.max_seen.load(Ordering::SeqCst),
+        0,
+        "the handler never saw it"
+    );
+    f.server.shutdown();
+}
+
+#[test]
+fn a_request_pipelined_before_a_refused_one_is_answered_first_and_once() {
+    let f = start();
+    let addr = f.server.local_addr();
+    for refused in [
+        "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n",
+        "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ] {
+        let mut r = BufReader::new(connect(addr));
+        let mut both = b"PATCH /first HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}".to_vec();
+        both.extend_from_slice(refused.as_bytes());
+        r.get_mut().write_all(&both).unwrap();
+        let first = read_response(&mut r).unwrap();
+        assert_eq!(first.status, 200, "the PATCH is answered first");
+        assert_eq!(first.json()["url"], "/first");
+        let second = read_response(&mut r).unwrap();
+        assert!(second.status == 413 || second.status == 411, "{}", second.status);
+        assert_eq!(second.header("Connection"), Some("close"));
+        let mut rest = Vec::new();
+        let _ = r.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "nothing after the refusal");
+    }
+    f.server.shutdown();
+}
+
+#[test]
+fn an_upgrade_request_with_a_body_is_answered_like_any_other() {
+    let f = start();
+    let addr = f.server.local_addr();
+    // Held open after sending: the answer must not wait for more bytes.
+    let mut r = BufReader::new(connect(addr));
+    r.get_mut()
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n\
+              Upgrade: websocket\r\nContent-Length: 4\r\n\r\nabcd",
+        )
+        .unwrap();
+    let resp = read_response(&mut r).unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["len"], 4);
+    assert_eq!(get_once(addr).status, 200);
+    f.server.shutdown();
+}
+
+#[test]
+fn hundreds_of_idle_connections_leave_room_for_a_real_client() {
+    let f = start();
+    let addr = f.server.local_addr();
+    let idle: Vec<TcpStream> = (0..200).map(|_| connect(addr)).collect();
+    // A real client still gets its answer: an idle connection makes room for it.
+    assert_eq!(get_once(addr).status, 200);
+    wait_until("the idle crowd thinned", Duration::from_secs(5), || {
+        f.server.stats().active <= MAX_CONN
+    });
+    // Every idle connection was either closed (never reset: it sent nothing) or still holds a
+    // slot; none got anything but a clean close or a 503.
+    let mut closed = 0;
+    for mut s in idle {
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(0) => closed += 1,
+            Ok(n) => assert!(
+                String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 503"),
+                "{}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+                "{e}"
+            ),
+        }
+    }
+    assert!(closed >= 200 - MAX_CONN - 1, "{closed} closed");
+    f.server.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real daemon under the attacks a LAN client can make.
+// ---------------------------------------------------------------------------------------------
+
+/// The TCP ports process `pid` listens on (from /proc: its socket inodes in LISTEN state).
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().into_owned();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for row in text.lines().skip(1) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            if cols.len() > 9 && cols[3] == "0A" && inodes.iter().any(|i| i == cols[9]) {
+                let port = cols[1].rsplit(':').next().unwrap();
+                ports.push(u16::from_str_radix(port, 16).unwrap());
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports
+}
+
+fn daemon() -> (common::Broker, common::Daemon) {
+    let broker = common::Broker::start();
+    let mut cfg = common::DaemonConfig::new(broker.port);
+    cfg.api_options = "\toption request_timeout_s '2'\n".into();
+    let daemon = common::Daemon::start(&cfg);
+    (broker, daemon)
+}
+
+fn daemon_addr(d: &common::Daemon) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], d.api_port))
+}
+
+/// A health request on a fresh connection gets its 200 within `within` (retrying after a
+/// 503 or a closed connection).
+fn health_answers_within(d: &common::Daemon, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        let mut s = TcpStream::connect(daemon_addr(d)).unwrap();
+        s.set_read_timeout(Some(deadline - Instant::now())).unwrap();
+        if s.write_all(&get("/api/v1/health")).is_ok() {
+            let mut r = BufReader::new(s);
+            if matches!(read_response(&mut r), Ok(resp) if resp.status == 200) {
+                return true;
+            }
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn the_daemon_listens_on_its_api_port_and_nowhere_else() {
+    let (_broker, d) = daemon();
+    assert_eq!(listening_ports(d.pid()), vec![d.api_port]);
+    // A body size that no allocator can serve is refused up front, and the daemon stays up.
+    let resp = exchange(
+        daemon_addr(&d),
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000000\r\n\r\n",
+    );
+    assert_eq!(resp.status, 413);
+    assert!(health_answers_within(&d, Duration::from_secs(5)));
+}
+
+#[test]
+fn http2_request_lines_held_open_do_not_lock_other_clients_out() {
+    let (_broker, d) = daemon();
+    let held: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut s = TcpStream::connect(daemon_addr(&d)).unwrap();
+            s.write_all(b"GET /api/v1/health HTTP/2.0\r\nHost: t\r\n\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    assert!(health_answers_within(&d, Duration::from_secs(5)));
+    // Each of them was answered with a 505 and closed.
+    for s in held {
+        let mut r = BufReader::new(s);
+        r.get_mut()
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(read_response(&mut r).unwrap().status, 505);
+    }
+}
+
+#[test]
+fn logins_sent_with_an_upgrade_header_and_a_body_do_not_hang_the_api() {
+    let (_broker, d) = daemon();
+    let body = format!(
+        r#"{{"username":"{}","password":"wrong password"}}"#,
+        common::TEST_USER
+    );
+    let raw = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let held: Vec<BufReader<TcpStream>> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(daemon_addr(&d)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(raw.as_bytes()).unwrap();
+            BufReader::new(s)
+        })
+        .collect();
+    for mut r in held {
+        // 401, or 429 while another login is being checked: an answer, either way.
+        let status = read_response(&mut r).unwrap().status;
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    assert!(health_answers_within(&d, Duration::from_secs(5)));
+}
+
+#[test]
+fn a_login_pipelined_before_an_oversize_request_is_executed_and_answered_first() {
+    let (_broker, d) = daemon();
+    let body = format!(
+        r#"{{"username":"{}","password":"{}"}}"#,
+        common::TEST_USER,
+        common::TEST_PASSWORD
+    );
+    let raw = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}\
+         POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n",
+        body.len()
+    );
+    let mut r = BufReader::new(connect(daemon_addr(&d)));
+    r.get_mut().write_all(raw.as_bytes()).unwrap();
+    let first = read_response(&mut r).unwrap();
+    assert_eq!(first.status, 200);
+    assert!(first.json()["token"].is_string());
+    assert_eq!(read_response(&mut r).unwrap().status, 413);
+}
+
+#[test]
+fn a_request_body_that_stops_short_gets_a_408() {
+    let (_broker, d) = daemon();
+    let mut r = BufReader::new(connect(daemon_addr(&d)));
+    r.get_mut()
+        .write_all(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n{")
+        .unwrap();
+    let resp = read_response(&mut r).expect("a 408, not a silent close");
+    assert_eq!(resp.status, 408);
+}
+
+#[test]
+fn two_hundred_idle_connections_do_not_keep_a_real_client_out() {
+    let (_broker, d) = daemon();
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(daemon_addr(&d)).unwrap())
+        .collect();
+    // At once, at the first attempt: an idle connection makes room.
+    let resp = exchange(daemon_addr(&d), &get("/api/v1/health"));
+    assert_eq!(resp.status, 200);
+    drop(idle);
 }

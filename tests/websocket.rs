@@ -316,3 +316,59 @@ fn readings_the_store_refuses_are_not_published() {
     );
     assert_eq!(daemon.health()["ingest"]["rejected_device_cap"], 1);
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_client_that_floods_messages_without_reading_is_cut_off_while_the_api_answers() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let rss_before = rss_kib(daemon.pid());
+    let mut ws = Ws::connect(&daemon).unwrap();
+    let flooder = std::thread::spawn(move || {
+        let message = json!({"subscribe": {"devices": ["a", "b"], "metrics": ["t"]}}).to_string();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut sent = 0_u64;
+        while Instant::now() < deadline {
+            if ws.0.send(Message::text(message.clone())).is_err() {
+                return (sent, true);
+            }
+            sent += 1;
+        }
+        (sent, false)
+    });
+    let mut slowest = Duration::ZERO;
+    while !flooder.is_finished() {
+        let asked = Instant::now();
+        assert_eq!(daemon.get("/api/v1/health").0, 200);
+        slowest = slowest.max(asked.elapsed());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (sent, cut) = flooder.join().unwrap();
+    assert!(
+        cut,
+        "the flooding client was never disconnected ({sent} messages sent)"
+    );
+    let health = wait_until("the flood counted", patience(), || {
+        let h = daemon.health();
+        (h["ws"]["disconnected_flood"] == 1).then_some(h)
+    });
+    assert_eq!(health["ws"]["clients"], 0, "{health}");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a REST request took {slowest:?}"
+    );
+    let grown = rss_kib(daemon.pid()).saturating_sub(rss_before);
+    assert!(grown < 4 * 1024, "RSS grew by {grown} KiB");
+    // Other clients are still served.
+    let mut polite = Ws::connect(&daemon).unwrap();
+    polite.send(json!({"subscribe": {"devices": ["a"]}}));
+    polite.until("the subscription answer", |e| is(e, "subscribed"));
+}

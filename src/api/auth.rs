@@ -38,10 +38,10 @@ impl From<AuthError> for ApiError {
 /// both are present.
 pub fn authorize(
     auth: &Auth,
-    headers: &[tiny_http::Header],
+    request: &super::Request,
     query: Option<&[(String, String)]>,
 ) -> Result<Principal, ApiError> {
-    let token = match bearer(headers)? {
+    let token = match bearer(request)? {
         Some(token) => token,
         None => query
             .and_then(|q| q.iter().find(|(k, _)| k == ACCESS_TOKEN_PARAM))
@@ -57,11 +57,10 @@ pub fn authorize(
 }
 
 /// The token of an `Authorization: Bearer` header; `None` when there is no such header.
-fn bearer(headers: &[tiny_http::Header]) -> Result<Option<&str>, ApiError> {
-    let Some(header) = headers.iter().find(|h| h.field.equiv("Authorization")) else {
+fn bearer(request: &super::Request) -> Result<Option<&str>, ApiError> {
+    let Some(value) = request.header("Authorization") else {
         return Ok(None);
     };
-    let value = header.value.as_str().trim();
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(ApiError::Unauthorized(
@@ -87,11 +86,11 @@ struct LoginResponse {
 /// `POST /api/v1/auth/login`.
 pub fn login(
     auth: &Auth,
-    request: &mut tiny_http::Request,
+    request: &super::Request,
     client: IpAddr,
 ) -> Result<JsonResponse, ApiError> {
     let body = read_body_capped(request, MAX_LOGIN_BODY)?;
-    let login: LoginRequest = super::respond::parse_json_object(&body).map_err(|e| {
+    let login: LoginRequest = super::respond::parse_json_object(body).map_err(|e| {
         ApiError::BadRequest(format!(
             "expected {{\"username\": \"...\", \"password\": \"...\"}}: {e}"
         ))

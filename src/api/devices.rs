@@ -141,12 +141,12 @@ fn merge_metadata(patch: MetadataPatch, current: &Value) -> Result<Value, ApiErr
 /// Applies a PATCH body to device `id` and returns the updated device.
 pub fn patch(
     store: &Mutex<Store>,
-    request: &mut tiny_http::Request,
+    request: &crate::api::Request,
     id: &str,
     actor: &str,
 ) -> Result<JsonResponse, ApiError> {
     let body = read_body_capped(request, MAX_PATCH_BODY)?;
-    let body: PatchBody = super::respond::parse_json_object(&body)
+    let body: PatchBody = super::respond::parse_json_object(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid device patch: {e}")))?;
     let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
     let Some(device) = store.device(id).map_err(internal)? else {

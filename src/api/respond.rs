@@ -1,12 +1,11 @@
 //! JSON responses, API errors, capped body reading and query strings.
 
-use std::io::{Cursor, Read};
-
 use serde::Serialize;
-use tiny_http::{Header, Request, Response};
+
+use super::http::{Request, Response};
 
 /// A response whose body is in memory.
-pub type JsonResponse = Response<Cursor<Vec<u8>>>;
+pub type JsonResponse = Response;
 
 /// An error a handler reports to the client as `{"error": {"code": ..., "message": ...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,17 +76,6 @@ impl ApiError {
     }
 }
 
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-fn with_header(resp: JsonResponse, name: &str, value: &str) -> JsonResponse {
-    match header(name, value) {
-        Some(h) => resp.with_header(h),
-        None => resp,
-    }
-}
-
 /// `body` as JSON with `Content-Type: application/json`. Never panics: a value that fails to
 /// serialize becomes a 500.
 pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonResponse {
@@ -101,15 +89,7 @@ pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonRespon
             )
         }
     };
-    // The body is already whole: send its Content-Length rather than tiny_http's chunked
-    // framing above 32 KiB, so clients see the size up front and read it in one piece.
-    with_header(
-        Response::from_data(bytes)
-            .with_status_code(status)
-            .with_chunked_threshold(usize::MAX),
-        "Content-Type",
-        "application/json",
-    )
+    Response::new(status, bytes).with_header("Content-Type", "application/json")
 }
 
 #[derive(Serialize)]
@@ -129,41 +109,33 @@ pub fn error_response(err: &ApiError) -> JsonResponse {
     if let ApiError::Internal(detail) = err {
         log::error!("http: internal error: {detail}");
     }
-    let message = err.public_message();
-    let resp = json_response(
-        err.status(),
-        &ErrorBody {
-            error: ErrorDetail {
-                code: err.code(),
-                message: &message,
-            },
-        },
-    );
+    let resp = error_json(err.status(), err.code(), &err.public_message());
     match err {
         ApiError::TooManyRequests { retry_after_s } => {
-            with_header(resp, "Retry-After", &retry_after_s.to_string())
+            resp.with_header("Retry-After", retry_after_s.to_string())
         }
         // RFC 6750: a 401 names the scheme the client should use.
         ApiError::Unauthorized(_) => {
-            with_header(resp, "WWW-Authenticate", "Bearer realm=\"acs-edge\"")
+            resp.with_header("WWW-Authenticate", "Bearer realm=\"acs-edge\"")
         }
         _ => resp,
     }
 }
 
-/// Reads the whole body, refusing (413) more than `max` bytes: a declared `Content-Length`
-/// above `max` is refused before reading anything, otherwise bytes are counted while reading.
-pub fn read_body_capped(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
-    let declared = req.body_length();
-    if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max));
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    req.as_reader()
-        .take(limit)
-        .read_to_end(&mut body)
-        .map_err(|_| ApiError::BadRequest("could not read request body".into()))?;
+/// `{"error": {"code": code, "message": message}}` with `status`.
+pub fn error_json(status: u16, code: &str, message: &str) -> JsonResponse {
+    json_response(
+        status,
+        &ErrorBody {
+            error: ErrorDetail { code, message },
+        },
+    )
+}
+
+/// The body, refusing (413) more than `max` bytes: the server caps every body at
+/// `api.max_body_kb`; an endpoint may accept less.
+pub fn read_body_capped(req: &Request, max: usize) -> Result<&[u8], ApiError> {
+    let body = req.body();
     if body.len() > max {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -237,9 +209,7 @@ mod tests {
     use super::*;
 
     fn body(resp: JsonResponse) -> serde_json::Value {
-        let mut out = Vec::new();
-        resp.into_reader().read_to_end(&mut out).unwrap();
-        serde_json::from_slice(&out).unwrap()
+        serde_json::from_slice(resp.body()).unwrap()
     }
 
     #[test]
@@ -272,17 +242,14 @@ mod tests {
     #[test]
     fn errors_have_codes_statuses_and_no_internal_details() {
         let r = error_response(&ApiError::Internal("/etc/acs/secret.db: locked".into()));
-        assert_eq!(r.status_code().0, 500);
+        assert_eq!(r.status(), 500);
         let v = body(r);
         assert_eq!(v["error"]["code"], "internal");
         assert_eq!(v["error"]["message"], "internal error");
 
         let r = error_response(&ApiError::TooManyRequests { retry_after_s: 30 });
-        assert_eq!(r.status_code().0, 429);
-        assert!(r
-            .headers()
-            .iter()
-            .any(|h| h.field.equiv("Retry-After") && h.value.as_str() == "30"));
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.header("Retry-After"), Some("30"));
         assert_eq!(body(r)["error"]["code"], "too_many_requests");
 
         for (e, status, code) in [
@@ -299,11 +266,8 @@ mod tests {
             (ApiError::Unavailable("x".into()), 503, "unavailable"),
         ] {
             let r = error_response(&e);
-            assert_eq!(r.status_code().0, status);
-            assert!(r
-                .headers()
-                .iter()
-                .any(|h| h.field.equiv("Content-Type") && h.value.as_str() == "application/json"));
+            assert_eq!(r.status(), status);
+            assert_eq!(r.header("Content-Type"), Some("application/json"));
             assert_eq!(body(r)["error"]["code"], code);
         }
     }

@@ -8,7 +8,7 @@
 //! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
 use super::respond::{error_response, json_response, parse_query, ApiError};
-use super::server::{ClientInfo, Reply};
+use super::{ClientInfo, Reply};
 use crate::auth::{Auth, Principal};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::store::{Cursor, Device, Store, StoreStats, TelemetryQuery};
@@ -54,7 +54,7 @@ type Caller = Option<Principal>;
 /// On the WebSocket path a query token is accepted and removed from `params`.
 fn authenticate(
     state: &AppState,
-    request: &tiny_http::Request,
+    request: &super::Request,
     path: &str,
     params: &mut Vec<(String, String)>,
 ) -> Result<Caller, ApiError> {
@@ -64,7 +64,7 @@ fn authenticate(
     }
     let is_ws = path == WS_PATH;
     let query = is_ws.then_some(params.as_slice());
-    let result = super::auth::authorize(&state.auth, request.headers(), query);
+    let result = super::auth::authorize(&state.auth, request, query);
     if result.is_err() {
         state.stats.unauthorized.fetch_add(1, Relaxed);
     }
@@ -88,7 +88,7 @@ fn allowed_methods(path: &str) -> &'static str {
 }
 
 /// Entry point for one request.
-pub fn handle(state: &AppState, request: &mut tiny_http::Request, client: &ClientInfo) -> Reply {
+pub fn handle(state: &AppState, request: &super::Request, client: &ClientInfo) -> Reply {
     state.stats.api_requests.fetch_add(1, Relaxed);
     let url = request.url().to_owned();
     let (path, mut params) = parse_query(&url);
@@ -108,9 +108,7 @@ pub fn handle(state: &AppState, request: &mut tiny_http::Request, client: &Clien
             let mut response = error_response(&error);
             if matches!(error, ApiError::MethodNotAllowed) {
                 // RFC 9110 requires Allow on 405.
-                if let Ok(allow) = tiny_http::Header::from_bytes("Allow", allowed_methods(path)) {
-                    response = response.with_header(allow);
-                }
+                response = response.with_header("Allow", allowed_methods(path));
             }
             response.into()
         }
@@ -121,7 +119,7 @@ pub fn handle(state: &AppState, request: &mut tiny_http::Request, client: &Clien
 /// WebSocket events. `None` for every other path. The caller is already authenticated.
 fn live_route(
     state: &AppState,
-    request: &mut tiny_http::Request,
+    request: &super::Request,
     path: &str,
     params: &[(String, String)],
 ) -> Option<Result<Reply, ApiError>> {
@@ -147,7 +145,7 @@ type Json = super::respond::JsonResponse;
 
 fn route(
     state: &AppState,
-    request: &mut tiny_http::Request,
+    request: &super::Request,
     client: &ClientInfo,
     caller: Option<&Principal>,
     path: &str,
@@ -157,13 +155,13 @@ fn route(
     let path = path.trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let get_only = || match method {
-        tiny_http::Method::Get | tiny_http::Method::Head => Ok(()),
+        super::Method::Get | super::Method::Head => Ok(()),
         _ => Err(ApiError::MethodNotAllowed),
     };
     let actor = caller.map_or("", Principal::name);
     match segments.as_slice() {
         ["api", "v1", "auth", "login"] => {
-            if method != tiny_http::Method::Post {
+            if method != super::Method::Post {
                 return Err(ApiError::MethodNotAllowed);
             }
             reject_params(params, &[])?;
@@ -178,7 +176,7 @@ fn route(
             get_only()?;
             list_devices(state, params)
         }
-        ["api", "v1", "devices", id] if method == tiny_http::Method::Patch => {
+        ["api", "v1", "devices", id] if method == super::Method::Patch => {
             reject_params(params, &[])?;
             super::devices::patch(&state.store, request, id, actor)
         }

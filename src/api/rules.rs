@@ -5,10 +5,10 @@
 
 use super::respond::{json_response, read_body_capped, ApiError, JsonResponse};
 use super::routes::AppState;
+use super::{Method, Request};
 use crate::rules::model::RuleSpec;
 use crate::rules::{Automation, RuleError};
 use serde::Serialize;
-use tiny_http::{Method, Request};
 
 /// Largest rule body: the templates' limits plus room for the rest.
 const MAX_RULE_BODY: usize = 16 * 1024;
@@ -20,7 +20,7 @@ struct List<T> {
 }
 
 /// The collection: GET lists every rule (at most `MAX_RULES`, one page), POST creates one.
-pub fn collection(state: &AppState, request: &mut Request) -> Result<JsonResponse, ApiError> {
+pub fn collection(state: &AppState, request: &Request) -> Result<JsonResponse, ApiError> {
     let automation = automation(state)?;
     match request.method() {
         Method::Get | Method::Head => {
@@ -38,19 +38,14 @@ pub fn collection(state: &AppState, request: &mut Request) -> Result<JsonRespons
             let rule = automation.create(spec).map_err(error)?;
             let response = json_response(201, &rule);
             let location = format!("/api/v1/automation/rules/{}", rule.id);
-            Ok(
-                match tiny_http::Header::from_bytes("Location", location.as_bytes()) {
-                    Ok(h) => response.with_header(h),
-                    Err(()) => response,
-                },
-            )
+            Ok(response.with_header("Location", location))
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
 
 /// One rule: GET, PUT (replace the definition; the firing record stays), DELETE.
-pub fn item(state: &AppState, request: &mut Request, id: &str) -> Result<JsonResponse, ApiError> {
+pub fn item(state: &AppState, request: &Request, id: &str) -> Result<JsonResponse, ApiError> {
     let automation = automation(state)?;
     let method = request.method().clone();
     if !matches!(
@@ -73,7 +68,7 @@ pub fn item(state: &AppState, request: &mut Request, id: &str) -> Result<JsonRes
         }
         Method::Delete => {
             automation.delete(id).map_err(error)?;
-            Ok(tiny_http::Response::from_data(Vec::new()).with_status_code(204))
+            Ok(super::Response::new(204, Vec::new()))
         }
         _ => Ok(json_response(200, &automation.get(id).map_err(error)?)),
     }
@@ -86,9 +81,9 @@ fn automation(state: &AppState) -> Result<&Automation, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("automation is not running".into()))
 }
 
-fn body(request: &mut Request) -> Result<RuleSpec, ApiError> {
+fn body(request: &Request) -> Result<RuleSpec, ApiError> {
     let bytes = read_body_capped(request, MAX_RULE_BODY)?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("invalid rule: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid rule: {e}")))
 }
 
 fn error(e: RuleError) -> ApiError {

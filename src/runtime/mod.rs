@@ -15,7 +15,7 @@ pub mod settings;
 pub mod writer;
 
 use crate::api::routes::{self, AppState};
-use crate::api::server::HttpServer;
+use crate::api::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
 use crate::ingest::mqtt::MqttSource;
@@ -182,7 +182,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
             addr,
             api_limits(&daemon.config),
             Arc::new(
-                move |request: &mut tiny_http::Request, client: &crate::api::ClientInfo| {
+                move |request: &mut crate::api::Request, client: &crate::api::ClientInfo| {
                     routes::handle(&handler_state, request, client)
                 },
             ),

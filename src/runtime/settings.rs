@@ -1,7 +1,7 @@
 //! Translation of the typed config into the settings each part takes, so that parts do not
 //! depend on the config layer and the reload path builds them the same way as start-up.
 
-use crate::api::server::Limits;
+use crate::api::Limits;
 use crate::config::Config;
 #[cfg(feature = "ble")]
 use crate::ingest::ble::{scanner::ScanSettings, BleAddress, BleDeviceSettings, BleSettings};

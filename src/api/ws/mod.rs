@@ -2,8 +2,8 @@
 //! `automation.trigger` from the bus, as `{"event": ..., "data": {...}}` text messages.
 //!
 //! The handshake is checked on a worker thread ([`upgrade`]); the connection is then handed
-//! over to the connection guard (see `api::guard`), which runs the session ([`session`]) as an
-//! async task on its own thread: no thread per client. Bounded everywhere:
+//! to a session ([`session`]), an async task on the HTTP server's I/O thread (see
+//! `api::http`): no thread per client. Bounded everywhere:
 //! - at most `api.ws_max_clients` sessions (more get `503`), each also an HTTP connection
 //!   counted by `api.max_connections`;
 //! - each session has a bus queue of [`WS_QUEUE`] events; when it is full, events for that
@@ -12,13 +12,16 @@
 //!   at 4 KiB;
 //! - a client whose socket does not drain for `api.request_timeout_s` is disconnected
 //!   (`ws.disconnected_slow`); one that answers nothing, not even the pings sent every
-//!   `api.ws_ping_s`, for three ping intervals is disconnected (`ws.disconnected_idle`).
+//!   `api.ws_ping_s`, for three ping intervals is disconnected (`ws.disconnected_idle`);
+//! - a client's own messages are read a few at a time (the I/O thread serves every other
+//!   connection in between), not at all while its outbox is full, and at most 20 per second
+//!   (bursts of 60); a client above that rate is disconnected (`ws.disconnected_flood`).
 
 pub mod filter;
 mod session;
 
 use super::respond::ApiError;
-use super::server::Reply;
+use super::{Method, Reply, Request, Response};
 use crate::bus::Bus;
 use portable_atomic::AtomicU64;
 use serde::Serialize;
@@ -50,6 +53,8 @@ pub struct WsStats {
     pub dropped: u64,
     pub disconnected_slow: u64,
     pub disconnected_idle: u64,
+    /// Clients cut for sending messages faster than the documented rate.
+    pub disconnected_flood: u64,
 }
 
 #[derive(Default)]
@@ -61,6 +66,7 @@ struct Counters {
     dropped: AtomicU64,
     disconnected_slow: AtomicU64,
     disconnected_idle: AtomicU64,
+    disconnected_flood: AtomicU64,
 }
 
 /// What every session shares.
@@ -89,6 +95,7 @@ impl WsHub {
             dropped: c.dropped.load(Relaxed),
             disconnected_slow: c.disconnected_slow.load(Relaxed),
             disconnected_idle: c.disconnected_idle.load(Relaxed),
+            disconnected_flood: c.disconnected_flood.load(Relaxed),
         }
     }
 
@@ -117,12 +124,8 @@ impl Drop for ClientSlot {
     }
 }
 
-fn header<'r>(request: &'r tiny_http::Request, name: &str) -> Option<&'r str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
+    request.header(name)
 }
 
 fn has_token(value: Option<&str>, token: &str) -> bool {
@@ -130,8 +133,8 @@ fn has_token(value: Option<&str>, token: &str) -> bool {
 }
 
 /// Checks a WebSocket upgrade request and answers `101`, handing the connection to a session.
-pub fn upgrade(hub: &Arc<WsHub>, request: &tiny_http::Request) -> Result<Reply, ApiError> {
-    if *request.method() != tiny_http::Method::Get {
+pub fn upgrade(hub: &Arc<WsHub>, request: &Request) -> Result<Reply, ApiError> {
+    if *request.method() != Method::Get {
         return Err(ApiError::MethodNotAllowed);
     }
     if !has_token(header(request, "Upgrade"), "websocket")
@@ -161,14 +164,13 @@ pub fn upgrade(hub: &Arc<WsHub>, request: &tiny_http::Request) -> Result<Reply, 
     };
     hub.counters.accepted.fetch_add(1, Relaxed);
     let accept = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
-    let mut response = tiny_http::Response::empty(101);
-    if let Ok(h) = tiny_http::Header::from_bytes("Sec-WebSocket-Accept", accept.as_bytes()) {
-        response.add_header(h);
-    }
+    let response = Response::new(101, Vec::new())
+        .with_header("Upgrade", "websocket")
+        .with_header("Connection", "Upgrade")
+        .with_header("Sec-WebSocket-Accept", accept);
     let hub = hub.clone();
     Ok(Reply::HandOver {
-        protocol: "websocket".into(),
-        response: response.boxed(),
+        response,
         session: Box::new(move |client, early| Box::pin(session::run(hub, slot, client, early))),
     })
 }

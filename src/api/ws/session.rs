@@ -1,4 +1,4 @@
-//! One WebSocket client, as an async task on the connection guard's thread. tungstenite runs
+//! One WebSocket client, as an async task on the HTTP server's I/O thread. tungstenite runs
 //! in non-blocking mode on the client socket: reads and writes return `WouldBlock` and the
 //! task waits for socket readiness, a bus event or its timer, whichever comes first.
 
@@ -17,8 +17,16 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Error, Message, WebSocket};
 
 /// Messages waiting to be written (one committed batch may expand to many); beyond this a
-/// batch's remaining readings are dropped for this client and counted.
+/// batch's remaining readings are dropped for this client and counted, and the client's own
+/// messages are not read (their replies would have no room) until it takes what is queued.
 const OUTBOX: usize = 1024;
+/// Client messages handled per wake-up, so that a client that sends nonstop shares the I/O
+/// thread with every other connection.
+const READS_PER_WAKE: usize = 16;
+/// Client messages (subscriptions, pings) allowed per second on average, and in a burst. A
+/// client above the rate is disconnected (`ws.disconnected_flood`).
+const MESSAGES_PER_SECOND: u32 = 20;
+const MESSAGE_BURST: u32 = 60;
 
 /// Small buffers for a router (tungstenite's defaults are 128 KiB buffers, 64 MiB messages).
 fn config() -> WebSocketConfig {
@@ -40,6 +48,41 @@ enum End {
     Closed,
     Slow,
     Idle,
+    Flood,
+}
+
+/// A token bucket over the client's messages.
+struct Rate {
+    tokens: u32,
+    refilled: Instant,
+}
+
+impl Rate {
+    fn new() -> Rate {
+        Rate {
+            tokens: MESSAGE_BURST,
+            refilled: Instant::now(),
+        }
+    }
+
+    /// Takes one message's token; false when the client is over its rate.
+    fn take(&mut self, now: Instant) -> bool {
+        let whole = now.duration_since(self.refilled).as_millis() as u64
+            * u64::from(MESSAGES_PER_SECOND)
+            / 1000;
+        if whole > 0 {
+            let earned = u32::try_from(whole).unwrap_or(u32::MAX);
+            self.tokens = self.tokens.saturating_add(earned).min(MESSAGE_BURST);
+            self.refilled = now;
+        }
+        match self.tokens.checked_sub(1) {
+            Some(left) => {
+                self.tokens = left;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 pub(super) async fn run(
@@ -60,11 +103,20 @@ pub(super) async fn run(
     let mut next_ping = Instant::now() + ping;
     let mut stalled_since: Option<Instant> = None;
     let mut dropped_seen = 0;
+    let mut rate = Rate::new();
     let end = loop {
         let now = Instant::now();
-        if let Err(end) = read_all(&mut ws, &mut filter, &mut outbox, &mut last_heard) {
-            break end;
-        }
+        let read = read_some(
+            &mut ws,
+            &mut filter,
+            &mut outbox,
+            &mut last_heard,
+            &mut rate,
+        );
+        let more_to_read = match read {
+            Ok(more) => more,
+            Err(end) => break end,
+        };
         if now.duration_since(last_heard) > ping * 3 {
             break End::Idle;
         }
@@ -107,7 +159,16 @@ pub(super) async fn run(
             Some(since) => next_ping.min(since + hub.settings.stall_timeout),
             None => next_ping,
         };
-        let wake = wait(&client, &subscription, stalled_since.is_some(), deadline).await;
+        // More to read, or queued messages the socket can take now: go on after every other
+        // connection has had its turn.
+        let can_write_more = !outbox.is_empty() && stalled_since.is_none();
+        if (more_to_read && outbox.len() < OUTBOX) || can_write_more {
+            future::yield_now().await;
+            continue;
+        }
+        let readable = outbox.len() < OUTBOX;
+        let stalled = stalled_since.is_some();
+        let wake = wait(&client, &subscription, readable, stalled, deadline).await;
         if let Wake::Event(event) = wake {
             render(&hub, &filter, &event, &mut outbox, &mut rendered);
         }
@@ -122,6 +183,17 @@ pub(super) async fn run(
             counters.disconnected_idle.fetch_add(1, Relaxed);
             log::info!("ws client disconnected: no answer to pings");
         }
+        End::Flood => {
+            counters.disconnected_flood.fetch_add(1, Relaxed);
+            log::info!(
+                "ws client disconnected: more than {MESSAGES_PER_SECOND} messages/s \
+                 (burst {MESSAGE_BURST})"
+            );
+            let _ = ws.close(Some(tungstenite::protocol::CloseFrame {
+                code: tungstenite::protocol::frame::coding::CloseCode::Policy,
+                reason: "message rate".into(),
+            }));
+        }
     }
     // Best effort: a polite close frame if the socket takes it now.
     let _ = ws.close(None);
@@ -131,12 +203,17 @@ pub(super) async fn run(
 async fn wait(
     client: &Async<TcpStream>,
     subscription: &crate::bus::Subscription,
+    readable: bool,
     stalled: bool,
     deadline: Instant,
 ) -> Wake {
     let readable = async {
-        let _ = client.readable().await;
-        Wake::Io
+        if readable {
+            let _ = client.readable().await;
+            Wake::Io
+        } else {
+            future::pending().await
+        }
     };
     let writable = async {
         if stalled {
@@ -175,26 +252,36 @@ fn render(
     outbox.extend(rendered.drain(..));
 }
 
-/// Reads every complete client message available now.
-fn read_all(
+/// Reads the client messages available now, at most [`READS_PER_WAKE`] and only while the
+/// outbox has room for their replies. `Ok(true)`: there may be more to read.
+fn read_some(
     ws: &mut WebSocket<&TcpStream>,
     filter: &mut Filter,
     outbox: &mut VecDeque<String>,
     last_heard: &mut Instant,
-) -> Result<(), End> {
-    loop {
+    rate: &mut Rate,
+) -> Result<bool, End> {
+    for _ in 0..READS_PER_WAKE {
+        if outbox.len() >= OUTBOX {
+            return Ok(false);
+        }
         match ws.read() {
             Ok(message) => {
-                *last_heard = Instant::now();
+                let now = Instant::now();
+                *last_heard = now;
+                if !rate.take(now) {
+                    return Err(End::Flood);
+                }
                 if let Message::Text(text) = message {
                     // Replies go first so a client sees "subscribed" before filtered events.
                     outbox.push_front(filter.apply(text.as_str()));
                 }
             }
-            Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
             Err(_) => return Err(End::Closed),
         }
     }
+    Ok(true)
 }
 
 /// Hands queued messages to tungstenite until its write buffer is full.
