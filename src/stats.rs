@@ -42,6 +42,7 @@ pub struct Stats {
     pub rejected_metric_cap: AtomicU64,
     pub dropped_disabled: AtomicU64,
     pub rejected_invalid: AtomicU64,
+    pub rejected_future_ts: AtomicU64,
     pub store_errors: AtomicU64,
     pub queue_depth: AtomicU64,
     pub last_commit_ms: AtomicI64,
@@ -101,6 +102,7 @@ impl Stats {
                 rejected_metric_cap: get(&self.rejected_metric_cap),
                 dropped_disabled: get(&self.dropped_disabled),
                 rejected_invalid: get(&self.rejected_invalid),
+                rejected_future_ts: get(&self.rejected_future_ts),
                 store_errors: get(&self.store_errors),
                 last_commit: match self.last_commit_ms.load(Relaxed) {
                     0 => None,
@@ -164,6 +166,8 @@ pub struct IngestSnapshot {
     pub rejected_metric_cap: u64,
     pub dropped_disabled: u64,
     pub rejected_invalid: u64,
+    /// Readings of messages refused whole for a timestamp beyond `store.max_future_skew_s`.
+    pub rejected_future_ts: u64,
     pub store_errors: u64,
     /// Epoch ms of the last committed batch.
     pub last_commit: Option<i64>,

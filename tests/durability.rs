@@ -241,3 +241,35 @@ fn sigterm_with_the_broker_gone_still_commits_and_exits() {
     assert_eq!(verdict, "ok");
     assert_eq!(values, (0..20).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_start_that_fails_on_a_taken_port_exits_with_the_reason_and_is_not_reported_as_a_crash() {
+    let broker = Broker::start();
+    let mut daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(), Some(0));
+
+    let taken = std::net::TcpListener::bind(("127.0.0.1", daemon.api_port)).unwrap();
+    let out = command()
+        .arg("--config")
+        .arg(&daemon.config_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot listen on") && stderr.contains("api.listen"),
+        "{stderr}"
+    );
+    let mut marker = daemon.db_path().into_os_string();
+    marker.push(".running");
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "the failed start left its run marker"
+    );
+
+    drop(taken);
+    daemon.spawn();
+    assert_eq!(daemon.health()["last_stop_clean"], true);
+    assert!(!daemon.log().contains("did not stop cleanly"));
+}

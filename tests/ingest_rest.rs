@@ -286,3 +286,73 @@ fn a_subscription_the_broker_refuses_is_reported_in_health_and_the_granted_topic
         (devices.to_string().contains("gate")).then_some(())
     });
 }
+
+#[test]
+fn messages_stamped_beyond_the_future_skew_are_refused_whole_and_counted() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let day = 86_400_000;
+    let refused: Vec<(&str, Vec<u8>, u64)> = vec![
+        (
+            "acs/fut/telemetry",
+            br#"{"ts": "9999-12-31T23:59:59Z", "t": 1}"#.to_vec(),
+            1,
+        ),
+        (
+            "acs/fut/telemetry",
+            format!(r#"{{"ts": {}, "t": 2}}"#, i64::MAX).into_bytes(),
+            1,
+        ),
+        // Partly in the future: nothing of the message is stored.
+        (
+            "acs/fut/telemetry",
+            json!([{"ts": now, "t": 3, "h": 3}, {"ts": now + 2 * day, "t": 4}])
+                .to_string()
+                .into_bytes(),
+            3,
+        ),
+        (
+            "acs/fut/frame",
+            acs_edge::ingest::frame::encode_frame(9, 1, 253_402_300_799_000, &[("t", 5.0)]),
+            1,
+        ),
+    ];
+    for (topic, payload, _) in &refused {
+        publisher.publish(topic, payload.clone());
+    }
+    // Beyond i64: malformed, not a panic.
+    publisher.publish(
+        "acs/fut/telemetry",
+        r#"{"ts": 18446744073709551615, "t": 6}"#,
+    );
+    // Within the skew (clocks drift) and in the past: stored.
+    publisher.publish(
+        "acs/fut/telemetry",
+        json!({"ts": now + 3_600_000, "t": 7}).to_string(),
+    );
+    publisher.publish(
+        "acs/fut/telemetry",
+        json!({"ts": now - day, "t": 8}).to_string(),
+    );
+    publisher.wait_acked(refused.len() as u64 + 3);
+
+    let stored = readings_of(&daemon, "fut", 2);
+    let health = wait_until("the refusals counted", patience(), || {
+        let h = daemon.health();
+        (h["ingest"]["rejected_future_ts"].as_u64() == Some(refused.iter().map(|r| r.2).sum()))
+            .then_some(h)
+    });
+    let values: Vec<f64> = daemon
+        .all_readings("fut")
+        .iter()
+        .map(|r| r["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [8.0, 7.0], "{stored:?}");
+    assert_eq!(health["mqtt"]["malformed"]["json"], 1, "{health}");
+    assert!(daemon.log().contains("max_future_skew_s"));
+}

@@ -281,3 +281,167 @@ fn an_offline_rule_fires_when_the_device_goes_offline() {
         .unwrap();
     assert!(payload.starts_with("offline since "), "{payload}");
 }
+
+#[test]
+fn action_topics_that_ingest_could_match_or_that_cannot_be_published_to_are_refused() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let rule = |topic: &str| {
+        json!({"name": "r", "trigger": threshold("d", "t", ">", 1.0),
+               "action": publish_to(topic)})
+    };
+    let id = create(&daemon, rule("alerts/{device}"))["id"].clone();
+    let long = "a/".repeat(128) + "b";
+    for (topic, needle) in [
+        ("acs/{device}/telemetry", "\"acs/+/telemetry\""),
+        ("acs/dev1/telemetry", "\"acs/+/telemetry\""),
+        ("acs/{device}/frame", "\"acs/+/frame\""),
+        ("acs/other/status", "\"acs/+/status\""),
+        ("acs/{device}/{metric}", "\"acs/+/telemetry\""),
+        ("acs/x{rule}/status", "\"acs/+/status\""),
+        ("$SYS/broker/log", "'$'"),
+        ("$share/g/alerts", "'$'"),
+        ("/", "empty level"),
+        ("a//b", "empty level"),
+        ("/alerts", "empty level"),
+        ("alerts/", "empty level"),
+        ("a/+/b", "'+'"),
+        ("a/#", "'#'"),
+        ("a\u{1}b", "control"),
+        (long.as_str(), "bytes"),
+    ] {
+        for (method, path) in [("POST", RULES.to_owned()), ("PUT", format!("{RULES}/{id}"))] {
+            let (status, body) = daemon.send(method, &path, Some(&rule(topic)));
+            assert_eq!(status, 422, "{method} {topic:?} -> {body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains(needle), "{topic:?}: {message}");
+        }
+    }
+    // Beside the ingest filters is fine.
+    for topic in [
+        "acs/dev1/telemetry/alarm",
+        "acs/dev1",
+        "acs2/{device}/telemetry",
+    ] {
+        let (status, body) = daemon.send("PUT", &format!("{RULES}/{id}"), Some(&rule(topic)));
+        assert_eq!(status, 200, "{topic}: {body}");
+    }
+    let (_, list) = daemon.send("GET", RULES, None);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+/// Rewrites the daemon's config with `mqtt.topic_prefix` set to `prefix`.
+fn set_prefix(daemon: &Daemon, prefix: &str) {
+    let text = std::fs::read_to_string(&daemon.config_path).unwrap();
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("topic_prefix"))
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "config mqtt 'mqtt'")
+        .unwrap();
+    let option = format!("\toption topic_prefix '{prefix}'");
+    lines.insert(at + 1, &option);
+    std::fs::write(&daemon.config_path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn stored_rules_that_a_new_ingest_prefix_would_loop_are_disabled_and_never_fire() {
+    let (broker, mut daemon, _publisher, subscriber) = setup();
+    let on_restart = create(
+        &daemon,
+        json!({"name": "loops under home", "trigger": threshold("dev1", "t", ">", 30.0),
+               "action": publish_to("home/{device}/telemetry")}),
+    );
+    let on_reload = create(
+        &daemon,
+        json!({"name": "loops under site", "trigger": threshold("dev1", "t", ">", 30.0),
+               "action": publish_to("site/x/status")}),
+    );
+    let rule_path = |rule: &Value| format!("{RULES}/{}", rule["id"]);
+
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(), Some(0));
+    set_prefix(&daemon, "home");
+    daemon.spawn();
+    let (_, got) = daemon.send("GET", &rule_path(&on_restart), None);
+    assert_eq!(got["enabled"], false, "{got}");
+    assert_eq!(
+        daemon.send("GET", &rule_path(&on_reload), None).1["enabled"],
+        true
+    );
+    assert!(daemon.log().contains("\"home/+/telemetry\""));
+
+    set_prefix(&daemon, "site");
+    daemon.signal("HUP");
+    wait_until("the reload to disable the rule", patience(), || {
+        let (_, got) = daemon.send("GET", &rule_path(&on_reload), None);
+        (got["enabled"] == false).then_some(())
+    });
+    daemon.wait_subscribed();
+
+    // Neither fires now, under either prefix; re-enabling is refused with the reason.
+    create(
+        &daemon,
+        json!({"name": "sentinel", "trigger": threshold("dev1", "sentinel", ">", 0.0),
+               "action": publish_to("done/{device}")}),
+    );
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish("site/dev1/telemetry", r#"{"t": 31}"#);
+    publisher.publish("site/dev1/telemetry", r#"{"sentinel": 1}"#);
+    let messages = subscriber.wait_for("done/dev1");
+    assert!(
+        !messages
+            .iter()
+            .any(|(t, _)| t == "site/x/status" || t == "home/dev1/telemetry"),
+        "{messages:?}"
+    );
+    assert_eq!(daemon.health()["automation"]["firings"], 1);
+    let mut enable = on_reload.clone();
+    for key in [
+        "id",
+        "fire_count",
+        "last_fired",
+        "created",
+        "updated",
+        "rate_limited",
+    ] {
+        enable.as_object_mut().unwrap().remove(key);
+    }
+    enable["enabled"] = json!(true);
+    let (status, body) = daemon.send("PUT", &rule_path(&on_reload), Some(&enable));
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"site/+/status\""));
+}
+
+#[test]
+fn a_rule_fires_at_most_60_times_a_minute_and_the_skipped_firings_are_counted() {
+    let (_broker, daemon, publisher, subscriber) = setup();
+    let rule = create(
+        &daemon,
+        json!({"name": "flappy", "trigger": threshold("d", "t", ">", 30.0),
+               "action": publish_to("out/{device}")}),
+    );
+    sentinel_rule(&daemon, "d");
+    // 75 crossings in one message: the engine sees them at once.
+    let t0 = 1_767_225_600_000_i64;
+    let burst: Vec<Value> = (0..150)
+        .map(|i| json!({"ts": t0 + i, "t": if i % 2 == 0 { 29.0 } else { 31.0 }}))
+        .collect();
+    publisher.publish("acs/d/telemetry", Value::from(burst).to_string());
+    publisher.publish("acs/d/telemetry", r#"{"sentinel": 1}"#);
+    let messages = subscriber.wait_for("done/d");
+    assert_eq!(values_on(&messages, "out/d").len(), 60);
+
+    let health = daemon.health();
+    assert_eq!(health["automation"]["rate_limited"], 15, "{health}");
+    assert_eq!(health["automation"]["firings"], 61);
+    let (_, got) = daemon.send("GET", &format!("{RULES}/{}", rule["id"]), None);
+    assert_eq!(got["fire_count"], 60);
+    assert_eq!(got["rate_limited"], 15);
+    assert!(daemon.log().contains("over 60 firings a minute"));
+}

@@ -296,6 +296,8 @@ pub struct Store {
     pub commit_interval: Duration,
     pub max_devices: usize,
     pub max_metrics: usize,
+    /// `max_future_skew_s`: how far ahead of the gateway clock a reading may be stamped.
+    pub max_future_skew: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -423,6 +425,7 @@ impl Config {
                 commit_interval: Duration::from_millis(v.int("store", "commit_interval_ms")),
                 max_devices: v.int("store", "max_devices") as usize,
                 max_metrics: v.int("store", "max_metrics") as usize,
+                max_future_skew: secs("store", "max_future_skew_s"),
             },
             mqtt: Mqtt {
                 enabled: v.flag("mqtt", "enabled"),

@@ -183,6 +183,18 @@ pub const OPTIONS: &[OptionSpec] = &[
         reload: false,
         doc: "Most distinct metric names; readings of further new metrics are dropped and counted.",
     },
+    OptionSpec {
+        section: "store",
+        name: "max_future_skew_s",
+        kind: Kind::Int {
+            min: 1,
+            max: 31_536_000,
+        },
+        default: "86400",
+        reload: true,
+        doc: "A message with a reading stamped more than this many seconds ahead of the gateway\n\
+              clock is refused whole and counted (ingest.rejected_future_ts).",
+    },
     // mqtt
     OptionSpec {
         section: "mqtt",

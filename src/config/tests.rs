@@ -103,7 +103,9 @@ fn rendered_text_documents_reload_and_restart() {
     let text = default_config_text();
     let (reload, restart) = text.split_once("# Need a restart").unwrap();
     assert!(reload.contains("#   main: log_level\n"));
-    assert!(reload.contains("#   store: max_rows, max_mb, max_age_days, commit_interval_ms\n"));
+    assert!(reload.contains(
+        "#   store: max_rows, max_mb, max_age_days, commit_interval_ms, max_future_skew_s\n"
+    ));
     assert!(reload.contains("#   mqtt: all options\n"));
     let header = restart.split("\nconfig ").next().unwrap();
     assert!(header.contains("#   store: path, max_devices, max_metrics\n"));

@@ -12,11 +12,15 @@
 //!   after it that still meets the condition.
 //! - An offline rule fires once a device has been offline (see `bus::presence`) for
 //!   `after_s`, once per offline period.
+//! - A rule fires at most `MAX_FIRINGS_PER_MIN` times in a minute (counted from the first
+//!   firing of the minute). A firing over that cap is skipped: it disarms the rule as a firing
+//!   would, but runs no action and leaves `fire_count`, `last_fired` and the cooldown alone;
+//!   it is counted (`rate_limited`). No condition, however noisy, can publish faster.
 //!
 //! Cost: a reading for a (device, metric) that no rule watches is two hash lookups by `&str`
 //! (no allocation); rule state lives in memory, only firings touch the store.
 
-use super::model::{Rule, Trigger};
+use super::model::{Rule, Trigger, MAX_FIRINGS_PER_MIN};
 use crate::bus::StatusChange;
 use crate::model::Reading;
 use std::collections::HashMap;
@@ -31,6 +35,8 @@ pub struct Firing {
     pub ts: i64,
     /// The rule's firing count including this one.
     pub fire_count: u64,
+    /// Over the rule's firing cap: counted and logged, but no action runs.
+    pub over_cap: bool,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +46,9 @@ struct State {
     holds_since: Option<i64>,
     /// Gateway ms since which the device is offline.
     offline_since: Option<i64>,
+    /// Gateway ms at which the current rate window began, and the firings in it.
+    window_start: i64,
+    window_firings: u32,
 }
 
 struct Entry {
@@ -68,8 +77,12 @@ impl Engine {
         engine
     }
 
-    /// Adds or replaces a rule; a replaced rule starts from a fresh state.
-    pub fn upsert(&mut self, rule: Rule) {
+    /// Adds or replaces a rule; a replaced rule starts from a fresh state (its count of
+    /// skipped firings, a total since start, stays).
+    pub fn upsert(&mut self, mut rule: Rule) {
+        if let Some(old) = self.rules.get(&rule.id) {
+            rule.rate_limited = old.rule.rate_limited;
+        }
         self.remove(rule.id);
         let id = rule.id;
         let watch = self
@@ -110,6 +123,10 @@ impl Engine {
 
     pub fn rule(&self, id: i64) -> Option<&Rule> {
         self.rules.get(&id).map(|e| &e.rule)
+    }
+
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.values().map(|e| &e.rule)
     }
 
     pub fn len(&self) -> usize {
@@ -168,7 +185,7 @@ impl Engine {
             }
             let device = device.clone();
             entry.state.disarmed = true;
-            let fire_count = note_firing(&mut entry.rule, now_ms);
+            let (fire_count, over_cap) = note_firing(entry, now_ms);
             out.push(Firing {
                 rule: entry.rule.id,
                 device,
@@ -176,6 +193,7 @@ impl Engine {
                 value: None,
                 ts: now_ms,
                 fire_count,
+                over_cap,
             });
         }
     }
@@ -214,7 +232,7 @@ fn evaluate_threshold(entry: &mut Entry, reading: &Reading, now_ms: i64) -> Opti
     }
     state.disarmed = true;
     state.holds_since = None;
-    let fire_count = note_firing(&mut entry.rule, now_ms);
+    let (fire_count, over_cap) = note_firing(entry, now_ms);
     Some(Firing {
         rule: entry.rule.id,
         device: reading.device.clone(),
@@ -222,14 +240,27 @@ fn evaluate_threshold(entry: &mut Entry, reading: &Reading, now_ms: i64) -> Opti
         value: Some(v),
         ts: reading.ts_ms,
         fire_count,
+        over_cap,
     })
 }
 
-/// The in-memory firing record (cooldown, `fire_count` of the event); the runner persists it.
-fn note_firing(rule: &mut Rule, now_ms: i64) -> u64 {
+/// The in-memory firing record (cooldown, `fire_count` of the event, the rate window); the
+/// runner persists it. Returns the fire count and whether the firing is over the cap.
+fn note_firing(entry: &mut Entry, now_ms: i64) -> (u64, bool) {
+    let (rule, state) = (&mut entry.rule, &mut entry.state);
+    // A clock set back starts a new window rather than holding the rule silent.
+    if now_ms - state.window_start >= 60_000 || now_ms < state.window_start {
+        state.window_start = now_ms;
+        state.window_firings = 0;
+    }
+    if state.window_firings >= MAX_FIRINGS_PER_MIN {
+        rule.rate_limited += 1;
+        return (rule.fire_count, true);
+    }
+    state.window_firings += 1;
     rule.last_fired = Some(now_ms);
     rule.fire_count += 1;
-    rule.fire_count
+    (rule.fire_count, false)
 }
 
 fn in_cooldown(rule: &Rule, now_ms: i64) -> bool {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::rules::model::{Action, Op, RuleSpec};
+use crate::rules::model::{Action, Op, RuleSpec, MAX_FIRINGS_PER_MIN};
 
 fn rule(id: i64, trigger: Trigger, cooldown_s: u64) -> Rule {
     Rule {
@@ -20,6 +20,7 @@ fn rule(id: i64, trigger: Trigger, cooldown_s: u64) -> Rule {
         fire_count: 0,
         created: 0,
         updated: 0,
+        rate_limited: 0,
     }
 }
 
@@ -143,4 +144,47 @@ fn offline_rules_fire_after_the_delay_once_per_period() {
     e.on_status(&change(false, 32_000), 32_000, &mut out);
     e.tick(42_000, &mut out);
     assert_eq!(out.len(), 2);
+}
+
+#[test]
+fn a_rule_fires_at_most_the_cap_per_minute_and_counts_the_rest() {
+    let mut e = Engine::new(vec![rule(1, above(30.0, 0.0, 0), 0)]);
+    let cap = MAX_FIRINGS_PER_MIN as u64;
+    // 2 * cap + 10 crossings within 20 s, at one gateway instant each 100 ms.
+    let mut out = Vec::new();
+    for i in 0..(2 * cap + 10) as i64 {
+        for value in [29.0, 31.0] {
+            let reading = Reading {
+                device: "d".into(),
+                metric: "t".into(),
+                ts_ms: i * 100,
+                value,
+            };
+            e.on_reading(&reading, i * 100, &mut out);
+        }
+    }
+    let fired = out.iter().filter(|f| !f.over_cap).count() as u64;
+    assert_eq!(fired, cap);
+    assert_eq!(out.len() as u64 - fired, cap + 10);
+    let r = e.rule(1).unwrap();
+    assert_eq!((r.fire_count, r.rate_limited), (cap, cap + 10));
+    assert_eq!(
+        r.last_fired,
+        Some((cap as i64 - 1) * 100),
+        "skips leave it alone"
+    );
+
+    // A new minute from the window's first firing: it fires again.
+    let reading = |value| Reading {
+        device: "d".into(),
+        metric: "t".into(),
+        ts_ms: 60_000,
+        value,
+    };
+    out.clear();
+    e.on_reading(&reading(29.0), 60_000, &mut out);
+    e.on_reading(&reading(31.0), 60_000, &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].over_cap);
+    assert_eq!(out[0].fire_count, cap + 1);
 }

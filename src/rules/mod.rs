@@ -1,23 +1,28 @@
 //! Automation rules: their definition and checks ([`model`]), their evaluation ([`engine`]),
-//! the thread that evaluates them off the ingest path ([`runner`]), and the MQTT action
-//! ([`action`]). [`Automation`] is what the REST API and the runtime hold.
+//! the thread that evaluates them off the ingest path ([`runner`]), the MQTT action
+//! ([`action`]) and the topics it may publish to ([`topic`]). [`Automation`] is what the REST
+//! API and the runtime hold.
 //!
 //! Invariants: the store is the source of truth for rules and their firing record; the
 //! engine's index is updated after every successful store change, under the engine lock, so
-//! the runner never evaluates a rule the store does not hold (for longer than one batch).
+//! the runner never evaluates a rule the store does not hold (for longer than one batch). No
+//! enabled rule in the engine publishes to a topic the daemon's ingest subscriptions match:
+//! such a rule is refused when stored, and disabled (in the store too) when it is loaded or
+//! the ingest prefix changes under it.
 
 pub mod action;
 pub mod engine;
 pub mod model;
 pub mod runner;
 pub mod template;
+pub mod topic;
 
 use crate::bus::Bus;
 use crate::model::now_ms;
 use crate::store::{Store, StoreError, StoredRule};
 use action::ActionPublisher;
 use engine::Engine;
-use model::{Rule, RuleSpec, MAX_RULES};
+use model::{Action, Rule, RuleSpec, MAX_RULES};
 use portable_atomic::AtomicU64;
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
@@ -48,6 +53,8 @@ pub struct AutomationStats {
     pub events_dropped: u64,
     /// Firings whose record could not be written to the store.
     pub record_errors: u64,
+    /// Firings skipped because their rule was over `MAX_FIRINGS_PER_MIN`.
+    pub rate_limited: u64,
 }
 
 pub struct Automation {
@@ -57,18 +64,23 @@ pub struct Automation {
     publisher: ActionPublisher,
     /// Wakes the runner when rules change (capacity 1: one pending wake is enough).
     changed: (async_channel::Sender<()>, async_channel::Receiver<()>),
+    /// The MQTT source's subscription filters: action topics they match are refused.
+    ingest_filters: Mutex<Vec<String>>,
     firings: AtomicU64,
     events_dropped: AtomicU64,
     record_errors: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 impl Automation {
     /// Loads the stored rules. A stored rule that no longer parses is skipped with a warning
-    /// (it stays in the store and is shown by GET as far as possible).
+    /// (it stays in the store and is shown by GET as far as possible); one that fails the
+    /// checks or would loop through `ingest_filters` is disabled.
     pub fn load(
         store: Arc<Mutex<Store>>,
         bus: Arc<Bus>,
         publisher: ActionPublisher,
+        ingest_filters: Vec<String>,
     ) -> Result<Arc<Automation>, StoreError> {
         let stored = lock(&store).rules()?;
         let rules: Vec<Rule> = stored.iter().filter_map(|s| decode(s).ok()).collect();
@@ -79,30 +91,79 @@ impl Automation {
             );
         }
         log::info!("rules={} automation rules loaded", rules.len());
-        Ok(Arc::new(Automation {
+        let automation = Automation {
             store,
             bus,
             engine: Mutex::new(Engine::new(rules)),
             publisher,
             changed: async_channel::bounded(1),
+            ingest_filters: Mutex::new(ingest_filters),
             firings: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             record_errors: AtomicU64::new(0),
-        }))
+            rate_limited: AtomicU64::new(0),
+        };
+        automation.disable_unusable(&mut automation.engine());
+        Ok(Arc::new(automation))
+    }
+
+    /// The MQTT source now subscribes to `filters` (a reload changed the prefix): rules that
+    /// would loop through them are disabled.
+    pub fn set_ingest_filters(&self, filters: Vec<String>) {
+        let mut engine = self.engine();
+        *lock(&self.ingest_filters) = filters;
+        self.disable_unusable(&mut engine);
+    }
+
+    /// Every check a rule must pass to be stored enabled, the loop check included.
+    fn check(&self, spec: &RuleSpec) -> Result<(), RuleError> {
+        spec.validate().map_err(RuleError::Invalid)?;
+        let Action::MqttPublish { topic, .. } = &spec.action;
+        topic::check_loop(topic, &lock(&self.ingest_filters)).map_err(RuleError::Invalid)
+    }
+
+    /// Disables (in the store and the engine) every enabled rule that fails [`Self::check`],
+    /// so it is never fired; the user sees `enabled: false` and gets the reason on re-enabling.
+    fn disable_unusable(&self, engine: &mut Engine) {
+        let unusable: Vec<(Rule, String)> = engine
+            .rules()
+            .filter(|r| r.spec.enabled)
+            .filter_map(|r| match self.check(&r.spec) {
+                Err(RuleError::Invalid(why)) => Some((r.clone(), why)),
+                _ => None,
+            })
+            .collect();
+        for (mut rule, why) in unusable {
+            log::warn!("rule={} disabled, it is not evaluated: {why}", rule.id);
+            rule.spec.enabled = false;
+            let stored = encode(&rule.spec)
+                .and_then(|json| Ok(lock(&self.store).update_rule(rule.id, &json, now_ms())?));
+            if let Err(e) = stored {
+                log::error!("rule={} could not be stored disabled: {e}", rule.id);
+            }
+            engine.upsert(rule);
+        }
     }
 
     pub fn list(&self) -> Result<Vec<Rule>, RuleError> {
         let stored = lock(&self.store).rules()?;
-        stored.iter().map(decode).collect()
+        let mut rules = stored.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let engine = self.engine();
+        for rule in &mut rules {
+            rule.rate_limited = engine.rule(rule.id).map_or(0, |r| r.rate_limited);
+        }
+        Ok(rules)
     }
 
     pub fn get(&self, id: i64) -> Result<Rule, RuleError> {
         let stored = lock(&self.store).rule(id)?;
-        decode(&stored.ok_or(RuleError::NotFound(id))?)
+        let mut rule = decode(&stored.ok_or(RuleError::NotFound(id))?)?;
+        rule.rate_limited = self.engine().rule(id).map_or(0, |r| r.rate_limited);
+        Ok(rule)
     }
 
     pub fn create(&self, spec: RuleSpec) -> Result<Rule, RuleError> {
-        spec.validate().map_err(RuleError::Invalid)?;
+        self.check(&spec)?;
         let json = encode(&spec)?;
         let mut engine = self.engine();
         let stored = {
@@ -120,13 +181,14 @@ impl Automation {
     }
 
     pub fn replace(&self, id: i64, spec: RuleSpec) -> Result<Rule, RuleError> {
-        spec.validate().map_err(RuleError::Invalid)?;
+        self.check(&spec)?;
         let json = encode(&spec)?;
         let mut engine = self.engine();
         let stored = lock(&self.store)
             .update_rule(id, &json, now_ms())?
             .ok_or(RuleError::NotFound(id))?;
-        let rule = decode(&stored)?;
+        let mut rule = decode(&stored)?;
+        rule.rate_limited = engine.rule(id).map_or(0, |r| r.rate_limited);
         engine.upsert(rule.clone());
         drop(engine);
         self.wake_runner();
@@ -152,6 +214,7 @@ impl Automation {
             action_failures: self.publisher.counters.failed.load(Relaxed),
             events_dropped: self.events_dropped.load(Relaxed),
             record_errors: self.record_errors.load(Relaxed),
+            rate_limited: self.rate_limited.load(Relaxed),
         }
     }
 
@@ -164,8 +227,8 @@ impl Automation {
     }
 }
 
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn encode(spec: &RuleSpec) -> Result<String, RuleError> {
@@ -190,5 +253,6 @@ fn decode(stored: &StoredRule) -> Result<Rule, RuleError> {
         fire_count: stored.fire_count,
         created: stored.created,
         updated: stored.updated,
+        rate_limited: 0,
     })
 }

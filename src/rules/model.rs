@@ -11,6 +11,9 @@ pub const MAX_RULES: usize = 256;
 pub const MAX_NAME: usize = 128;
 pub const MAX_TOPIC: usize = 256;
 pub const MAX_PAYLOAD: usize = 4096;
+/// Most firings of one rule in a minute; more are skipped and counted. Far above any sensible
+/// alarm rate, far below what a noisy input could trigger.
+pub const MAX_FIRINGS_PER_MIN: u32 = 60;
 /// Longest `for_s`, `after_s` and `cooldown_s`: one week.
 pub const MAX_SECONDS: u64 = 7 * 24 * 3600;
 
@@ -155,6 +158,8 @@ pub struct Rule {
     pub fire_count: u64,
     pub created: i64,
     pub updated: i64,
+    /// Firings skipped over `MAX_FIRINGS_PER_MIN` since the daemon started (not stored).
+    pub rate_limited: u64,
 }
 
 /// Placeholders templates may use.
@@ -206,12 +211,7 @@ impl RuleSpec {
             qos,
             ..
         } = &self.action;
-        if topic.is_empty() || topic.len() > MAX_TOPIC {
-            return Err(format!("'action.topic' must be 1 to {MAX_TOPIC} bytes"));
-        }
-        if topic.contains(['+', '#', '\0']) {
-            return Err("'action.topic' must not contain '+', '#' or NUL".into());
-        }
+        super::topic::check_name(topic)?;
         if payload.len() > MAX_PAYLOAD {
             return Err(format!(
                 "'action.payload' must be at most {MAX_PAYLOAD} bytes"

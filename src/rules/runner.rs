@@ -6,12 +6,17 @@
 //! gateway without rules pays nothing. Its queue holds `ENGINE_QUEUE` batches; when the
 //! engine falls that far behind, further batches are not evaluated and are counted
 //! (`automation.events_dropped`) rather than slowing ingest.
+//!
+//! Firings over a rule's rate cap and actions whose rendered topic cannot be published to are
+//! counted and logged through one `WarnLimit`, so a noisy input cannot flood the log either.
 
 use super::engine::Firing;
 use super::model::Action;
+use super::model::MAX_FIRINGS_PER_MIN;
 use super::template::render;
-use super::{lock, Automation};
+use super::{lock, topic, Automation};
 use crate::bus::{ActionOutcome, Interest, LiveEvent, Subscription, TriggerFired};
+use crate::logging::WarnLimit;
 use crate::model::now_ms;
 use smol::future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -67,6 +72,7 @@ enum Wake {
 async fn run(a: &Automation, stop: &AtomicBool) {
     let mut subscription: Option<Subscription> = None;
     let mut dropped_seen = 0;
+    let mut warn = WarnLimit::new("rule warnings");
     while !stop.load(Relaxed) {
         let has_rules = !a.engine().is_empty();
         if has_rules && subscription.is_none() {
@@ -114,7 +120,7 @@ async fn run(a: &Automation, stop: &AtomicBool) {
             Wake::Tick => a.engine().tick(now, &mut firings),
         }
         for firing in firings {
-            fire(a, firing, now);
+            fire(a, firing, now, &mut warn);
         }
         if let Some(sub) = &subscription {
             let dropped = sub.dropped();
@@ -124,7 +130,15 @@ async fn run(a: &Automation, stop: &AtomicBool) {
     }
 }
 
-fn fire(a: &Automation, firing: Firing, now: i64) {
+fn fire(a: &Automation, firing: Firing, now: i64, warn: &mut WarnLimit) {
+    if firing.over_cap {
+        a.rate_limited.fetch_add(1, Relaxed);
+        warn.warn(format_args!(
+            "rule={} device={} firing skipped: over {MAX_FIRINGS_PER_MIN} firings a minute",
+            firing.rule, firing.device
+        ));
+        return;
+    }
     a.firings.fetch_add(1, Relaxed);
     if let Err(e) = lock(&a.store).record_rule_firing(firing.rule, now) {
         a.record_errors.fetch_add(1, Relaxed);
@@ -145,12 +159,32 @@ fn fire(a: &Automation, firing: Firing, now: i64) {
     } = &action;
     let topic = render(topic, &firing);
     let payload = render(payload, &firing);
-    let queued = a
-        .publisher
-        .publish(&topic, payload.into_bytes(), *qos, *retain);
-    if !queued {
-        log::warn!("rule={} topic={topic} action not published", firing.rule);
-    }
+    // A placeholder may render empty (`{metric}` of an offline rule), and the ingest prefix
+    // may have changed since the rule was checked.
+    let usable = topic::check_name(&topic)
+        .and_then(|()| topic::check_loop(&topic, &lock(&a.ingest_filters)));
+    let queued = match usable {
+        Ok(()) => {
+            let queued = a
+                .publisher
+                .publish(&topic, payload.into_bytes(), *qos, *retain);
+            if !queued {
+                let rule = firing.rule;
+                warn.warn(format_args!(
+                    "rule={rule} topic={topic} action not published"
+                ));
+            }
+            queued
+        }
+        Err(why) => {
+            a.publisher.counters.failed.fetch_add(1, Relaxed);
+            warn.warn(format_args!(
+                "rule={} action not published: {why}",
+                firing.rule
+            ));
+            false
+        }
+    };
     log::info!(
         "rule={} device={} metric={} value={} fire_count={} rule fired",
         firing.rule,

@@ -48,6 +48,7 @@ mod tests {
             value: Some(31.5),
             ts: 1767225600123,
             fire_count: 1,
+            over_cap: false,
         };
         assert_eq!(
             render(

@@ -2,7 +2,7 @@
 //! the automation rules (loaded from the store, evaluated on their own thread, actions on
 //! their own MQTT connection) and the WebSocket hub the API serves.
 
-use super::settings::mqtt_settings;
+use super::settings::{ingest_filters, mqtt_settings};
 use super::writer::CommitHook;
 use super::StartError;
 use crate::api::ws::{WsHub, WsSettings};
@@ -45,7 +45,12 @@ impl LiveParts {
             log::info!("mqtt.enabled is off: rule actions will be counted as failures");
             ActionPublisher::disabled()
         };
-        let automation = Automation::load(store.clone(), bus.clone(), publisher)?;
+        let automation = Automation::load(
+            store.clone(),
+            bus.clone(),
+            publisher,
+            ingest_filters(config),
+        )?;
         let runner = Runner::spawn(automation.clone()).map_err(|source| StartError::Spawn {
             what: "the rules engine",
             source,

@@ -1,5 +1,5 @@
 //! The run marker: a small file beside the store (`<store>.running`) that exists while the
-//! daemon runs and is removed by a clean stop. Finding it at start means the previous run
+//! daemon runs and is removed by a clean stop, and by a start that fails. Finding it at start means the previous run
 //! ended without one (a crash, SIGKILL or a power cut), which is logged and reported in health
 //! as `last_stop_clean: false`. Router builds abort on a panic without printing a message (to
 //! fit the size budget), so this is how such an exit still shows up.

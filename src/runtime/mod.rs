@@ -25,7 +25,7 @@ use crate::stats::Stats;
 use crate::store::Store;
 use crate::sync::{Upstream, UpstreamStatus};
 use lora::LoraInputs;
-use settings::{api_limits, mqtt_settings, store_options, sync_settings};
+use settings::{api_limits, ingest_filters, mqtt_settings, store_options, sync_settings};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -104,11 +104,38 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
 
     let store = Arc::new(Mutex::new(Store::open(store_options(&config))?));
     let (run_marker, last_stop_clean) = marker::RunMarker::create(&config.store.path);
+    // A start that fails is no crash, so the marker goes on every return; only a panic or a
+    // kill leaves it behind.
+    let result = serve(
+        config,
+        config_path,
+        options,
+        store,
+        last_stop_clean,
+        gateway_id,
+    );
+    run_marker.remove();
+    if result.is_ok() {
+        log::info!("stopped cleanly");
+    }
+    result
+}
+
+/// Starts every part on the opened store, runs until SIGTERM/SIGINT and shuts down.
+fn serve(
+    config: Config,
+    config_path: &Path,
+    options: RunOptions,
+    store: Arc<Mutex<Store>>,
+    last_stop_clean: bool,
+    gateway_id: String,
+) -> Result<(), StartError> {
     let stats = Arc::new(Stats::default());
     let mut live = live::LiveParts::start(&config, &store)?;
     let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
     let writer_settings = Arc::new(WriterSettings {
         commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),
+        max_future_skew_ms: (config.store.max_future_skew.as_millis() as u64).into(),
     });
     let writer = writer::spawn(
         store.clone(),
@@ -143,6 +170,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     );
     let mut daemon = Daemon {
         auth: auth.clone(),
+        automation: live.automation.clone(),
         config_path: config_path.to_owned(),
         config,
         store: store.clone(),
@@ -153,15 +181,8 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         lora: LoraInputs::default(),
         ml,
     };
-    daemon.start_mqtt();
-    let ble = ble::BleInputs::start(
-        &daemon.config,
-        options.replay_ble,
-        &daemon.tx,
-        &daemon.stats,
-    )?;
-    daemon.lora = lora::start_lora(&daemon.config, &daemon.store, &daemon.tx, &daemon.stats)?;
-
+    // The listener first and the sources last: a start that fails (the port in use, a LoRa
+    // socket taken) has taken no message from the broker that it could not commit.
     let api = if daemon.config.api.enabled {
         let state = Arc::new(AppState {
             store,
@@ -195,6 +216,15 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         None
     };
 
+    let ble = ble::BleInputs::start(
+        &daemon.config,
+        options.replay_ble,
+        &daemon.tx,
+        &daemon.stats,
+    )?;
+    daemon.lora = lora::start_lora(&daemon.config, &daemon.store, &daemon.tx, &daemon.stats)?;
+    daemon.start_mqtt();
+
     let signals = signal_channel().map_err(|source| StartError::Spawn {
         what: "the signal handler",
         source,
@@ -227,13 +257,12 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     if let Some(api) = api {
         api.shutdown();
     }
-    run_marker.remove();
-    log::info!("stopped cleanly");
     Ok(())
 }
 
 struct Daemon {
     auth: Arc<Auth>,
+    automation: Arc<crate::rules::Automation>,
     config_path: PathBuf,
     config: Config,
     store: Arc<Mutex<Store>>,
@@ -327,6 +356,9 @@ impl Daemon {
         self.writer_settings
             .commit_interval_ms
             .store(new.store.commit_interval.as_millis() as u64, Relaxed);
+        self.writer_settings
+            .max_future_skew_ms
+            .store(new.store.max_future_skew.as_millis() as u64, Relaxed);
         let old = &self.config;
         for (changed, what) in [
             (new.store.path != old.store.path, "store.path"),
@@ -362,6 +394,10 @@ impl Daemon {
         // Model files may have been replaced even when their sections did not change.
         self.ml.reload(&new.models);
         let mqtt_changed = new.mqtt != self.config.mqtt;
+        if new.mqtt.topic_prefix != self.config.mqtt.topic_prefix {
+            // Before ingest subscribes to the new filters, so no rule loops through them.
+            self.automation.set_ingest_filters(ingest_filters(&new));
+        }
         self.config = new;
         if mqtt_changed {
             if let Some(mqtt) = self.mqtt.take() {

@@ -44,6 +44,16 @@ pub fn mqtt_settings(config: &Config) -> MqttSettings {
     }
 }
 
+/// The filters the MQTT source subscribes to. Rule actions must stay out of them even while
+/// ingest is off, since a reload may turn it on.
+pub fn ingest_filters(config: &Config) -> Vec<String> {
+    use crate::ingest::topic::{filter, Kind};
+    Kind::ALL
+        .into_iter()
+        .map(|kind| filter(&config.mqtt.topic_prefix, kind))
+        .collect()
+}
+
 pub fn api_limits(config: &Config) -> Limits {
     let api = &config.api;
     Limits {

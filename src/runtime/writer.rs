@@ -7,6 +7,10 @@
 //! writer commits what it holds and returns (this is the clean-shutdown flush); a batch that
 //! fails to commit is retried with backoff, and only dropped, loudly and counted, after
 //! `COMMIT_ATTEMPTS` failures so one bad disk write cannot stall ingest forever.
+//!
+//! Every source's readings pass here, so this is where a message stamped beyond
+//! `store.max_future_skew_s` ahead of the gateway clock is refused, whole, and counted: one
+//! such reading would otherwise sit at the head of every "latest" query until that date.
 
 use crate::ingest::Event;
 use crate::model::now_ms;
@@ -28,6 +32,7 @@ const COMMIT_ATTEMPTS: u32 = 5;
 #[derive(Debug)]
 pub struct WriterSettings {
     pub commit_interval_ms: AtomicU64,
+    pub max_future_skew_ms: AtomicU64,
 }
 
 /// Called after every successful commit with the committed batch and what the store did with
@@ -57,11 +62,16 @@ async fn run(
 ) {
     let mut batch = Batch::default();
     let mut counters: Vec<FrameCounter> = Vec::new();
+    let mut admit = Admit {
+        settings: &settings,
+        stats: &stats,
+        warn: crate::logging::WarnLimit::new("messages from the future"),
+    };
     loop {
         let Ok(first) = rx.recv().await else {
             break; // closed and drained
         };
-        push(&mut batch, &mut counters, first);
+        push(&mut batch, &mut counters, admit.check(first));
         let interval = Duration::from_millis(settings.commit_interval_ms.load(Relaxed));
         let deadline = Instant::now() + interval;
         let mut closed = false;
@@ -72,7 +82,7 @@ async fn run(
             })
             .await;
             match next {
-                Some(Ok(event)) => push(&mut batch, &mut counters, event),
+                Some(Ok(event)) => push(&mut batch, &mut counters, admit.check(event)),
                 Some(Err(_)) => {
                     closed = true;
                     break;
@@ -91,6 +101,37 @@ async fn run(
     }
     if batch_len(&batch) > 0 || !counters.is_empty() {
         commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
+    }
+}
+
+/// The time check every message passes before it joins a batch.
+struct Admit<'a> {
+    settings: &'a WriterSettings,
+    stats: &'a Stats,
+    warn: crate::logging::WarnLimit,
+}
+
+impl Admit<'_> {
+    /// `event` without its readings when one of them is stamped too far ahead (a frame's
+    /// counter is kept: the frame was authentic and must not be accepted again).
+    fn check(&mut self, mut event: Event) -> Event {
+        let (Event::Readings(_, readings) | Event::Counted(_, readings, _)) = &mut event else {
+            return event;
+        };
+        let skew = self.settings.max_future_skew_ms.load(Relaxed);
+        let limit = now_ms().saturating_add(i64::try_from(skew).unwrap_or(i64::MAX));
+        if let Some(r) = readings.iter().find(|r| r.ts_ms > limit) {
+            self.stats
+                .rejected_future_ts
+                .fetch_add(readings.len() as u64, Relaxed);
+            self.warn.warn(format_args!(
+                "device={} ts={} refused a message stamped more than store.max_future_skew_s \
+                 ahead of the gateway clock",
+                r.device, r.ts_ms
+            ));
+            readings.clear();
+        }
+        event
     }
 }
 
