@@ -52,6 +52,10 @@ impl Inner {
         self.credit_at = now;
     }
 
+    fn wait_limit(&self) -> Duration {
+        (self.hash_time * 2).clamp(MIN_WAIT, MAX_WAIT)
+    }
+
     fn suspect_may_hash(&mut self, now: Instant) -> bool {
         self.refill(now);
         self.hashing < MAX_CONCURRENT_HASHES && self.waiting == 0 && self.credit_ns > 0
@@ -106,7 +110,7 @@ impl Gate {
     /// How long a clean login waits for the slot at most: twice the recent hash time, within
     /// 250 ms..10 s, so it outlasts the hash in progress but never holds a worker for long.
     pub fn wait_limit(&self) -> Duration {
-        (self.lock().hash_time * 2).clamp(MIN_WAIT, MAX_WAIT)
+        self.lock().wait_limit()
     }
 
     /// The slot for one hash, or `None` when the login is to be refused (429) unchecked.
@@ -143,7 +147,7 @@ impl Gate {
         if g.waiting >= MAX_WAITING {
             return (g, false);
         }
-        let deadline = now + (g.hash_time * 2).clamp(MIN_WAIT, MAX_WAIT);
+        let deadline = now + g.wait_limit();
         g.waiting += 1;
         let mut free = true;
         while g.hashing >= MAX_CONCURRENT_HASHES {
