@@ -55,10 +55,14 @@ pub enum NameError {
     TooLong,
     #[error("contains {0:?}; allowed are letters, digits and _ - . :")]
     BadChar(char),
+    #[error("has no letter or digit")]
+    NoAlphanumeric,
 }
 
-/// Device ids and metric names: 1..=64 of `[A-Za-z0-9_.:-]`. The same rule holds for every
-/// transport so that ids are safe in MQTT topics, URLs and file names alike.
+/// Device ids and metric names: 1..=64 of `[A-Za-z0-9_.:-]`, at least one of them a letter or
+/// a digit. The same rule holds for every transport so that ids are safe in MQTT topics, URLs
+/// and file names alike: punctuation alone (`.`, `..`, `-`) would be a path segment that
+/// clients rewrite or a file name with a meaning of its own.
 pub fn validate_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
@@ -71,8 +75,27 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
     {
         Some(c) => Err(NameError::BadChar(c)),
+        None if !name.bytes().any(|b| b.is_ascii_alphanumeric()) => Err(NameError::NoAlphanumeric),
         None => Ok(()),
     }
+}
+
+/// The first character that must not appear in text people read (device names, tags, rule
+/// names): control characters, line and paragraph separators, and the invisible
+/// bidirectional-text controls, which make a name display as something else (U+202E shows
+/// "cod.exe" for "\u{202E}exe.doc").
+pub fn unsafe_text_char(text: &str) -> Option<char> {
+    text.chars().find(|&c| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{061C}'
+                    | '\u{200E}'
+                    | '\u{200F}'
+                    | '\u{2028}'..='\u{202E}'
+                    | '\u{2066}'..='\u{2069}'
+            )
+    })
 }
 
 /// Milliseconds since the Unix epoch, from the system clock.
@@ -93,5 +116,35 @@ mod tests {
         assert_eq!(validate_name(""), Err(NameError::Empty));
         assert_eq!(validate_name("a/b"), Err(NameError::BadChar('/')));
         assert_eq!(validate_name(&"x".repeat(65)), Err(NameError::TooLong));
+        for punctuation_only in [".", "..", "-", "_", ":", "-.-", "___"] {
+            assert_eq!(
+                validate_name(punctuation_only),
+                Err(NameError::NoAlphanumeric),
+                "{punctuation_only}"
+            );
+        }
+        assert_eq!(validate_name("_1"), Ok(()));
+        assert_eq!(validate_name(".a"), Ok(()));
+    }
+
+    #[test]
+    fn text_with_controls_or_bidi_overrides_is_found_unsafe() {
+        for bad in [
+            "a\u{7}b",
+            "tab\tin",
+            "\u{202E}exe.doc",
+            "x\u{2066}y",
+            "x\u{2069}",
+            "\u{200E}",
+            "\u{200F}x",
+            "a\u{061C}",
+            "line\u{2028}break",
+            "\u{85}",
+        ] {
+            assert!(unsafe_text_char(bad).is_some(), "{bad:?}");
+        }
+        for good in ["Kitchen", "Küche 2", "é", "שלום", "温度", "a-b (c)"] {
+            assert_eq!(unsafe_text_char(good), None, "{good:?}");
+        }
     }
 }

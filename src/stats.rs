@@ -188,7 +188,8 @@ pub struct AuthSnapshot {
     pub logins_ok: u64,
     /// Logins refused for a wrong user name or password.
     pub logins_failed: u64,
-    /// Logins refused unchecked: the address was locked out, or another login was hashing.
+    /// Logins refused unchecked: the address was locked out, or the password check was busy
+    /// (see `crate::auth::gate`).
     pub logins_limited: u64,
     /// Requests refused with 401 (no, invalid or expired token).
     pub unauthorized: u64,

@@ -1,13 +1,93 @@
 //! Login and tokens against the real daemon: users made with `acs-edge passwd`, session tokens,
-//! API tokens, expiry, the failed-login limit, SIGHUP reloads of users, and device updates
-//! (rename, annotate, disable: a disabled device's readings are dropped and counted).
+//! API tokens, expiry, the failed-login limit, logins under a password-guessing attack from many
+//! addresses, SIGHUP reloads of users, device updates (rename, annotate, disable: a disabled
+//! device's readings are dropped and counted), and the input checks on what names devices,
+//! rules and telemetry pages (device ids, display names, cursors).
 
 mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One keep-alive HTTP/1.1 connection from a chosen local address, for what ureq cannot do:
+/// bind the client socket to a source address, or send a path with `.` or `..` segments (ureq
+/// normalises those away).
+struct RawClient {
+    stream: TcpStream,
+}
+
+impl RawClient {
+    fn connect(from: Ipv4Addr, port: u16) -> std::io::Result<RawClient> {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        socket.bind(&SocketAddr::from((from, 0)).into())?;
+        let server = SocketAddr::from(([127, 0, 0, 1], port));
+        socket.connect_timeout(&server.into(), Duration::from_secs(5))?;
+        let stream: TcpStream = socket.into();
+        stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(15)))?;
+        Ok(RawClient { stream })
+    }
+
+    /// Sends one request and reads its response: (status, body).
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: acs-edge\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.stream.write_all(format!("{head}{body}").as_bytes())?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let header_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 || buf.len() > 64 * 1024 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(std::io::ErrorKind::InvalidData)?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < header_end + length {
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = String::from_utf8_lossy(&buf[header_end..header_end + length]).into_owned();
+        if head.contains("connection: close") {
+            // The server ends this connection; make the next request fail so it reconnects.
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        }
+        Ok((status, body))
+    }
+}
 
 fn auth_counters(daemon: &Daemon) -> Value {
     daemon.health()["api"]["auth"].clone()
@@ -122,32 +202,34 @@ fn no_token_a_wrong_token_or_another_scheme_gets_401_with_www_authenticate() {
 }
 
 #[test]
-fn an_expired_token_gets_401_and_a_new_login_works() {
+fn an_expired_token_is_answered_expired_every_time_even_after_new_logins() {
     let broker = Broker::start();
     let daemon = Daemon::start(&config_with(&broker, "\toption token_ttl_s '1'\n"));
     let (_, body, _) = daemon.login(TEST_USER, TEST_PASSWORD);
     let token = body["token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
     let (status, body, _) = wait_until("the token to expire", patience(), || {
         std::thread::sleep(Duration::from_millis(200));
-        let answer = get_with(&daemon, "/api/v1/devices", Some(&format!("Bearer {token}")));
+        let answer = get_with(&daemon, "/api/v1/devices", Some(&bearer));
         (answer.0 != 200).then_some(answer)
     });
     assert_eq!(status, 401, "{body}");
-    assert!(
+    let expired = |body: &Value| {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("expired"),
-        "{body}"
-    );
-    let (status, again, _) = get_with(&daemon, "/api/v1/devices", Some(&format!("Bearer {token}")));
+            .contains("expired")
+    };
+    assert!(expired(&body), "{body}");
+    let (status, again, _) = get_with(&daemon, "/api/v1/devices", Some(&bearer));
     assert_eq!(status, 401);
-    assert!(again["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("not valid"));
+    assert!(expired(&again), "the second use is told the same: {again}");
+    // A new login (which makes room in the session table) does not turn it into "not valid".
     let (status, _, _) = daemon.login(TEST_USER, TEST_PASSWORD);
     assert_eq!(status, 200);
+    let (status, after, _) = get_with(&daemon, "/api/v1/devices", Some(&bearer));
+    assert_eq!(status, 401);
+    assert!(expired(&after), "after a new login: {after}");
 }
 
 #[test]
@@ -366,4 +448,240 @@ fn patch_renames_and_annotates_a_device_and_disabling_drops_its_readings() {
         (daemon.all_readings("dev1").len() == 2).then_some(())
     });
     assert_eq!(daemon.get("/api/v1/devices/dev1").1["name"], Value::Null);
+}
+
+#[test]
+fn a_correct_login_succeeds_within_2_s_while_100_addresses_guess_passwords() {
+    const ATTACKERS: u8 = 100;
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    // A patient attacker stays under the per-address lockout; room for every connection.
+    cfg.api_options = "\toption login_max_failures '1000'\n\toption max_connections '200'\n".into();
+    let daemon = Daemon::start(&cfg);
+    let port = daemon.api_port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed_once = Arc::new(AtomicU64::new(0));
+    let attackers: Vec<_> = (0..ATTACKERS)
+        .map(|i| {
+            let (stop, failed_once) = (stop.clone(), failed_once.clone());
+            std::thread::spawn(move || {
+                let from = Ipv4Addr::new(127, 0, 0, 2 + i);
+                let body = json!({"username": TEST_USER, "password": format!("guess {i}")});
+                let body = body.to_string();
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let (mut statuses, mut client) = (Vec::new(), None);
+                for _ in 0..5000 {
+                    if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                        break;
+                    }
+                    if client.is_none() {
+                        client = RawClient::connect(from, port).ok();
+                    }
+                    let Some(c) = client.as_mut() else {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    };
+                    match c.request("POST", "/api/v1/auth/login", None, &body) {
+                        Ok((status, _)) => {
+                            if status == 401 && !statuses.contains(&401) {
+                                failed_once.fetch_add(1, Ordering::SeqCst);
+                            }
+                            statuses.push(status);
+                        }
+                        Err(_) => client = None,
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                statuses
+            })
+        })
+        .collect();
+    // Every attacking address has had a guess checked and failed before the owner logs in:
+    // until then a new address cannot be told from the owner's.
+    wait_until("a failed guess from every attacker", patience() * 3, || {
+        (failed_once.load(Ordering::SeqCst) == u64::from(ATTACKERS)).then_some(())
+    });
+    let mut owner = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, body, _) = daemon.login(TEST_USER, TEST_PASSWORD);
+        owner.push((status, started.elapsed(), body));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let attacks: Vec<u16> = attackers
+        .into_iter()
+        .flat_map(|a| a.join().unwrap())
+        .collect();
+    for (status, took, body) in &owner {
+        assert_eq!(*status, 200, "the owner's login: {body}; all: {owner:?}");
+        assert!(
+            *took <= Duration::from_secs(2),
+            "took {took:?}; all: {owner:?}"
+        );
+    }
+    let failed = attacks.iter().filter(|&&s| s == 401).count();
+    let throttled = attacks.iter().filter(|&&s| s == 429).count();
+    assert!(failed >= usize::from(ATTACKERS), "{failed} guesses checked");
+    assert_eq!(
+        failed + throttled,
+        attacks.len(),
+        "only 401 and 429 for guesses"
+    );
+    let counters = auth_counters(&daemon);
+    assert_eq!(counters["logins_failed"], failed as u64, "{counters}");
+    assert_eq!(counters["logins_limited"], throttled as u64, "{counters}");
+    // Failed logins are logged one by one only up to a bound per minute.
+    let log = daemon.log();
+    let lines = log.lines().filter(|l| l.contains("login failed")).count();
+    assert!(lines <= 10, "{lines} lines for {failed} failed logins");
+}
+
+#[test]
+fn punctuation_only_device_ids_are_dropped_at_ingest_and_refused_in_rest_paths() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    for topic in [
+        "acs/../telemetry",
+        "acs/./telemetry",
+        "acs/-/telemetry",
+        "acs/_:/frame",
+    ] {
+        publisher.publish(topic, r#"{"ts": 1767225600000, "t": 1}"#);
+    }
+    publisher.publish("acs/-/status", "online");
+    publisher.publish("acs/good-1/telemetry", r#"{"ts": 1767225600000, "t": 1}"#);
+    wait_until("the good reading", patience(), || {
+        (daemon.all_readings("good-1").len() == 1).then_some(())
+    });
+    wait_until("five dropped topics", patience(), || {
+        (daemon.health()["mqtt"]["malformed"]["topic"] == 5).then_some(())
+    });
+    let (_, devices) = daemon.get("/api/v1/devices");
+    let ids: Vec<&str> = devices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["good-1"]);
+    assert!(daemon.log().contains("has no letter or digit"));
+
+    let token = daemon.token.clone();
+    let mut client = RawClient::connect(Ipv4Addr::LOCALHOST, daemon.api_port).unwrap();
+    for id in ["..", ".", "-", "_", "%2E%2E", "a%2Fb"] {
+        for method in ["GET", "PATCH"] {
+            let body = if method == "PATCH" { "{}" } else { "" };
+            let path = format!("/api/v1/devices/{id}");
+            let (status, answer) = client
+                .request(method, &path, token.as_deref(), body)
+                .unwrap();
+            assert_eq!(status, 400, "{method} {path}: {answer}");
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["error"]["code"], "bad_request");
+            assert!(answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("device id"));
+        }
+    }
+    let (status, _) = client
+        .request("GET", "/api/v1/devices/ghost-2", token.as_deref(), "")
+        .unwrap();
+    assert_eq!(status, 404, "a valid id of no device");
+}
+
+#[test]
+fn telemetry_cursors_the_server_never_produces_get_400() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    for i in 0..3 {
+        publisher.publish(
+            "acs/dev1/telemetry",
+            format!(r#"{{"ts": {}, "t": {i}}}"#, 1767225600000i64 + i),
+        );
+    }
+    wait_until("three readings", patience(), || {
+        (daemon.all_readings("dev1").len() == 3).then_some(())
+    });
+    let (status, page) = daemon.get("/api/v1/telemetry?device=dev1&limit=1");
+    assert_eq!(status, 200);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (status, next) = daemon.get(&format!(
+        "/api/v1/telemetry?device=dev1&limit=1&cursor={cursor}"
+    ));
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(next["items"][0]["value"], 1.0);
+    for bad in [
+        "-1_-1",
+        "-1_5",
+        "1767225600000_-1",
+        "1767225600000_0",
+        "01767225600000_1",
+        "9223372036854775808_1",
+        "1_99999999999999999999",
+        "%2B1_1",
+        "1_1_1",
+        "x",
+    ] {
+        let (status, body) = daemon.get(&format!("/api/v1/telemetry?cursor={bad}"));
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cursor"));
+    }
+}
+
+#[test]
+fn names_with_bidi_or_control_characters_are_refused_for_devices_and_rules() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    let publisher = Publisher::connect(broker.port);
+    publisher.publish("acs/dev1/telemetry", r#"{"ts": 1767225600000, "t": 1}"#);
+    wait_until("the device", patience(), || {
+        (daemon.get("/api/v1/devices/dev1").0 == 200).then_some(())
+    });
+    let tricks = [
+        "\u{202E}exe.doc",
+        "Kitchen\u{2066}\u{2069}",
+        "a\u{200F}b",
+        "x\u{061C}",
+        "\u{1b}[31mred",
+        "line\u{2028}break",
+    ];
+    for name in tricks {
+        for patch in [
+            json!({"name": name}),
+            json!({"metadata": {"location": name}}),
+            json!({"metadata": {"tags": [name]}}),
+        ] {
+            let (status, body) = daemon.send("PATCH", "/api/v1/devices/dev1", Some(&patch));
+            assert_eq!(status, 422, "{patch}: {body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("control or bidirectional"), "{message}");
+        }
+        let rule = json!({
+            "name": name,
+            "trigger": {"kind": "threshold", "device": "dev1", "metric": "t", "op": ">", "value": 1},
+            "action": {"kind": "mqtt_publish", "topic": "out/x"},
+        });
+        let (status, body) = daemon.send("POST", "/api/v1/automation/rules", Some(&rule));
+        assert_eq!(status, 422, "rule {name:?}: {body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'name'"));
+    }
+    let (_, device) = daemon.get("/api/v1/devices/dev1");
+    assert_eq!(device["name"], Value::Null, "nothing was stored");
+    assert_eq!(device["metadata"], json!({}));
+    assert_eq!(daemon.get("/api/v1/automation/rules").1["items"], json!([]));
+    let fine = json!({"name": "Küche (שלום) 温度"});
+    assert_eq!(
+        daemon.send("PATCH", "/api/v1/devices/dev1", Some(&fine)).0,
+        200
+    );
 }

@@ -8,6 +8,7 @@
 //! of different fields never undo each other.
 
 use super::respond::{json_response, read_body_capped, ApiError, JsonResponse};
+use crate::model::{unsafe_text_char, validate_name};
 use crate::store::{DevicePatch, Store};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -52,7 +53,7 @@ fn unprocessable(message: impl Into<String>) -> ApiError {
     ApiError::UnprocessableEntity(message.into())
 }
 
-/// 1..=max characters, none of them a control character.
+/// 1..=max characters, none of them a control or bidirectional-text control character.
 fn check_text(what: &str, value: &str, max: usize) -> Result<(), ApiError> {
     let chars = value.chars().count();
     if chars == 0 || chars > max {
@@ -60,12 +61,19 @@ fn check_text(what: &str, value: &str, max: usize) -> Result<(), ApiError> {
             "'{what}' must be 1 to {max} characters, got {chars}"
         )));
     }
-    if value.chars().any(char::is_control) {
+    if let Some(c) = unsafe_text_char(value) {
         return Err(unprocessable(format!(
-            "'{what}' must not contain control characters"
+            "'{what}' must not contain control or bidirectional-text characters (found U+{:04X})",
+            u32::from(c)
         )));
     }
     Ok(())
+}
+
+/// A device id in a path must follow the device-id rule: an id that no device can have is a
+/// malformed request (400), not a missing device (404).
+pub fn check_device_id(id: &str) -> Result<(), ApiError> {
+    validate_name(id).map_err(|e| ApiError::BadRequest(format!("device id {id:?} {e}")))
 }
 
 /// Checks the patch and turns it into the store's form, merging `metadata` into `current`.
@@ -146,6 +154,7 @@ pub fn patch(
     actor: &str,
 ) -> Result<JsonResponse, ApiError> {
     let body = read_body_capped(request, MAX_PATCH_BODY)?;
+    check_device_id(id)?;
     let body: PatchBody = super::respond::parse_json_object(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid device patch: {e}")))?;
     let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -227,6 +236,10 @@ mod tests {
             json!({"name": ""}),
             json!({"name": "x".repeat(65)}),
             json!({"name": "a\u{7}b"}),
+            json!({"name": "\u{202E}exe.doc"}),
+            json!({"name": "a\u{2066}b\u{2069}"}),
+            json!({"metadata": {"location": "\u{200F}hall"}}),
+            json!({"metadata": {"tags": ["ok", "x\u{061C}"]}}),
             json!({"enabled": null}),
             json!({"metadata": null}),
             json!({"metadata": {"location": ""}}),

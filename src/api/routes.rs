@@ -267,6 +267,7 @@ fn list_devices(state: &AppState, params: &[(String, String)]) -> Result<Json, A
 }
 
 fn get_device(state: &AppState, id: &str) -> Result<Json, ApiError> {
+    super::devices::check_device_id(id)?;
     match lock(state).device(id).map_err(internal)? {
         Some(device) => Ok(json_response(200, &device)),
         None => Err(ApiError::NotFound(format!("no device {id:?}"))),

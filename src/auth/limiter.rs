@@ -82,6 +82,22 @@ impl Limiter {
         }
     }
 
+    /// Whether the address failed a login within `window`: its logins wait behind those of
+    /// addresses without failures (see `super::gate`).
+    pub fn suspect(&self, addr: IpAddr, now: Instant, window: Duration) -> bool {
+        self.entries
+            .get(&key(addr))
+            .is_some_and(|e| now.saturating_duration_since(e.last_failure) < window)
+    }
+
+    /// How many addresses failed a login at or after `since` (for the summary log line).
+    pub fn failing_since(&self, since: Instant) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.last_failure >= since)
+            .count()
+    }
+
     pub fn success(&mut self, addr: IpAddr) {
         self.entries.remove(&key(addr));
     }
@@ -132,12 +148,21 @@ mod tests {
         assert_eq!(l.check(a, t), Err(60));
         assert_eq!(l.check(a, t + Duration::from_millis(59_500)), Err(1));
         assert_eq!(l.check(a, t + LOCKOUT), Ok(()));
+        assert!(l.suspect(a, t + LOCKOUT / 2, LOCKOUT));
+        assert!(
+            !l.suspect(a, t + LOCKOUT, LOCKOUT),
+            "failures long ago do not count"
+        );
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         assert_eq!(
             l.check(other, t),
             Ok(()),
             "other addresses are not affected"
         );
+        assert!(!l.suspect(other, t, LOCKOUT));
+        l.failure(other, t + Duration::from_secs(1), 5, LOCKOUT);
+        assert_eq!(l.failing_since(t), 2);
+        assert_eq!(l.failing_since(t + Duration::from_millis(500)), 1);
     }
 
     #[test]

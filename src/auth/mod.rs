@@ -6,11 +6,16 @@
 //!   and the client address only.
 //! - Password hashing never runs under the state lock, and at most [`MAX_CONCURRENT_HASHES`]
 //!   hashes run at a time: a login burst cannot occupy every API worker or allocate more than
-//!   that many times argon2's memory. A login that finds no free slot is refused at once (429).
+//!   that many times argon2's memory. Who gets the slot is decided by the client address only
+//!   (see [`gate`]): an address without recent failures waits briefly and goes first; one with
+//!   recent failures is refused at once (429) when the slot is taken or its budget is spent.
 //! - A login for an unknown or disabled user costs the same argon2 work as a wrong password.
 //! - Locked-out addresses are refused before any hashing.
+//! - Failed logins are logged one by one only up to [`FAILURES_LOGGED`] a minute, then as one
+//!   summary line, so guessing cannot flood syslog; the counters count every one.
 //! - A reload that removes or disables a user ends that user's sessions.
 
+pub mod gate;
 pub mod limiter;
 pub mod password;
 pub mod tokens;
@@ -20,13 +25,16 @@ use crate::stats::Stats;
 use limiter::Limiter;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokens::{Lookup, Sessions, TokenDigest};
 
-/// Password hashes computed at once (each takes `password::M_COST_KIB` of memory).
-pub const MAX_CONCURRENT_HASHES: usize = 1;
+pub use gate::MAX_CONCURRENT_HASHES;
+
+/// Failed logins logged one by one per [`FAILURE_LOG_WINDOW`]; the rest are summed up.
+pub const FAILURES_LOGGED: u32 = 10;
+const FAILURE_LOG_WINDOW: Duration = Duration::from_secs(60);
 
 /// Who a request is made for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,21 +96,51 @@ struct State {
     lockout: Duration,
     sessions: Sessions,
     limiter: Limiter,
+    failure_log: FailureLog,
+}
+
+/// The failed logins of the current log window.
+#[derive(Default)]
+struct FailureLog {
+    window_start: Option<Instant>,
+    failed: u64,
+    logged: u32,
+}
+
+impl State {
+    /// Counts a failed login for the log; true when it gets a line of its own. Opening a new
+    /// window logs the summary of the last one if some of its failures were not logged.
+    fn log_failure(&mut self, now: Instant) -> bool {
+        let log = &mut self.failure_log;
+        match log.window_start {
+            Some(start) if now.saturating_duration_since(start) < FAILURE_LOG_WINDOW => {}
+            start => {
+                if let Some(start) = start.filter(|_| log.failed > u64::from(log.logged)) {
+                    log::warn!(
+                        "failed_logins={} addresses={} in the last {} s ({} not logged one by one)",
+                        log.failed,
+                        self.limiter.failing_since(start),
+                        now.saturating_duration_since(start).as_secs(),
+                        log.failed - u64::from(log.logged)
+                    );
+                }
+                *log = FailureLog {
+                    window_start: Some(now),
+                    ..FailureLog::default()
+                };
+            }
+        }
+        log.failed += 1;
+        let own_line = log.logged < FAILURES_LOGGED;
+        log.logged += u32::from(own_line);
+        own_line
+    }
 }
 
 pub struct Auth {
     state: Mutex<State>,
-    hashing: AtomicUsize,
+    gate: gate::Gate,
     stats: Arc<Stats>,
-}
-
-/// Releases a hashing slot when dropped.
-struct HashSlot<'a>(&'a AtomicUsize);
-
-impl Drop for HashSlot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl Auth {
@@ -116,8 +154,9 @@ impl Auth {
                 lockout: config.login_lockout,
                 sessions: Sessions::default(),
                 limiter: Limiter::default(),
+                failure_log: FailureLog::default(),
             }),
-            hashing: AtomicUsize::new(0),
+            gate: gate::Gate::default(),
             stats,
         };
         auth.reload(config);
@@ -191,18 +230,20 @@ impl Auth {
         client: IpAddr,
     ) -> Result<Issued, AuthError> {
         let now = Instant::now();
-        let phc = {
+        let (phc, suspect) = {
             let st = self.lock();
             if let Err(retry_after_s) = st.limiter.check(client, now) {
                 self.stats.logins_limited.fetch_add(1, Ordering::Relaxed);
                 return Err(AuthError::LockedOut { retry_after_s });
             }
-            st.users
+            let phc = st
+                .users
                 .get(username)
                 .filter(|u| u.enabled)
-                .map(|u| u.phc.clone())
+                .map(|u| u.phc.clone());
+            (phc, st.limiter.suspect(client, now, st.lockout))
         };
-        let Some(_slot) = self.take_hash_slot() else {
+        let Some(_slot) = self.gate.enter(suspect) else {
             self.stats.logins_limited.fetch_add(1, Ordering::Relaxed);
             return Err(AuthError::Busy);
         };
@@ -216,13 +257,16 @@ impl Auth {
         let now = Instant::now();
         let mut st = self.lock();
         if !ok {
+            let own_line = st.log_failure(now);
             let (max, lockout) = (st.max_failures, st.lockout);
             let locked = st.limiter.failure(client, now, max, lockout);
             self.stats.logins_failed.fetch_add(1, Ordering::Relaxed);
-            log::warn!(
-                "user={username:?} client={client} login failed{}",
-                if locked { "; address locked out" } else { "" }
-            );
+            if own_line {
+                log::warn!(
+                    "user={username:?} client={client} login failed{}",
+                    if locked { "; address locked out" } else { "" }
+                );
+            }
             return Err(AuthError::BadCredentials);
         }
         let token = tokens::new_token().map_err(|e| AuthError::Internal(e.to_string()))?;
@@ -247,19 +291,10 @@ impl Auth {
         })
     }
 
-    fn take_hash_slot(&self) -> Option<HashSlot<'_>> {
-        self.hashing
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < MAX_CONCURRENT_HASHES).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| HashSlot(&self.hashing))
-    }
-
     /// The principal a bearer token stands for.
     pub fn check_token(&self, token: &str) -> Result<Principal, AuthError> {
         let digest = tokens::digest(token);
-        let mut st = self.lock();
+        let st = self.lock();
         let api = tokens::find_ct(&digest, st.api_tokens.iter().map(|t| &t.digest));
         let session = st.sessions.lookup(&digest, Instant::now());
         match (api, session) {

@@ -69,16 +69,44 @@ fn unknown_disabled_and_wrong_password_fail_alike_and_count_towards_the_limit() 
 }
 
 #[test]
-fn a_login_while_another_is_hashing_is_refused_at_once() {
-    let auth = Auth::new(&config(&[("alice", true)]), Arc::default());
-    let slot = auth.take_hash_slot().unwrap();
-    assert!(auth.take_hash_slot().is_none());
+fn while_a_hash_runs_a_clean_address_waits_its_turn_and_a_failing_one_is_refused_at_once() {
+    let auth = Arc::new(Auth::new(&config(&[("alice", true)]), Arc::default()));
+    let failing: IpAddr = "192.0.2.9".parse().unwrap();
     assert_eq!(
-        auth.login("alice", "pw-of-alice", CLIENT).unwrap_err(),
-        AuthError::Busy
+        auth.login("alice", "wrong", failing).unwrap_err(),
+        AuthError::BadCredentials
     );
+    let slot = auth.gate.enter(false).unwrap();
+    assert_eq!(
+        auth.login("alice", "pw-of-alice", failing).unwrap_err(),
+        AuthError::Busy,
+        "an address with a recent failure does not wait"
+    );
+    let owner = {
+        let auth = auth.clone();
+        std::thread::spawn(move || auth.login("alice", "pw-of-alice", CLIENT).map(|_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(50));
     drop(slot);
-    assert!(auth.login("alice", "pw-of-alice", CLIENT).is_ok());
+    assert_eq!(
+        owner.join().unwrap(),
+        Ok(()),
+        "the clean address got the slot"
+    );
+    assert_eq!(auth.stats.logins_limited.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn failed_logins_get_their_own_log_line_only_up_to_a_bound_per_window() {
+    let auth = Auth::new(&config(&[]), Arc::default());
+    let mut st = auth.lock();
+    let t0 = Instant::now();
+    let own: Vec<bool> = (0..15).map(|_| st.log_failure(t0)).collect();
+    assert_eq!(own.iter().filter(|&&o| o).count(), FAILURES_LOGGED as usize);
+    assert!(own[..FAILURES_LOGGED as usize].iter().all(|&o| o));
+    assert_eq!(st.failure_log.failed, 15);
+    assert!(st.log_failure(t0 + FAILURE_LOG_WINDOW), "a new window");
+    assert_eq!(st.failure_log.failed, 1);
 }
 
 #[test]

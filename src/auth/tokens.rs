@@ -5,7 +5,8 @@
 //! its SHA-256 is kept, in memory and on disk. A presented token is hashed and compared with
 //! every entry in constant time (`subtle`), without stopping at a match, so the time taken says
 //! nothing about which entry, if any, matched. The session table holds at most
-//! [`MAX_SESSIONS`]; a new session evicts expired ones first, then the oldest.
+//! [`MAX_SESSIONS`]; an expired session stays in it (so its token is answered "expired", not
+//! "not valid") until a new session needs its place: expired ones go first, then the oldest.
 
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
@@ -104,7 +105,7 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Adds a session for `user`; returns how many sessions were evicted to make room.
+    /// Adds a session for `user`; returns how many live sessions were ended to make room.
     pub fn insert(
         &mut self,
         digest: TokenDigest,
@@ -112,12 +113,20 @@ impl Sessions {
         ttl: Duration,
         now: Instant,
     ) -> usize {
-        self.items.retain(|s| s.expires > now);
         let mut evicted = 0;
         if self.items.len() >= MAX_SESSIONS {
-            if let Some(oldest) = (0..self.items.len()).min_by_key(|&i| self.items[i].issued) {
-                self.items.swap_remove(oldest);
-                evicted = 1;
+            // The longest-expired session goes first; with none expired, the oldest live one.
+            let victim = (0..self.items.len()).min_by_key(|&i| {
+                let s = &self.items[i];
+                if s.expires > now {
+                    (true, s.issued)
+                } else {
+                    (false, s.expires)
+                }
+            });
+            if let Some(i) = victim {
+                evicted = usize::from(self.items[i].expires > now);
+                self.items.swap_remove(i);
             }
         }
         self.items.push(Session {
@@ -129,13 +138,10 @@ impl Sessions {
         evicted
     }
 
-    pub fn lookup(&mut self, digest: &TokenDigest, now: Instant) -> Lookup {
+    pub fn lookup(&self, digest: &TokenDigest, now: Instant) -> Lookup {
         match find_ct(digest, self.items.iter().map(|s| &s.digest)) {
             None => Lookup::Unknown,
-            Some(i) if self.items[i].expires <= now => {
-                self.items.swap_remove(i);
-                Lookup::Expired
-            }
+            Some(i) if self.items[i].expires <= now => Lookup::Expired,
             Some(i) => Lookup::Valid(self.items[i].user.clone()),
         }
     }
@@ -211,11 +217,18 @@ mod tests {
         );
         assert_eq!(s.lookup(&digest("first"), t0 + ttl), Lookup::Expired);
         assert_eq!(
-            s.lookup(&digest("first"), t0),
-            Lookup::Unknown,
-            "removed when seen expired"
+            s.lookup(&digest("first"), t0 + ttl * 2),
+            Lookup::Expired,
+            "still known as expired after it was seen"
+        );
+        s.insert(digest("second"), "alice", ttl, t0 + ttl);
+        assert_eq!(
+            s.lookup(&digest("first"), t0 + ttl),
+            Lookup::Expired,
+            "a new login does not forget expired tokens while there is room"
         );
 
+        let mut s = Sessions::default();
         let mut evicted = 0;
         for i in 0..MAX_SESSIONS + 5 {
             let at = t0 + Duration::from_millis(i as u64);
@@ -230,5 +243,38 @@ mod tests {
         );
         let last = (MAX_SESSIONS + 4).to_string();
         assert_eq!(s.lookup(&digest(&last), t0), Lookup::Valid("bob".into()));
+    }
+
+    #[test]
+    fn a_full_table_ends_expired_sessions_before_live_ones() {
+        let mut s = Sessions::default();
+        let t0 = Instant::now();
+        let (short, long) = (Duration::from_secs(1), Duration::from_secs(100));
+        s.insert(digest("old but live"), "a", long, t0);
+        for i in 1..MAX_SESSIONS {
+            let ttl = if i % 2 == 0 { short } else { long };
+            s.insert(
+                digest(&i.to_string()),
+                "b",
+                ttl,
+                t0 + Duration::from_millis(i as u64),
+            );
+        }
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(
+            s.insert(digest("new"), "c", long, later),
+            0,
+            "an expired one made room"
+        );
+        assert_eq!(
+            s.lookup(&digest("2"), later),
+            Lookup::Unknown,
+            "the longest expired went"
+        );
+        assert_eq!(s.lookup(&digest("4"), later), Lookup::Expired);
+        assert_eq!(
+            s.lookup(&digest("old but live"), later),
+            Lookup::Valid("a".into())
+        );
     }
 }

@@ -168,9 +168,7 @@ pub const PLACEHOLDERS: &[&str] = &["device", "metric", "value", "ts", "rule"];
 impl RuleSpec {
     /// The checks that make a parsed rule storable; the error says what to fix.
     pub fn validate(&self) -> Result<(), String> {
-        if self.name.trim().is_empty() || self.name.len() > MAX_NAME {
-            return Err(format!("'name' must be 1 to {MAX_NAME} bytes"));
-        }
+        check_rule_name(&self.name)?;
         if self.cooldown_s > MAX_SECONDS {
             return Err(format!("'cooldown_s' must be at most {MAX_SECONDS}"));
         }
@@ -233,6 +231,21 @@ impl RuleSpec {
             })?;
         }
         Ok(())
+    }
+}
+
+/// 1..=[`MAX_NAME`] bytes, not only spaces, and nothing that changes how it displays
+/// (control and bidirectional-text characters).
+fn check_rule_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > MAX_NAME {
+        return Err(format!("'name' must be 1 to {MAX_NAME} bytes"));
+    }
+    match crate::model::unsafe_text_char(name) {
+        Some(c) => Err(format!(
+            "'name' must not contain control or bidirectional-text characters (found U+{:04X})",
+            u32::from(c)
+        )),
+        None => Ok(()),
     }
 }
 

@@ -30,20 +30,23 @@ impl Cursor {
         format!("{}_{}", self.ts_ms, self.seq)
     }
 
-    /// `None` for anything [`Cursor::encode`] did not produce.
+    /// `None` for anything [`Cursor::encode`] could not have produced: both parts plain decimal
+    /// without sign or leading zeros, `ts` >= 0 (no stored reading is older than the epoch) and
+    /// `seq` >= 1 (sequence numbers start at 1), both within `i64`.
     pub fn decode(s: &str) -> Option<Cursor> {
         let (ts, seq) = s.split_once('_')?;
-        let ok = |p: &str| {
-            let digits = p.strip_prefix('-').unwrap_or(p);
-            !digits.is_empty() && digits.len() <= 19 && digits.bytes().all(|b| b.is_ascii_digit())
+        let number = |p: &str| -> Option<i64> {
+            let canonical = p == "0" || (!p.starts_with('0') && !p.is_empty());
+            if !canonical || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            p.parse().ok()
         };
-        if !ok(ts) || !ok(seq) {
-            return None;
-        }
-        Some(Cursor {
-            ts_ms: ts.parse().ok()?,
-            seq: seq.parse().ok()?,
-        })
+        let cursor = Cursor {
+            ts_ms: number(ts)?,
+            seq: number(seq)?,
+        };
+        (cursor.seq >= 1).then_some(cursor)
     }
 }
 

@@ -133,7 +133,11 @@ fn cursor_round_trips_and_rejects_garbage() {
             ts_ms: 1767225600123,
             seq: 42,
         },
-        Cursor { ts_ms: -5, seq: 1 },
+        Cursor { ts_ms: 0, seq: 1 },
+        Cursor {
+            ts_ms: i64::MAX,
+            seq: i64::MAX,
+        },
     ] {
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
     }
@@ -147,6 +151,15 @@ fn cursor_round_trips_and_rejects_garbage() {
         "1_2_3",
         "+1_2",
         "1_99999999999999999999",
+        // Never produced: negative parts, seq 0, leading zeros, i64 overflow.
+        "-1_-1",
+        "-5_1",
+        "1_-1",
+        "1_0",
+        "01_2",
+        "1_02",
+        "9223372036854775808_1",
+        "1_9223372036854775808",
     ] {
         assert_eq!(Cursor::decode(bad), None, "{bad}");
     }
