@@ -41,7 +41,8 @@ run() { # <crate dir> <target>
 (cd "$ROOT/fuzz" && cargo fuzz build --sanitizer "$SANITIZER")
 (cd "$ROOT/proto/fuzz" && cargo fuzz build --sanitizer "$SANITIZER")
 
-for target in telemetry uci_config mqtt_topic_status rfc3339 frame_decode http_query gwmp; do
+for target in telemetry uci_config mqtt_topic_status rfc3339 frame_decode http_query http_head \
+    ws_message gwmp; do
     run fuzz "$target"
 done
 run proto/fuzz parse_frame
