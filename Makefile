@@ -1,5 +1,5 @@
 # acs-edge: the one entry point. `make run` runs the daemon locally, `make test` runs every test.
-.PHONY: run test lint fmt bench check-no-std fuzz clean help test-api-fuzz
+.PHONY: run test lint fmt bench soak check-no-std fuzz clean help test-api-fuzz
 
 CARGO ?= cargo
 DEV_CONFIG := dev/acs-edge.config
@@ -8,6 +8,7 @@ help:
 	@echo "make run           run the daemon with $(DEV_CONFIG) (data in ./data, broker 127.0.0.1:1883)"
 	@echo "make test          every test: unit, integration (real mosquitto + daemon), lint, no_std build"
 	@echo "make bench         benchmarks that print figures (never part of make test); QUICK=1: short run"
+	@echo "make soak          1 h at 1,000 readings/s under rotating attacks (SOAK_SECONDS=...)"
 	@echo "make fuzz          every fuzz target for SECONDS each (default 60)"
 	@echo "make test-api-fuzz schemathesis against docs/openapi.yaml and the real daemon (part of make test)"
 	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
@@ -42,6 +43,11 @@ fmt:
 
 bench:
 	bench/run.sh $(if $(QUICK),--quick)
+
+# Not part of make test: an hour by default. Exits non-zero on a lost reading or RSS growth.
+soak:
+	$(CARGO) build --release
+	$(CARGO) run --release --example soak
 
 check-no-std:
 	proto/check-no-std.sh
