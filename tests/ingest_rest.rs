@@ -314,8 +314,8 @@ fn oversize_messages_at_every_qos_are_acked_and_dropped_without_a_reconnect_or_s
     ];
     let idle_rss = rss_kib(&daemon);
     let mut max_rss = idle_rss;
-    // 300 KiB: above max_payload_kb (64) and above the old client read limit (256 KiB);
-    // 3 MiB: above what the daemon reads at all, which the broker then keeps from it.
+    // Both sizes are above max_payload_kb (64) and above the client's read limit (256 KiB),
+    // which used to drop the connection before the acknowledgement.
     for (round, size) in [300 << 10, 3 << 20].into_iter().enumerate() {
         for (i, qos) in levels.into_iter().enumerate() {
             publisher
@@ -334,8 +334,8 @@ fn oversize_messages_at_every_qos_are_acked_and_dropped_without_a_reconnect_or_s
     let mqtt = daemon.health()["mqtt"].clone();
     assert_eq!(mqtt["connects"], 1, "the daemon reconnected: {mqtt}");
     assert_eq!(
-        mqtt["malformed"]["too_large"], 3,
-        "the 300 KiB messages are read and counted: {mqtt}"
+        mqtt["malformed"]["too_large"], 6,
+        "every oversize message is counted: {mqtt}"
     );
     assert!(daemon.all_readings("x").is_empty());
     assert!(daemon.log().contains("exceeds mqtt.max_payload_kb"));

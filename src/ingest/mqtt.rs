@@ -2,15 +2,14 @@
 //! runtime inside it), subscribes to the three ingest topics, decodes each publish and sends
 //! the resulting events to the writer.
 //!
-//! The connection speaks MQTT 5 for one reason: its CONNECT carries a Maximum Packet Size
-//! ([`read_limit`]), so the broker never sends this client a message bigger than the daemon will
-//! read (MQTT 5 section 3.1.2.11.4: the broker discards it for this client). Over MQTT 3.1.1 a
-//! client can only refuse such a packet by dropping the connection before its PUBACK, and on a
-//! persistent session the broker then redelivers it after every reconnect, forever.
+//! No message can block the session: an MQTT client can refuse a packet only by closing the
+//! connection, before its PUBACK, and on a persistent session the broker then redelivers it
+//! after every reconnect, forever. So rumqttc (patched, see vendor/README.md) reads a PUBLISH
+//! over [`read_limit`] as one whose payload is cut to that limit and discards the rest as it
+//! arrives; it is acknowledged like any other and dropped here by `max_payload`.
 //!
-//! Invariants: a malformed or oversize message is acknowledged (rumqttc acks before the
-//! message reaches us), counted, logged (rate-limited) and dropped, and never stops ingest;
-//! a lost broker is retried forever with exponential backoff and jitter, capped at
+//! Invariants: a malformed or oversize message is acknowledged (rumqttc acks on receipt),
+//! counted, logged (rate-limited) and dropped, and never stops ingest; a lost broker is retried forever with exponential backoff and jitter, capped at
 //! `reconnect_max`; when the writer queue is full this thread blocks, which stops reading from
 //! the socket, so the broker holds (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
@@ -19,9 +18,7 @@ use super::{frame, telemetry, Event};
 use crate::model::{now_ms, Transport};
 use crate::stats::{Malformed, Stats};
 use crate::store::DeviceStatus;
-use rumqttc::v5::mqttbytes::v5::{Filter as SubscribeFilter, Packet, SubscribeReasonCode};
-use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::{Client, Connection, MqttOptions};
+use rumqttc::{Client, Connection, MqttOptions, Packet, QoS, SubscribeFilter, SubscribeReasonCode};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -59,13 +56,9 @@ impl MqttSource {
         let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
         options
             .set_keep_alive(settings.keepalive)
-            .set_clean_start(settings.clean_session)
-            // MQTT 5 ends a session with its connection unless told otherwise; a persistent
-            // session (MQTT 3.1.1's clean_session = 0) is one that never expires.
-            .set_session_expiry_interval((!settings.clean_session).then_some(u32::MAX))
-            // Sent in CONNECT (the broker keeps bigger messages from us) and also rumqttc's own
-            // read limit, which a packet can then only exceed by breaking the protocol.
-            .set_max_packet_size(Some(read_limit(settings.max_payload)));
+            .set_clean_session(settings.clean_session)
+            // Outgoing: only SUBSCRIBE packets.
+            .set_max_packet_size(read_limit(settings.max_payload), 256 * 1024);
         if let Some(user) = &settings.username {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
@@ -124,7 +117,7 @@ impl Worker {
         let mut was_connected = true; // so the first failure is logged
         while !self.stop.load(Relaxed) {
             match connection.recv() {
-                Ok(Ok(rumqttc::v5::Event::Incoming(Packet::ConnAck(ack)))) => {
+                Ok(Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack)))) => {
                     backoff = initial_backoff;
                     was_connected = true;
                     self.stats.mqtt_connected.store(true, Relaxed);
@@ -139,10 +132,10 @@ impl Worker {
                     );
                     self.subscribe();
                 }
-                Ok(Ok(rumqttc::v5::Event::Incoming(Packet::SubAck(ack)))) => {
+                Ok(Ok(rumqttc::Event::Incoming(Packet::SubAck(ack)))) => {
                     self.granted(&ack.return_codes);
                 }
-                Ok(Ok(rumqttc::v5::Event::Incoming(Packet::Publish(publish)))) => {
+                Ok(Ok(rumqttc::Event::Incoming(Packet::Publish(publish)))) => {
                     if !self.handle(&publish.topic, &publish.payload) {
                         break; // the writer is gone: shutting down
                     }
@@ -206,7 +199,7 @@ impl Worker {
             .filters()
             .into_iter()
             .zip(answers)
-            .filter(|(_, answer)| !matches!(answer, SubscribeReasonCode::Success(_)))
+            .filter(|(_, answer)| matches!(answer, SubscribeReasonCode::Failure))
             .map(|(filter, _)| filter)
             .collect();
         if refused.is_empty() {
@@ -227,10 +220,8 @@ impl Worker {
     }
 
     /// Decodes one publish and queues its events. Returns false once the writer has gone.
-    fn handle(&mut self, topic_name: &[u8], payload: &[u8]) -> bool {
+    fn handle(&mut self, topic_name: &str, payload: &[u8]) -> bool {
         self.stats.mqtt_messages.fetch_add(1, Relaxed);
-        // MQTT 5 requires UTF-8 topics; one that is not cannot match our filters anyway.
-        let topic_name = std::str::from_utf8(topic_name).unwrap_or("<not UTF-8>");
         let event = match self.decode(topic_name, payload) {
             Ok(event) => event,
             Err((kind, reason)) => {
@@ -259,8 +250,9 @@ impl Worker {
         if payload.len() > self.settings.max_payload {
             return Err((
                 Malformed::TooLarge,
+                // A payload over `read_limit` arrives cut to it: its length is a lower bound.
                 format!(
-                    "payload of {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
+                    "payload of at least {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
                     payload.len(),
                     self.settings.max_payload
                 ),
@@ -298,14 +290,12 @@ impl Worker {
     }
 }
 
-/// The largest MQTT packet this client reads, announced to the broker in CONNECT. Messages up
-/// to this size are read, acknowledged and dropped by `max_payload` with a count; the broker
-/// discards bigger ones for this client. It bounds the memory one message can take: rumqttc
-/// buffers a whole packet before handing it over. 4x the payload cap, at least 1 MiB, so a
-/// payload a little over the cap is still counted rather than silently discarded.
-pub fn read_limit(max_payload: usize) -> u32 {
-    let limit = max_payload.saturating_mul(4).max(1 << 20);
-    u32::try_from(limit).unwrap_or(u32::MAX)
+/// How much of a message rumqttc reads and keeps: 4x the payload cap, at least 256 KiB, so a
+/// payload a little over the cap is still read whole and its size logged. A bigger PUBLISH is
+/// handed over with its payload cut to this size, so it also bounds the memory one message
+/// takes.
+fn read_limit(max_payload: usize) -> usize {
+    max_payload.max(64 * 1024).saturating_mul(4)
 }
 
 /// Adds up to 25% random jitter so that many gateways do not reconnect in lockstep.

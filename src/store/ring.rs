@@ -303,12 +303,15 @@ fn write_batch(
                 continue;
             }
             for (transport, r) in message {
-                // `refusal` made sure that both exist or fit under the caps.
-                let (Some(dev), Some(metric)) = (
-                    device_id(conn, st, &r.device, *transport, now_ms, added)?,
-                    metric_id(conn, st, &r.metric, added)?,
-                ) else {
-                    unreachable!("registry room was checked for the whole message");
+                // `refusal` made sure that both exist or fit under the caps; the counts below
+                // are a guard that never panics, not a path that is expected to run.
+                let Some(dev) = device_id(conn, st, &r.device, *transport, now_ms, added)? else {
+                    out.rejected_device_cap += 1;
+                    continue;
+                };
+                let Some(metric) = metric_id(conn, st, &r.metric, added)? else {
+                    out.rejected_metric_cap += 1;
+                    continue;
                 };
                 ins.execute(params![c.next_seq, dev.id, metric, r.ts_ms, r.value])
                     .ctx("insert_batch: insert reading")?;
