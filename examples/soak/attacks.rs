@@ -39,7 +39,10 @@ fn websocket_flood(t: &Target) -> String {
     let mut sent = 0u64;
     while Instant::now() < t.until {
         let Some(stream) = connect(t) else { break };
-        let url = format!("ws://127.0.0.1:{}/api/v1/ws?access_token={}", t.api, t.token);
+        let url = format!(
+            "ws://127.0.0.1:{}/api/v1/ws?access_token={}",
+            t.api, t.token
+        );
         let Ok((mut ws, _)) = tungstenite::client(url.as_str(), stream) else {
             std::thread::sleep(Duration::from_millis(200));
             continue;

@@ -146,7 +146,12 @@ fn publish(port: u16, rate: u64, stop: &AtomicBool, published: &AtomicU64) -> u6
             .collect();
         let topic = format!("acs/soak{}/telemetry", i % 20);
         client
-            .publish(topic, QoS::AtLeastOnce, false, format!("[{}]", batch.join(",")))
+            .publish(
+                topic,
+                QoS::AtLeastOnce,
+                false,
+                format!("[{}]", batch.join(",")),
+            )
             .unwrap();
         i += 1;
         published.store(i * PER_MESSAGE, Relaxed);

@@ -40,14 +40,17 @@ impl Live {
         &self.bus
     }
 
-    /// Called by the writer after every successful commit. Readings the store refused
+    /// Called by the writer after every successful commit. Messages the store refused
     /// (registry caps, disabled devices, non-finite values) are left out; telling them apart
     /// takes the store lock, so it is done only for a batch that had refusals.
     pub fn on_commit(&self, batch: &Batch, outcome: &BatchOutcome) {
         let mut stored: Vec<&Reading> = batch.readings.iter().map(|(_, r)| r).collect();
         if outcome.inserted < stored.len() as u64 {
             let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-            stored.retain(|r| store.holds(r));
+            // Ranges in order: cut from the back so earlier ranges keep their positions.
+            for range in store.refused().iter().rev() {
+                stored.drain(range.clone());
+            }
         }
         let changes = self
             .lock()

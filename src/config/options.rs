@@ -173,7 +173,8 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Int { min: 1, max: 100_000 },
         default: "1000",
         reload: false,
-        doc: "Most devices in the registry; readings from further new devices are dropped and counted.",
+        doc: "Most devices in the registry; messages from further new devices are refused whole,\n\
+              counted and logged.",
     },
     OptionSpec {
         section: "store",
@@ -181,7 +182,8 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Int { min: 1, max: 100_000 },
         default: "1000",
         reload: false,
-        doc: "Most distinct metric names; readings of further new metrics are dropped and counted.",
+        doc: "Most distinct metric names; a message with more new names than there is room for\n\
+              is refused whole (never stored in part), counted and logged.",
     },
     OptionSpec {
         section: "store",
@@ -283,7 +285,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Int { min: 1, max: 1024 },
         default: "64",
         reload: true,
-        doc: "Largest message accepted, in KiB; larger ones are dropped and counted.",
+        doc: "Largest message accepted, in KiB; larger ones are acknowledged, dropped and counted.",
     },
     OptionSpec {
         section: "mqtt",

@@ -2,8 +2,14 @@
 //! runtime inside it), subscribes to the three ingest topics, decodes each publish and sends
 //! the resulting events to the writer.
 //!
-//! Invariants: a malformed message is counted, logged (rate-limited) and dropped, and never
-//! stops ingest; a lost broker is retried forever with exponential backoff and jitter, capped at
+//! No message can block the session: an MQTT client can refuse a packet only by closing the
+//! connection, before its PUBACK, and on a persistent session the broker then redelivers it
+//! after every reconnect, forever. So rumqttc (patched, see vendor/README.md) reads a PUBLISH
+//! over [`read_limit`] as one whose payload is cut to that limit and discards the rest as it
+//! arrives; it is acknowledged like any other and dropped here by `max_payload`.
+//!
+//! Invariants: a malformed or oversize message is acknowledged (rumqttc acks on receipt),
+//! counted, logged (rate-limited) and dropped, and never stops ingest; a lost broker is retried forever with exponential backoff and jitter, capped at
 //! `reconnect_max`; when the writer queue is full this thread blocks, which stops reading from
 //! the socket, so the broker holds (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
@@ -51,10 +57,8 @@ impl MqttSource {
         options
             .set_keep_alive(settings.keepalive)
             .set_clean_session(settings.clean_session)
-            // rumqttc drops the whole connection on a packet above this size, and a QoS 1
-            // message would then be redelivered forever; so its limit sits well above ours and
-            // our own cap (`max_payload`) drops and counts oversize messages one by one.
-            .set_max_packet_size(settings.max_payload.max(64 * 1024) * 4, 256 * 1024);
+            // Outgoing: only SUBSCRIBE packets.
+            .set_max_packet_size(read_limit(settings.max_payload), 256 * 1024);
         if let Some(user) = &settings.username {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
@@ -246,8 +250,9 @@ impl Worker {
         if payload.len() > self.settings.max_payload {
             return Err((
                 Malformed::TooLarge,
+                // A payload over `read_limit` arrives cut to it: its length is a lower bound.
                 format!(
-                    "payload of {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
+                    "payload of at least {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
                     payload.len(),
                     self.settings.max_payload
                 ),
@@ -283,6 +288,14 @@ impl Worker {
             std::thread::sleep(left.min(Duration::from_millis(100)));
         }
     }
+}
+
+/// How much of a message rumqttc reads and keeps: 4x the payload cap, at least 256 KiB, so a
+/// payload a little over the cap is still read whole and its size logged. A bigger PUBLISH is
+/// handed over with its payload cut to this size, so it also bounds the memory one message
+/// takes.
+fn read_limit(max_payload: usize) -> usize {
+    max_payload.max(64 * 1024).saturating_mul(4)
 }
 
 /// Adds up to 25% random jitter so that many gateways do not reconnect in lockstep.

@@ -1,7 +1,7 @@
 //! The single store writer: drains the source channel into batches and commits each batch in
 //! one transaction (group commit). A batch closes when `commit_interval` has passed since its
 //! first event, or when it holds `MAX_BATCH` readings, whichever comes first; a message's
-//! readings are never split across batches.
+//! readings are never split across batches, and the store stores or refuses each message whole.
 //!
 //! Invariants: events are committed in the order they were queued; when the channel closes the
 //! writer commits what it holds and returns (this is the clean-shutdown flush); a batch that
@@ -67,11 +67,13 @@ async fn run(
         stats: &stats,
         warn: crate::logging::WarnLimit::new("messages from the future"),
     };
+    // Where each message's readings end in the batch: the store refuses a message whole.
+    let mut ends: Vec<usize> = Vec::new();
     loop {
         let Ok(first) = rx.recv().await else {
             break; // closed and drained
         };
-        push(&mut batch, &mut counters, admit.check(first));
+        push(&mut batch, &mut counters, &mut ends, admit.check(first));
         let interval = Duration::from_millis(settings.commit_interval_ms.load(Relaxed));
         let deadline = Instant::now() + interval;
         let mut closed = false;
@@ -82,7 +84,7 @@ async fn run(
             })
             .await;
             match next {
-                Some(Ok(event)) => push(&mut batch, &mut counters, admit.check(event)),
+                Some(Ok(event)) => push(&mut batch, &mut counters, &mut ends, admit.check(event)),
                 Some(Err(_)) => {
                     closed = true;
                     break;
@@ -91,16 +93,17 @@ async fn run(
             }
         }
         stats.queue_depth.store(rx.len() as u64, Relaxed);
-        commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
+        commit(&store, &batch, &ends, &counters, &stats, on_commit.as_ref()).await;
         batch.readings.clear();
         batch.statuses.clear();
         counters.clear();
+        ends.clear();
         if closed {
             break;
         }
     }
     if batch_len(&batch) > 0 || !counters.is_empty() {
-        commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
+        commit(&store, &batch, &ends, &counters, &stats, on_commit.as_ref()).await;
     }
 }
 
@@ -135,12 +138,12 @@ impl Admit<'_> {
     }
 }
 
-fn push(batch: &mut Batch, counters: &mut Vec<FrameCounter>, event: Event) {
+fn push(batch: &mut Batch, counters: &mut Vec<FrameCounter>, ends: &mut Vec<usize>, event: Event) {
     match event {
         Event::Readings(transport, readings) => batch
             .readings
             .extend(readings.into_iter().map(|r| (transport, r))),
-        Event::Status(status) => batch.statuses.push(status),
+        Event::Status(status) => return batch.statuses.push(status),
         Event::Counted(transport, readings, counter) => {
             batch
                 .readings
@@ -148,6 +151,7 @@ fn push(batch: &mut Batch, counters: &mut Vec<FrameCounter>, event: Event) {
             counters.push(counter);
         }
     }
+    ends.push(batch.readings.len());
 }
 
 fn batch_len(batch: &Batch) -> usize {
@@ -157,6 +161,7 @@ fn batch_len(batch: &Batch) -> usize {
 async fn commit(
     store: &Mutex<Store>,
     batch: &Batch,
+    ends: &[usize],
     counters: &[FrameCounter],
     stats: &Stats,
     on_commit: Option<&CommitHook>,
@@ -164,12 +169,10 @@ async fn commit(
     let mut delay = Duration::from_millis(200);
     for attempt in 1..=COMMIT_ATTEMPTS {
         let result = match store.lock() {
-            Ok(mut store) => store.insert_batch_with_counters(batch, counters, now_ms()),
-            Err(poisoned) => {
-                poisoned
-                    .into_inner()
-                    .insert_batch_with_counters(batch, counters, now_ms())
-            }
+            Ok(mut store) => store.insert_messages(batch, ends, counters, now_ms()),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .insert_messages(batch, ends, counters, now_ms()),
         };
         match result {
             Ok(outcome) => {

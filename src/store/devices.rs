@@ -66,19 +66,6 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().ctx("devices")
     }
 
-    /// Whether the store keeps readings like `reading` now: a known, enabled device, a known
-    /// metric and a finite value. After a commit that refused some readings, this tells the
-    /// stored ones apart (the live bus publishes only those).
-    pub fn holds(&self, reading: &crate::model::Reading) -> bool {
-        reading.value.is_finite()
-            && self.st.metrics.contains_key(&reading.metric)
-            && self
-                .st
-                .devices
-                .get(&reading.device)
-                .is_some_and(|d| d.enabled)
-    }
-
     /// One device by its id string.
     pub fn device(&self, key: &str) -> Result<Option<Device>, StoreError> {
         if !self.st.devices.contains_key(key) {

@@ -20,7 +20,8 @@
 //!   `evicted_total`, and `evicted_unsynced` for rows whose seq is above the sync cursor
 //!   (counted only when `StoreOptions::sync_enabled`: with no upstream nothing is "unsynced").
 //! - The device and metric registries are capped (`max_devices`, `max_metrics`): a flood of
-//!   random ids is rejected and counted, it grows neither memory nor the file.
+//!   random ids is rejected, counted and logged (rate-limited), it grows neither memory nor the
+//!   file. A message that would need more new entries than there is room for is refused whole.
 //!
 //! # On-disk format (schema version 2, `PRAGMA user_version`, see `schema.rs`)
 //!
@@ -220,6 +221,10 @@ pub(crate) struct State {
     pub device_keys: HashMap<i64, String>,
     pub metrics: HashMap<String, i64>,
     pub metric_names: HashMap<i64, String>,
+    /// The messages the last insert refused, as ranges of its batch's readings.
+    pub refused: Vec<std::ops::Range<usize>>,
+    /// Refusals by the registry caps are logged, at a bounded rate.
+    pub cap_log: crate::logging::WarnLimit,
 }
 
 /// The ring buffer and device registry in one SQLite file. One writer; `Send`, not `Sync`:
@@ -334,6 +339,8 @@ impl State {
             device_keys: HashMap::new(),
             metrics: HashMap::new(),
             metric_names: HashMap::new(),
+            refused: Vec::new(),
+            cap_log: crate::logging::WarnLimit::new("messages refused by the registry caps"),
         };
         let mut stmt = conn.prepare("SELECT id, key, enabled FROM devices")?;
         let mut rows = stmt.query([])?;

@@ -4,8 +4,13 @@
 //! transaction. The in-memory mirror (`next_seq`, `oldest_seq`, counters, registry caches) is
 //! updated only after the commit succeeded; registry entries added by a failed batch are
 //! removed again, so memory and file never disagree.
+//!
+//! A message (the readings of one MQTT publish, frame or advertisement) is stored whole or not
+//! at all: every check that can refuse a reading (names, value, disabled device, the registry
+//! caps) is made for the whole message before any of it is written, and refuses all of it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
@@ -77,7 +82,22 @@ impl Store {
         counters: &[FrameCounter],
         now_ms: i64,
     ) -> Result<BatchOutcome, StoreError> {
+        self.insert_messages(batch, &[], counters, now_ms)
+    }
+
+    /// [`Store::insert_batch_with_counters`] for a batch of messages: `message_ends[i]` is the
+    /// end (exclusive) in `batch.readings` of message `i`, which starts where the one before it
+    /// ended; readings after the last end are one message each. Each message is stored whole
+    /// or refused whole; [`Store::refused`] tells which were refused.
+    pub fn insert_messages(
+        &mut self,
+        batch: &Batch,
+        message_ends: &[usize],
+        counters: &[FrameCounter],
+        now_ms: i64,
+    ) -> Result<BatchOutcome, StoreError> {
         let mut out = BatchOutcome::default();
+        self.st.refused.clear();
         if batch.readings.is_empty() && batch.statuses.is_empty() && counters.is_empty() {
             return Ok(out);
         }
@@ -88,7 +108,7 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .ctx("insert_batch: begin")?;
-            let c = write_batch(&tx, st, batch, now_ms, &mut out, &mut added)?;
+            let c = write_batch(&tx, st, batch, message_ends, now_ms, &mut out, &mut added)?;
             write_frame_counters(&tx, counters)?;
             tx.commit().ctx("insert_batch: commit")?;
             Ok(c)
@@ -107,9 +127,16 @@ impl Store {
             }
             Err(e) => {
                 st.forget(&added);
+                st.refused.clear();
                 Err(e)
             }
         }
+    }
+
+    /// The ranges of `batch.readings` that the last insert refused (each one message), in
+    /// order; every other reading of that batch was stored.
+    pub fn refused(&self) -> &[Range<usize>] {
+        &self.st.refused
     }
 
     /// Deletes, from the oldest-inserted end, rows whose `ts < now_ms - max_age_ms`, stopping
@@ -237,6 +264,7 @@ fn write_batch(
     conn: &Connection,
     st: &mut State,
     batch: &Batch,
+    message_ends: &[usize],
     now_ms: i64,
     out: &mut BatchOutcome,
     added: &mut Added,
@@ -251,31 +279,46 @@ fn write_batch(
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .ctx("insert_batch: prepare")?;
-        for (transport, r) in &batch.readings {
-            if !r.value.is_finite()
-                || validate_name(&r.device).is_err()
-                || validate_name(&r.metric).is_err()
-            {
-                out.rejected_invalid += 1;
+        let n = batch.readings.len();
+        let last = message_ends.last().map_or(0, |&e| e.min(n));
+        let ends = message_ends.iter().map(|&e| e.min(n)).chain(last + 1..=n);
+        let mut start = 0;
+        for end in ends {
+            let range = start..end.max(start);
+            start = range.end;
+            let message = &batch.readings[range.clone()];
+            if message.is_empty() {
                 continue;
             }
-            let Some(dev) = device_id(conn, st, &r.device, *transport, now_ms, added)? else {
-                out.rejected_device_cap += 1;
-                continue;
-            };
-            if !dev.enabled {
-                out.dropped_disabled += 1;
+            if let Some(refusal) = refusal(st, message) {
+                let count = message.len() as u64;
+                match refusal {
+                    Refusal::Invalid => out.rejected_invalid += count,
+                    Refusal::Disabled => out.dropped_disabled += count,
+                    Refusal::DeviceCap => out.rejected_device_cap += count,
+                    Refusal::MetricCap(_) => out.rejected_metric_cap += count,
+                }
+                log_refusal(st, &message[0].1.device, count, refusal);
+                st.refused.push(range);
                 continue;
             }
-            let Some(metric) = metric_id(conn, st, &r.metric, added)? else {
-                out.rejected_metric_cap += 1;
-                continue;
-            };
-            ins.execute(params![c.next_seq, dev.id, metric, r.ts_ms, r.value])
-                .ctx("insert_batch: insert reading")?;
-            c.next_seq += 1;
-            out.inserted += 1;
-            seen.insert(dev.id, *transport);
+            for (transport, r) in message {
+                // `refusal` made sure that both exist or fit under the caps; the counts below
+                // are a guard that never panics, not a path that is expected to run.
+                let Some(dev) = device_id(conn, st, &r.device, *transport, now_ms, added)? else {
+                    out.rejected_device_cap += 1;
+                    continue;
+                };
+                let Some(metric) = metric_id(conn, st, &r.metric, added)? else {
+                    out.rejected_metric_cap += 1;
+                    continue;
+                };
+                ins.execute(params![c.next_seq, dev.id, metric, r.ts_ms, r.value])
+                    .ctx("insert_batch: insert reading")?;
+                c.next_seq += 1;
+                out.inserted += 1;
+                seen.insert(dev.id, *transport);
+            }
         }
     }
     if !seen.is_empty() {
@@ -298,6 +341,7 @@ fn write_batch(
         }
         let Some(dev) = device_id(conn, st, &s.device, s.transport, s.ts_ms, added)? else {
             out.rejected_device_cap += 1;
+            log_refusal(st, &s.device, 0, Refusal::DeviceCap);
             continue;
         };
         conn.prepare_cached(
@@ -315,6 +359,68 @@ fn write_batch(
     out.evicted_unsynced = c.evicted_unsynced - unsynced_before;
     write_meta(conn, &c, out.inserted > 0, out.evicted > 0)?;
     Ok(c)
+}
+
+/// Why a whole message is refused.
+#[derive(Clone, Copy)]
+enum Refusal {
+    /// A device or metric name that is not valid, or a value that is not finite.
+    Invalid,
+    Disabled,
+    DeviceCap,
+    /// How many new metric names the message brings.
+    MetricCap(usize),
+}
+
+/// Whether `message` must be refused, judged for all its readings together before any is
+/// written: a message that needs more new registry entries than there is room for is refused
+/// whole, so it is never stored in part.
+fn refusal(st: &State, message: &[(Transport, Reading)]) -> Option<Refusal> {
+    // A message is one device in practice, so this list stays at one entry or none.
+    let mut new_devices: Vec<&str> = Vec::new();
+    let mut new_metrics: HashSet<&str> = HashSet::new();
+    for (_, r) in message {
+        if !r.value.is_finite()
+            || validate_name(&r.device).is_err()
+            || validate_name(&r.metric).is_err()
+        {
+            return Some(Refusal::Invalid);
+        }
+        match st.devices.get(&r.device) {
+            Some(dev) if !dev.enabled => return Some(Refusal::Disabled),
+            Some(_) => {}
+            None if new_devices.contains(&r.device.as_str()) => {}
+            None => {
+                if st.devices.len() + new_devices.len() >= st.opts.max_devices {
+                    return Some(Refusal::DeviceCap);
+                }
+                new_devices.push(&r.device);
+            }
+        }
+        if !st.metrics.contains_key(&r.metric) {
+            new_metrics.insert(&r.metric);
+        }
+    }
+    (st.metrics.len() + new_metrics.len() > st.opts.max_metrics)
+        .then_some(Refusal::MetricCap(new_metrics.len()))
+}
+
+/// Logs (rate-limited) a refusal by a registry cap; the other refusals are only counted.
+fn log_refusal(st: &mut State, device: &str, readings: u64, refusal: Refusal) {
+    let (max_devices, max_metrics, metrics) =
+        (st.opts.max_devices, st.opts.max_metrics, st.metrics.len());
+    match refusal {
+        Refusal::DeviceCap => st.cap_log.warn(format_args!(
+            "device={device} readings={readings} refused: store.max_devices ({max_devices}) \
+             devices are registered"
+        )),
+        Refusal::MetricCap(new) => st.cap_log.warn(format_args!(
+            "device={device} readings={readings} refused whole: it has {new} new metric names, \
+             store.max_metrics ({max_metrics}) leaves room for {}",
+            max_metrics.saturating_sub(metrics)
+        )),
+        Refusal::Invalid | Refusal::Disabled => {}
+    }
 }
 
 /// The registry entry of `key`, created when new and under the cap; `None` when over the cap.

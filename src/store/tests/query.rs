@@ -210,6 +210,41 @@ fn device_and_metric_caps_reject_and_count() {
 }
 
 #[test]
+fn a_message_that_does_not_fit_the_registry_caps_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(StoreOptions {
+        max_devices: 2,
+        max_metrics: 3,
+        ..opts(dir.path())
+    })
+    .unwrap();
+    let message = |device: &str, metrics: &[&str]| -> Vec<(Transport, Reading)> {
+        metrics.iter().map(|m| reading(device, m, 1, 1.0)).collect()
+    };
+    // Four messages: fits; needs 2 new metrics with room for 1; a third device; fits.
+    let mut readings = message("a", &["m0", "m1"]);
+    readings.extend(message("a", &["m0", "m2", "m3"]));
+    readings.extend(message("b", &["m0"]));
+    readings.extend(message("c", &["m0", "m1"]));
+    readings.extend(message("a", &["m1", "m2"]));
+    let ends = [2, 5, 6, 8, 10];
+    let b = Batch {
+        readings,
+        statuses: vec![],
+    };
+    let out = s.insert_messages(&b, &ends, &[], 1).unwrap();
+    assert_eq!(out.inserted, 2 + 1 + 2);
+    assert_eq!((out.rejected_metric_cap, out.rejected_device_cap), (3, 2));
+    assert_eq!(s.refused(), &[2..5, 6..8]);
+    assert_eq!((s.stats().devices, s.stats().metrics), (2, 3));
+    // Without message boundaries every reading is a message of its own: only m3 is refused.
+    let out = s.insert_batch(&b, 1).unwrap();
+    assert_eq!((out.inserted, out.rejected_metric_cap), (7, 1));
+    assert_eq!(out.rejected_device_cap, 2);
+    assert_eq!(s.refused(), &[4..5, 6..7, 7..8]);
+}
+
+#[test]
 fn disabled_device_readings_are_dropped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(opts(dir.path())).unwrap();
