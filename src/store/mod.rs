@@ -89,6 +89,7 @@ mod counters;
 mod devices;
 mod outbox;
 mod query;
+mod reserve;
 mod ring;
 mod rules;
 mod schema;
@@ -110,6 +111,9 @@ pub use rules::StoredRule;
 
 /// Most rows [`Store::evict_expired`] deletes per call, so one call is bounded work.
 pub const EXPIRE_CHUNK: u64 = 10_000;
+
+/// Most `(device, metric)` pairs one [`Store::evict_expired`] call looks at for late rows.
+pub const EXPIRE_PAIRS: usize = 512;
 
 /// Page size of files this build creates.
 const PAGE_SIZE: u64 = 4096;
@@ -163,11 +167,32 @@ pub enum StoreError {
     InvalidOptions(&'static str),
     #[error("store: device metadata must be a JSON object")]
     InvalidMetadata,
+    #[error(
+        "store {path}: cannot write: {source}; the daemon needs write access to the store file \
+         and its directory"
+    )]
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store {path}: not an acs-edge store ({why}); set store.path to another file")]
+    Foreign { path: PathBuf, why: &'static str },
     #[error("store: {op}: {source}")]
     Sqlite {
         op: &'static str,
         source: rusqlite::Error,
     },
+}
+
+impl StoreError {
+    /// The file system (or SQLite's own page limit) has no room for the write.
+    pub fn is_disk_full(&self) -> bool {
+        let source = match self {
+            StoreError::Sqlite { source, .. } | StoreError::Open { source, .. } => source,
+            _ => return false,
+        };
+        source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
 }
 
 /// Adds the operation name to a rusqlite error.
@@ -213,9 +238,17 @@ pub(crate) struct State {
     pub page_size: i64,
     pub next_seq: i64,
     pub oldest_seq: i64,
+    /// Seqs in `oldest_seq..next_seq` without a row: out-of-order rows removed by age.
+    pub holes: u64,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
     pub sync_cursor: i64,
+    /// Where the next walk for late expired rows resumes: `(device_id, metric_id)`.
+    pub expire_from: (i64, i64),
+    /// The walk for late expired rows has not finished its round.
+    pub expire_pending: bool,
+    /// The disk-space reserve is absent (released for eviction, or no room to create it).
+    pub reserve_missing: bool,
     pub devices: HashMap<String, DevEntry>,
     pub device_keys: HashMap<i64, String>,
     pub metrics: HashMap<String, i64>,
@@ -246,6 +279,31 @@ impl Store {
                 source,
             })?;
         }
+        // SQLite opens an unwritable file read-only without a word and fails later with
+        // "disk I/O error"; probing first names the path and the permission problem.
+        let not_writable = |source| StoreError::NotWritable {
+            path: path.clone(),
+            source,
+        };
+        if path.exists() {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(not_writable)?;
+        }
+        let reserve_missing = match reserve::ensure(&path, wal_limit_bytes(&opts)) {
+            Ok(()) => false,
+            Err(e) if is_disk_full_io(&e) => {
+                log::warn!(
+                    "path={} reserve={} no room for the disk-space reserve: {e}",
+                    path.display(),
+                    reserve::path(&path).display()
+                );
+                true
+            }
+            Err(e) => return Err(not_writable(e)),
+        };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -256,7 +314,8 @@ impl Store {
             })?;
         configure(&conn, &opts).map_err(|e| open_error(&path, e))?;
         schema::migrate(&conn, &path)?;
-        let st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
+        let mut st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
+        st.reserve_missing = reserve_missing;
         log::info!(
             "path={} rows={} next_seq={} devices={} metrics={} store opened",
             path.display(),
@@ -327,9 +386,17 @@ impl State {
             page_size,
             next_seq,
             oldest_seq: min.unwrap_or(next_seq),
+            holes: if min.is_some() {
+                meta("holes")? as u64
+            } else {
+                0
+            },
             evicted_total: meta("evicted_total")? as u64,
             evicted_unsynced: meta("evicted_unsynced")? as u64,
             sync_cursor: meta("sync_cursor")?,
+            expire_from: (0, 0),
+            expire_pending: false,
+            reserve_missing: false,
             devices: HashMap::new(),
             device_keys: HashMap::new(),
             metrics: HashMap::new(),
@@ -354,7 +421,7 @@ impl State {
     }
 
     pub fn rows(&self) -> u64 {
-        (self.next_seq - self.oldest_seq) as u64
+        (self.next_seq - self.oldest_seq) as u64 - self.holes
     }
 }
 
@@ -391,6 +458,13 @@ fn configure(conn: &Connection, opts: &StoreOptions) -> rusqlite::Result<()> {
 /// 1000 pages (the checkpoint threshold and the size the WAL is truncated back to).
 pub(crate) fn wal_limit_bytes(opts: &StoreOptions) -> u64 {
     (opts.max_bytes / 4 / PAGE_SIZE).clamp(64, 1000) * PAGE_SIZE
+}
+
+fn is_disk_full_io(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {

@@ -130,7 +130,7 @@ impl Store {
     /// Backlog, age of the oldest waiting reading and the eviction gap.
     pub fn outbox_stats(&self) -> OutboxStats {
         let first = self.first_unsynced();
-        let backlog = (self.st.next_seq - first).max(0) as u64;
+        let backlog = ((self.st.next_seq - first).max(0) as u64).min(self.st.rows());
         let oldest_unsynced_ts = if backlog == 0 {
             None
         } else {
