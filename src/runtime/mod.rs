@@ -110,12 +110,16 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     let writer_settings = Arc::new(WriterSettings {
         commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),
     });
+    let (stop_writer, writer_stop) = async_channel::bounded::<()>(1);
     let writer = writer::spawn(
-        store.clone(),
         rx,
-        writer_settings.clone(),
-        stats.clone(),
-        Some(live.commit_hook()),
+        writer::WriterParts {
+            store: store.clone(),
+            settings: writer_settings.clone(),
+            stats: stats.clone(),
+            on_commit: Some(live.commit_hook()),
+            stop: writer_stop,
+        },
     )
     .map_err(|source| StartError::Spawn {
         what: "the store writer",
@@ -204,7 +208,10 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
     // One shutdown path: stop the sources (a message being decoded still reaches the queue),
     // close the writer's queue so it commits what it holds and returns, then join the sources
     // and the API. The grace is bounded: a source stuck connecting to a dead broker must not
-    // delay the final commit past procd's SIGKILL, 5 s after SIGTERM.
+    // delay the final commit past procd's SIGKILL, 5 s after SIGTERM. The writer learns first
+    // that the daemon stops, so that it stops retrying failed commits (a full disk) and keeps
+    // draining the queue that sources may be blocked on.
+    stop_writer.close();
     if let Some(mqtt) = &daemon.mqtt {
         mqtt.request_stop();
         mqtt.wait_finished(SOURCE_STOP_GRACE);
@@ -290,12 +297,32 @@ impl Daemon {
         }
     }
 
+    /// Age eviction in bounded steps (the lock is released between them so queries and
+    /// commits go on), then the store's upkeep: bounds a full disk kept it from reaching, and
+    /// its disk-space reserve.
     fn evict_expired(&self) {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        match store.evict_expired(now_ms()) {
+        let lock = || self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut evicted = 0;
+        loop {
+            let mut store = lock();
+            match store.evict_expired(now_ms()) {
+                Ok(n) => evicted += n,
+                Err(e) => {
+                    log::error!("age eviction failed: {e}");
+                    break;
+                }
+            }
+            if !store.expire_pending() {
+                break;
+            }
+        }
+        if evicted > 0 {
+            log::info!("evicted={evicted} readings older than store.max_age_days removed");
+        }
+        match lock().maintain() {
             Ok(0) => {}
-            Ok(n) => log::info!("evicted={n} readings older than store.max_age_days removed"),
-            Err(e) => log::error!("age eviction failed: {e}"),
+            Ok(n) => log::info!("evicted={n} readings beyond the store bounds removed"),
+            Err(e) => log::error!("store upkeep failed: {e}"),
         }
     }
 

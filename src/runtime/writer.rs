@@ -5,10 +5,16 @@
 //!
 //! Invariants: events are committed in the order they were queued; when the channel closes the
 //! writer commits what it holds and returns (this is the clean-shutdown flush); a batch that
-//! fails to commit is retried with backoff, and only dropped, loudly and counted, after
-//! `COMMIT_ATTEMPTS` failures so one bad disk write cannot stall ingest forever.
+//! fails to commit is retried with backoff, and only dropped, loudly and counted
+//! (`ingest.lost`), after `COMMIT_ATTEMPTS` failures so one bad disk write cannot stall ingest
+//! forever. While commits fail, health names the store's error.
+//!
+//! Stopping: once the stop channel closes, a failing batch is not retried and the backoff in
+//! progress ends at once; after `STOP_BUDGET` the rest of the queue is counted as lost without
+//! trying. The daemon thus exits within procd's 5 s even on a full or broken disk.
 
 use crate::ingest::Event;
+use crate::logging::WarnLimit;
 use crate::model::now_ms;
 use crate::stats::Stats;
 use crate::store::{Batch, BatchOutcome, FrameCounter, Store};
@@ -23,6 +29,8 @@ use std::time::{Duration, Instant};
 /// REST query may wait for the store lock.
 pub const MAX_BATCH: usize = 8192;
 const COMMIT_ATTEMPTS: u32 = 5;
+/// How long the writer keeps trying to commit after the stop signal.
+const STOP_BUDGET: Duration = Duration::from_secs(2);
 
 /// Settings the writer re-reads for every batch, so a reload applies them at once.
 #[derive(Debug)]
@@ -34,27 +42,35 @@ pub struct WriterSettings {
 /// it (the live bus hooks in here).
 pub type CommitHook = Box<dyn Fn(&Batch, &BatchOutcome) + Send>;
 
+/// What the writer works with besides its queue.
+pub struct WriterParts {
+    pub store: Arc<Mutex<Store>>,
+    pub settings: Arc<WriterSettings>,
+    pub stats: Arc<Stats>,
+    pub on_commit: Option<CommitHook>,
+    /// Closed (or its sender dropped) when the daemon stops: no more retries.
+    pub stop: async_channel::Receiver<()>,
+}
+
 pub fn spawn(
-    store: Arc<Mutex<Store>>,
     rx: async_channel::Receiver<Event>,
-    settings: Arc<WriterSettings>,
-    stats: Arc<Stats>,
-    on_commit: Option<CommitHook>,
+    parts: WriterParts,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("store-writer".into())
         .spawn(move || {
-            smol::block_on(run(store, rx, settings, stats, on_commit));
+            smol::block_on(run(rx, parts));
         })
 }
 
-async fn run(
-    store: Arc<Mutex<Store>>,
-    rx: async_channel::Receiver<Event>,
-    settings: Arc<WriterSettings>,
-    stats: Arc<Stats>,
-    on_commit: Option<CommitHook>,
-) {
+async fn run(rx: async_channel::Receiver<Event>, parts: WriterParts) {
+    let settings = &parts.settings;
+    let mut committer = Committer {
+        parts: &parts,
+        stopped_at: None,
+        warn: WarnLimit::new("failed commits"),
+        lost: WarnLimit::new("dropped batches"),
+    };
     let mut batch = Batch::default();
     let mut counters: Vec<FrameCounter> = Vec::new();
     loop {
@@ -80,8 +96,8 @@ async fn run(
                 None => break,
             }
         }
-        stats.queue_depth.store(rx.len() as u64, Relaxed);
-        commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
+        parts.stats.queue_depth.store(rx.len() as u64, Relaxed);
+        committer.commit(&batch, &counters).await;
         batch.readings.clear();
         batch.statuses.clear();
         counters.clear();
@@ -90,7 +106,7 @@ async fn run(
         }
     }
     if batch_len(&batch) > 0 || !counters.is_empty() {
-        commit(&store, &batch, &counters, &stats, on_commit.as_ref()).await;
+        committer.commit(&batch, &counters).await;
     }
 }
 
@@ -113,68 +129,115 @@ fn batch_len(batch: &Batch) -> usize {
     batch.readings.len() + batch.statuses.len()
 }
 
-async fn commit(
-    store: &Mutex<Store>,
-    batch: &Batch,
-    counters: &[FrameCounter],
-    stats: &Stats,
-    on_commit: Option<&CommitHook>,
-) {
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1..=COMMIT_ATTEMPTS {
-        let result = match store.lock() {
-            Ok(mut store) => store.insert_batch_with_counters(batch, counters, now_ms()),
-            Err(poisoned) => {
-                poisoned
-                    .into_inner()
-                    .insert_batch_with_counters(batch, counters, now_ms())
+struct Committer<'a> {
+    parts: &'a WriterParts,
+    /// When the writer first saw the stop signal.
+    stopped_at: Option<Instant>,
+    warn: WarnLimit,
+    lost: WarnLimit,
+}
+
+impl Committer<'_> {
+    fn stopping(&mut self) -> bool {
+        if self.stopped_at.is_none() && self.parts.stop.is_closed() {
+            self.stopped_at = Some(Instant::now());
+        }
+        self.stopped_at.is_some()
+    }
+
+    async fn commit(&mut self, batch: &Batch, counters: &[FrameCounter]) {
+        let WriterParts {
+            store,
+            stats,
+            on_commit,
+            stop,
+            ..
+        } = self.parts;
+        let mut delay = Duration::from_millis(200);
+        let mut last_error = String::new();
+        for attempt in 1..=COMMIT_ATTEMPTS {
+            if self.stopping() && self.stopped_at.is_some_and(|t| t.elapsed() > STOP_BUDGET) {
+                last_error = "not tried: the daemon is stopping".into();
+                break;
             }
-        };
-        match result {
-            Ok(outcome) => {
-                stats
-                    .readings_committed
-                    .fetch_add(outcome.inserted, Relaxed);
-                stats.batches_committed.fetch_add(1, Relaxed);
-                stats
-                    .rejected_device_cap
-                    .fetch_add(outcome.rejected_device_cap, Relaxed);
-                stats
-                    .rejected_metric_cap
-                    .fetch_add(outcome.rejected_metric_cap, Relaxed);
-                stats
-                    .dropped_disabled
-                    .fetch_add(outcome.dropped_disabled, Relaxed);
-                stats
-                    .rejected_invalid
-                    .fetch_add(outcome.rejected_invalid, Relaxed);
-                stats.last_commit_ms.store(now_ms(), Relaxed);
-                if outcome.evicted_unsynced > 0 {
-                    log::warn!(
-                        "evicted_unsynced={} ring buffer full: evicted readings not yet synced upstream",
-                        outcome.evicted_unsynced
-                    );
+            let result = store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert_batch_with_counters(batch, counters, now_ms());
+            match result {
+                Ok(outcome) => {
+                    count(stats, &outcome);
+                    stats.set_store_error(None);
+                    if let Some(hook) = on_commit {
+                        hook(batch, &outcome);
+                    }
+                    return;
                 }
-                if let Some(hook) = on_commit {
-                    hook(batch, &outcome);
-                }
-                return;
-            }
-            Err(error) => {
-                stats.store_errors.fetch_add(1, Relaxed);
-                log::error!(
-                    "attempt={attempt} readings={} commit failed: {error}",
-                    batch.readings.len()
-                );
-                if attempt < COMMIT_ATTEMPTS {
-                    smol::Timer::after(delay).await;
-                    delay *= 2;
+                Err(error) => {
+                    stats.store_errors.fetch_add(1, Relaxed);
+                    let kind = if error.is_disk_full() {
+                        "disk full"
+                    } else {
+                        "write error"
+                    };
+                    stats.set_store_error(Some(format!("commits failing ({kind}): {error}")));
+                    self.warn.warn(format_args!(
+                        "attempt={attempt} readings={} commit failed: {error}",
+                        batch.readings.len()
+                    ));
+                    last_error = error.to_string();
+                    if self.stopping() {
+                        break;
+                    }
+                    if attempt < COMMIT_ATTEMPTS {
+                        // The backoff ends early when the daemon stops.
+                        future::or(
+                            async {
+                                smol::Timer::after(delay).await;
+                            },
+                            async {
+                                let _ = stop.recv().await;
+                            },
+                        )
+                        .await;
+                        delay *= 2;
+                    }
                 }
             }
         }
+        stats
+            .readings_lost
+            .fetch_add(batch.readings.len() as u64, Relaxed);
+        self.lost.warn(format_args!(
+            "lost={} statuses={} batch dropped: {last_error}",
+            batch.readings.len(),
+            batch.statuses.len()
+        ));
     }
-    log::error!(
-        "lost={} batch dropped after {COMMIT_ATTEMPTS} failed commits",
-        batch.readings.len()
-    );
+}
+
+fn count(stats: &Stats, outcome: &BatchOutcome) {
+    stats
+        .readings_committed
+        .fetch_add(outcome.inserted, Relaxed);
+    stats.batches_committed.fetch_add(1, Relaxed);
+    stats
+        .rejected_device_cap
+        .fetch_add(outcome.rejected_device_cap, Relaxed);
+    stats
+        .rejected_metric_cap
+        .fetch_add(outcome.rejected_metric_cap, Relaxed);
+    stats
+        .dropped_disabled
+        .fetch_add(outcome.dropped_disabled, Relaxed);
+    stats
+        .rejected_invalid
+        .fetch_add(outcome.rejected_invalid, Relaxed);
+    stats.last_commit_ms.store(now_ms(), Relaxed);
+    if outcome.evicted_unsynced > 0 {
+        log::warn!(
+            "evicted_unsynced={} ring buffer full: evicted readings not yet synced upstream",
+            outcome.evicted_unsynced
+        );
+    }
 }

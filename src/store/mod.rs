@@ -2,14 +2,15 @@
 //!
 //! # Invariants
 //!
-//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. Seqs
-//!   are contiguous: the rows on disk are exactly `oldest_seq..next_seq`, so the row count is
-//!   `next_seq - oldest_seq` and is known without `COUNT(*)`. A seq is never reused, also not
-//!   after eviction or a restart (`next_seq` is persisted in `meta` in the same transaction
-//!   as the rows it numbers).
-//! - Rows are appended at the high seq end and deleted only from the low seq end, as one rowid
-//!   range (`DELETE FROM readings WHERE seq < ?`). Insert cost therefore does not depend on how
-//!   full the buffer is.
+//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. The
+//!   rows on disk lie in `oldest_seq..next_seq` (`oldest_seq` is the lowest stored seq), with
+//!   `holes` seqs in that range that have no row (late rows removed by age), so the row count
+//!   is `next_seq - oldest_seq - holes` and is known without `COUNT(*)`. A seq is never
+//!   reused, also not after eviction or a restart (`next_seq` and `holes` are persisted in
+//!   `meta` in the same transaction as the rows they describe).
+//! - Rows are appended at the high seq end. Size eviction deletes from the low seq end, as one
+//!   rowid range (`DELETE FROM readings WHERE seq < ?`); only age eviction deletes elsewhere.
+//!   Insert cost therefore does not depend on how full the buffer is.
 //! - After every committed batch: `rows <= max_rows` and the pages in use
 //!   (`(page_count - freelist_count) * page_size`) are `<= max_bytes` (unless the schema alone
 //!   is bigger). Freed pages go to the freelist and are reused by later inserts
@@ -22,14 +23,18 @@
 //! - The device and metric registries are capped (`max_devices`, `max_metrics`): a flood of
 //!   random ids is rejected and counted, it grows neither memory nor the file.
 //!
-//! # On-disk format (schema version 2, `PRAGMA user_version`, see `schema.rs`)
+//! # On-disk format (schema version 4, `PRAGMA user_version`, see `schema.rs`)
 //!
 //! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
 //!   `(device_id, metric_id, ts)`; `ts` is epoch ms as reported by the device.
 //! - `devices(id, key UNIQUE, name, transport, first_seen, last_seen, online, enabled, metadata)`
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
-//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`.
+//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`,
+//!   `holes` (version 4).
+//! - `PRAGMA application_id` 0x41435345 ("ACSE", version 4): a SQLite file with another id,
+//!   or with tables that are not a store's, is refused with [`StoreError::Foreign`].
+//! - `<path>-reserve` beside the file: disk space held back for eviction (`reserve.rs`).
 //! - `rules(id, spec, last_fired, fire_count, created, updated)` (version 2): automation rules,
 //!   `spec` the rule's JSON definition.
 //! - `frame_counters(device, counter)` (schema version 3): replay protection of radio
@@ -40,13 +45,14 @@
 //!
 //! # When data may be deleted
 //!
-//! Only by eviction, always oldest-*inserted* first (lowest seq), and always counted:
-//! - a batch pushes the buffer over `max_rows` or `max_bytes` (evicted in the same transaction);
-//! - [`Store::evict_expired`] removes rows from the low seq end while their `ts` is older than
-//!   `now - max_age`. Insertion order, not `ts`, defines "oldest": a row with a very old `ts`
-//!   that arrived late stays until the rows inserted before it have expired. This keeps the
-//!   delete a rowid range and the invariants above intact.
-//! - [`Store::set_limits`] with lower bounds evicts immediately.
+//! Only by eviction, and always counted:
+//! - a batch pushes the buffer over `max_rows` or `max_bytes`: the oldest-*inserted* rows
+//!   (lowest seq) are evicted in the same transaction;
+//! - [`Store::evict_expired`] removes every row whose `ts` is older than `now - max_age`,
+//!   whatever order it arrived in: first the range at the low seq end, then rows that arrived
+//!   late, found pair by pair through the `(device_id, metric_id, ts)` index;
+//! - [`Store::set_limits`] with lower bounds evicts immediately (in small steps after
+//!   releasing the disk-space reserve when the disk is full).
 //!
 //! The sync cursor does not protect rows: when the buffer is full, unsynced rows are evicted
 //! too (and counted as `evicted_unsynced`). Keeping the newest data is the `WhenFull` policy.
@@ -71,7 +77,8 @@
 //!   store bounded to 1 MiB would carry a 4 MiB WAL on a 5 MB overlay. A larger WAL means
 //!   fewer checkpoints (hot pages such as `meta` and index tails are written back less often),
 //!   so big stores keep the default.
-//! - Disk use is therefore at most `max_bytes` + the WAL limit (+ one commit).
+//! - Disk use is therefore at most `max_bytes` + the WAL limit (+ one commit), plus the
+//!   reserve file of the WAL limit's size.
 //!
 //! # Commit interval: latency vs flash wear
 //!
@@ -285,25 +292,30 @@ impl Store {
             path: path.clone(),
             source,
         };
-        if path.exists() {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(not_writable)?;
-        }
-        let reserve_missing = match reserve::ensure(&path, wal_limit_bytes(&opts)) {
-            Ok(()) => false,
+        let ensure_reserve = || match reserve::ensure(&path, wal_limit_bytes(&opts)) {
+            Ok(()) => Ok(false),
             Err(e) if is_disk_full_io(&e) => {
                 log::warn!(
                     "path={} reserve={} no room for the disk-space reserve: {e}",
                     path.display(),
                     reserve::path(&path).display()
                 );
-                true
+                Ok(true)
             }
-            Err(e) => return Err(not_writable(e)),
+            Err(e) => Err(not_writable(e)),
         };
+        // A new store: creating the reserve first also proves the directory writable. An
+        // existing file gets its reserve only once it is known to be a store.
+        let mut reserve_missing = None;
+        if path.exists() {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(not_writable)?;
+        } else {
+            reserve_missing = Some(ensure_reserve()?);
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -314,6 +326,10 @@ impl Store {
             })?;
         configure(&conn, &opts).map_err(|e| open_error(&path, e))?;
         schema::migrate(&conn, &path)?;
+        let reserve_missing = match reserve_missing {
+            Some(missing) => missing,
+            None => ensure_reserve()?,
+        };
         let mut st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
         st.reserve_missing = reserve_missing;
         log::info!(

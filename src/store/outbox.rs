@@ -46,7 +46,8 @@ impl Store {
         (self.st.sync_cursor + 1).max(self.st.oldest_seq)
     }
 
-    /// Up to `limit` stored readings with `seq > after_seq`, in seq order (a contiguous range).
+    /// Up to `limit` stored readings with `seq > after_seq`, in seq order (seqs of late rows
+    /// that expired by age are missing from the range).
     pub fn unsynced_batch(
         &self,
         after_seq: i64,
