@@ -505,3 +505,42 @@ fn a_sqlite_file_that_is_not_a_store_is_refused_in_one_line_without_sql() {
         .unwrap();
     assert_eq!(tables, 2);
 }
+
+#[test]
+fn age_eviction_removes_old_readings_that_arrived_after_younger_ones() {
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.store_options = "\toption max_age_days '1'\n".into();
+    let mut daemon = Daemon::start(&cfg);
+    let publisher = Publisher::connect(broker.port);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let three_days_ago = now - 3 * 86_400_000;
+    let series = |ts0: i64, n: i64| {
+        let objects: Vec<serde_json::Value> = (0..n)
+            .map(|i| json!({"ts": ts0 + i * 1000, "t": i}))
+            .collect();
+        serde_json::to_vec(&objects).unwrap()
+    };
+    // Young readings first, then a node's backlog from three days ago.
+    publisher.publish("acs/fresh/telemetry", series(now - 60_000, 10));
+    publisher.publish("acs/backlog/telemetry", series(three_days_ago, 50));
+    publisher.publish("acs/fresh/telemetry", series(now - 30_000, 10));
+    wait_until("all readings received", patience(), || {
+        (daemon.health()["ingest"]["received"].as_u64().unwrap() >= 70).then_some(())
+    });
+    // The daemon looks for expired readings a second after its start and then every minute;
+    // a restart makes the test wait for the first look only.
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(), Some(0));
+    daemon.spawn();
+    wait_until("the backlog evicted by age", patience(), || {
+        daemon.all_readings("backlog").is_empty().then_some(())
+    });
+    assert_eq!(daemon.all_readings("fresh").len(), 20);
+    let store = &daemon.health()["store"];
+    assert_eq!(store["rows"], 20);
+    assert_eq!(store["evicted_total"], 50);
+}

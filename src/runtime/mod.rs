@@ -39,6 +39,13 @@ const SOURCE_STOP_GRACE: Duration = Duration::from_secs(2);
 /// How often readings older than `store.max_age_days` are looked for.
 const AGE_EVICTION_PERIOD: Duration = Duration::from_secs(60);
 
+/// The first look after a start, and the pause between rounds while a big backlog of expired
+/// readings is worked off (the main loop handles signals in between).
+const AGE_EVICTION_SOON: Duration = Duration::from_secs(1);
+
+/// Bounded eviction calls per round, so a round stays short.
+const AGE_EVICTION_CALLS: usize = 16;
+
 /// Why the daemon could not start; each names what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -259,7 +266,7 @@ enum Wake {
 
 impl Daemon {
     async fn supervise(&mut self, signals: async_channel::Receiver<i32>) {
-        let mut next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
+        let mut next_eviction = Instant::now() + AGE_EVICTION_SOON;
         loop {
             let wake = smol::future::or(
                 async { Wake::Signal(signals.recv().await.unwrap_or(SIGTERM)) },
@@ -276,8 +283,12 @@ impl Daemon {
                     return;
                 }
                 Wake::Tick => {
-                    next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
-                    self.evict_expired();
+                    let period = if self.evict_expired() {
+                        AGE_EVICTION_SOON
+                    } else {
+                        AGE_EVICTION_PERIOD
+                    };
+                    next_eviction = Instant::now() + period;
                 }
             }
         }
@@ -299,11 +310,12 @@ impl Daemon {
 
     /// Age eviction in bounded steps (the lock is released between them so queries and
     /// commits go on), then the store's upkeep: bounds a full disk kept it from reaching, and
-    /// its disk-space reserve.
-    fn evict_expired(&self) {
+    /// its disk-space reserve. True when expired readings are left for another round.
+    fn evict_expired(&self) -> bool {
         let lock = || self.store.lock().unwrap_or_else(|p| p.into_inner());
         let mut evicted = 0;
-        loop {
+        let mut pending = false;
+        for _ in 0..AGE_EVICTION_CALLS {
             let mut store = lock();
             match store.evict_expired(now_ms()) {
                 Ok(n) => evicted += n,
@@ -312,7 +324,8 @@ impl Daemon {
                     break;
                 }
             }
-            if !store.expire_pending() {
+            pending = store.expire_pending();
+            if !pending {
                 break;
             }
         }
@@ -324,6 +337,7 @@ impl Daemon {
             Ok(n) => log::info!("evicted={n} readings beyond the store bounds removed"),
             Err(e) => log::error!("store upkeep failed: {e}"),
         }
+        pending
     }
 
     /// Applies a changed config file. What cannot change while running is reported, not applied.
