@@ -251,7 +251,13 @@ impl Tmpfs {
     fn mount(dir: &std::path::Path, size: &str, options: &str) -> Tmpfs {
         std::fs::create_dir_all(dir).unwrap();
         let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}{options}"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}{options}"),
+                "tmpfs",
+            ])
             .arg(dir)
             .status()
             .unwrap();
@@ -289,7 +295,7 @@ fn daemon_on_tmpfs(cfg: &DaemonConfig, size: &str) -> (Daemon, Tmpfs) {
     let mut daemon = Daemon::start(cfg);
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(), Some(0));
-    let fs = Tmpfs::mount(&daemon.db_path().parent().unwrap().to_owned(), size, "");
+    let fs = Tmpfs::mount(daemon.db_path().parent().unwrap(), size, "");
     daemon.spawn();
     (daemon, fs)
 }
@@ -325,8 +331,7 @@ fn wait_failing(daemon: &Daemon, publisher: &Publisher, device: &str) -> serde_j
 }
 
 #[test]
-fn a_full_disk_fails_batches_counts_the_lost_readings_degrades_health_and_sigterm_exits_in_time()
-{
+fn a_full_disk_fails_batches_counts_the_lost_readings_degrades_health_and_sigterm_exits_in_time() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
     cfg.commit_interval_ms = 50;
@@ -366,7 +371,10 @@ fn a_full_disk_fails_batches_counts_the_lost_readings_degrades_health_and_sigter
     let took = asked.elapsed();
     assert!(took < Duration::from_secs(5), "SIGTERM took {took:?}");
     assert_eq!(code, Some(0));
-    assert!(daemon.log().contains("batch dropped"), "lost batches are logged");
+    assert!(
+        daemon.log().contains("batch dropped"),
+        "lost batches are logged"
+    );
 }
 
 #[test]
@@ -414,9 +422,11 @@ fn a_full_disk_recovers_by_itself_when_space_returns_and_when_max_mb_is_lowered(
         (daemon.health()["store"]["used_bytes"].as_u64().unwrap() <= 1 << 20).then_some(())
     });
     publisher.publish("acs/after/telemetry", r#"{"t": 2}"#);
-    wait_until("a reading stored on the still full disk", patience(), || {
-        (daemon.all_readings("after").len() == 1).then_some(())
-    });
+    wait_until(
+        "a reading stored on the still full disk",
+        patience(),
+        || (daemon.all_readings("after").len() == 1).then_some(()),
+    );
     assert!(
         std::fs::metadata(fs.0.join("filler")).unwrap().len() > 0,
         "the disk stayed full"

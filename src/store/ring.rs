@@ -523,13 +523,15 @@ fn evict_oldest(
         c.oldest_seq + k as i64
     } else {
         // Holes: the (k+1)-th row from the low end, found by walking k rowids.
-        conn.prepare_cached("SELECT seq FROM readings WHERE seq >= ?1 ORDER BY seq LIMIT 1 OFFSET ?2")
-            .and_then(|mut s| {
-                let mut rows = s.query(params![c.oldest_seq, k as i64])?;
-                rows.next()?.map(|r| r.get(0)).transpose()
-            })
-            .ctx("evict: find")?
-            .unwrap_or(c.next_seq)
+        conn.prepare_cached(
+            "SELECT seq FROM readings WHERE seq >= ?1 ORDER BY seq LIMIT 1 OFFSET ?2",
+        )
+        .and_then(|mut s| {
+            let mut rows = s.query(params![c.oldest_seq, k as i64])?;
+            rows.next()?.map(|r| r.get(0)).transpose()
+        })
+        .ctx("evict: find")?
+        .unwrap_or(c.next_seq)
     };
     evict_below(conn, st, c, new_oldest)
 }
@@ -611,7 +613,9 @@ fn evict_late(
     let mut n = 0;
     for _ in 0..EXPIRE_PAIRS {
         let pair: Option<(i64, i64)> = {
-            let mut rows = next_pair.query(params![from.0, from.1]).ctx("evict_expired: walk")?;
+            let mut rows = next_pair
+                .query(params![from.0, from.1])
+                .ctx("evict_expired: walk")?;
             rows.next()
                 .and_then(|r| r.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose())
                 .ctx("evict_expired: walk")?
@@ -621,7 +625,9 @@ fn evict_late(
         };
         let left = budget - n;
         let seqs = expired
-            .query_map(params![device, metric, cutoff, left as i64], |r| r.get::<_, i64>(0))
+            .query_map(params![device, metric, cutoff, left as i64], |r| {
+                r.get::<_, i64>(0)
+            })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .ctx("evict_expired: find late")?;
         for &seq in &seqs {

@@ -239,9 +239,11 @@ fn evict_expired_removes_old_rows_bounded_per_call_and_late_rows_too() {
 /// Every expired row in the store, by a full scan (the reference the store must match).
 fn expired_left(s: &Store, cutoff: i64) -> i64 {
     s.conn
-        .query_row("SELECT count(*) FROM readings WHERE ts < ?1", [cutoff], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT count(*) FROM readings WHERE ts < ?1",
+            [cutoff],
+            |r| r.get(0),
+        )
         .unwrap()
 }
 
@@ -265,7 +267,8 @@ fn age_eviction_removes_every_old_row_whatever_its_arrival_order() {
     let mut s = Store::open(o.clone()).unwrap();
     // Young rows, one from the far future, then 3-day-old rows of three series, young rows
     // again, and more old rows at the very end.
-    s.insert_batch(&batch("a", "t", now - 1000, 10), now).unwrap();
+    s.insert_batch(&batch("a", "t", now - 1000, 10), now)
+        .unwrap();
     s.insert_batch(&batch("a", "t", now + 3650 * day, 1), now)
         .unwrap();
     s.insert_batch(&batch("a", "t", now - 3 * day, 20), now)
@@ -320,7 +323,10 @@ fn late_rows_are_found_through_the_existing_index_not_a_scan() {
          ORDER BY device_id, metric_id LIMIT 1",
         "SELECT seq FROM readings WHERE device_id = ?1 AND metric_id = ?2 AND ts < ?3 LIMIT ?4",
     ] {
-        let mut stmt = s.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut stmt = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
         let args = vec![1; stmt.parameter_count()];
         let plan: Vec<String> = stmt
             .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
@@ -479,9 +485,18 @@ fn a_store_from_before_application_ids_is_recognised_by_its_tables_and_marked() 
 fn a_valid_sqlite_file_of_another_application_is_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     for (name, setup) in [
-        ("tables.db", "CREATE TABLE meta (k, v); CREATE TABLE notes (id, body);"),
-        ("versioned.db", "CREATE TABLE notes (id); PRAGMA user_version = 2;"),
-        ("app.db", "PRAGMA application_id = 1234; CREATE TABLE meta (k);"),
+        (
+            "tables.db",
+            "CREATE TABLE meta (k, v); CREATE TABLE notes (id, body);",
+        ),
+        (
+            "versioned.db",
+            "CREATE TABLE notes (id); PRAGMA user_version = 2;",
+        ),
+        (
+            "app.db",
+            "PRAGMA application_id = 1234; CREATE TABLE meta (k);",
+        ),
     ] {
         let path = dir.path().join(name);
         rusqlite::Connection::open(&path)
