@@ -20,20 +20,19 @@ pub(crate) fn path(store: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Makes sure the reserve exists with `bytes` bytes. Opening it for writing also proves that
-/// the store's directory is writable. A partly written reserve is removed again, so a failure
-/// leaves no half-filled disk behind.
+/// Makes sure the reserve exists with `bytes` bytes. Creating it also proves that the store's
+/// directory is writable. A partly written reserve is removed again, so a failure leaves no
+/// half-filled disk behind.
 pub(crate) fn ensure(store: &Path, bytes: u64) -> std::io::Result<()> {
     let path = path(store);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes) {
+        return Ok(());
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .open(&path)?;
-    let have = file.metadata()?.len();
-    if have == bytes {
-        return Ok(());
-    }
     let mut fill = || -> std::io::Result<()> {
         file.set_len(0)?;
         let mut block = [0u8; 4096];
