@@ -39,8 +39,8 @@ const SOURCE_STOP_GRACE: Duration = Duration::from_secs(2);
 /// How often readings older than `store.max_age_days` are looked for.
 const AGE_EVICTION_PERIOD: Duration = Duration::from_secs(60);
 
-/// The first look after a start, and the pause between rounds while a big backlog of expired
-/// readings is worked off (the main loop handles signals in between).
+/// The pause between rounds while a big backlog of expired readings is worked off (the main
+/// loop handles signals in between).
 const AGE_EVICTION_SOON: Duration = Duration::from_secs(1);
 
 /// Bounded eviction calls per round, so a round stays short.
@@ -266,7 +266,7 @@ enum Wake {
 
 impl Daemon {
     async fn supervise(&mut self, signals: async_channel::Receiver<i32>) {
-        let mut next_eviction = Instant::now() + AGE_EVICTION_SOON;
+        let mut next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
         loop {
             let wake = smol::future::or(
                 async { Wake::Signal(signals.recv().await.unwrap_or(SIGTERM)) },
@@ -277,7 +277,11 @@ impl Daemon {
             )
             .await;
             match wake {
-                Wake::Signal(SIGHUP) => self.reload(),
+                Wake::Signal(SIGHUP) => {
+                    self.reload();
+                    // A changed max_age_days applies at once, like the other bounds.
+                    next_eviction = Instant::now();
+                }
                 Wake::Signal(signal) => {
                     log::info!("signal={signal} shutting down");
                     return;
