@@ -44,6 +44,8 @@ pub struct Stats {
     pub rejected_invalid: AtomicU64,
     pub rejected_future_ts: AtomicU64,
     pub store_errors: AtomicU64,
+    /// Readings of batches the store could not commit (dropped after the retries, or at stop).
+    pub readings_lost: AtomicU64,
     pub queue_depth: AtomicU64,
     pub last_commit_ms: AtomicI64,
     pub api_requests: AtomicU64,
@@ -56,6 +58,8 @@ pub struct Stats {
     pub ble: crate::ingest::ble_stats::BleCounters,
     pub ml: crate::ml::MlCounters,
     last_mqtt_error: Mutex<Option<String>>,
+    /// The store's last commit error while commits fail; `None` once one succeeds.
+    store_error: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -74,6 +78,17 @@ impl Stats {
         if let Ok(mut slot) = self.last_mqtt_error.lock() {
             *slot = error;
         }
+    }
+
+    pub fn set_store_error(&self, error: Option<String>) {
+        if let Ok(mut slot) = self.store_error.lock() {
+            *slot = error;
+        }
+    }
+
+    /// Why health is `degraded` because of the store: its commits are failing.
+    pub fn store_error(&self) -> Option<String> {
+        self.store_error.lock().ok().and_then(|e| e.clone())
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -104,6 +119,7 @@ impl Stats {
                 rejected_invalid: get(&self.rejected_invalid),
                 rejected_future_ts: get(&self.rejected_future_ts),
                 store_errors: get(&self.store_errors),
+                lost: get(&self.readings_lost),
                 last_commit: match self.last_commit_ms.load(Relaxed) {
                     0 => None,
                     ms => Some(ms),
@@ -169,6 +185,8 @@ pub struct IngestSnapshot {
     /// Readings of messages refused whole for a timestamp beyond `store.max_future_skew_s`.
     pub rejected_future_ts: u64,
     pub store_errors: u64,
+    /// Readings the store could not commit (disk full, I/O errors), counted when dropped.
+    pub lost: u64,
     /// Epoch ms of the last committed batch.
     pub last_commit: Option<i64>,
 }

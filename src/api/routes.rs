@@ -200,6 +200,8 @@ fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reasons: Vec<String>,
     version: &'static str,
     features: &'static [&'static str],
     gateway_id: String,
@@ -226,10 +228,17 @@ fn health(state: &AppState) -> Result<Json, ApiError> {
     if let Some(http) = state.http.get() {
         counters.api.connections = http.read();
     }
+    let reasons: Vec<String> = state
+        .stats
+        .store_error()
+        .map(|e| format!("store: {e}"))
+        .into_iter()
+        .collect();
     Ok(json_response(
         200,
         &Health {
-            status: "ok",
+            status: if reasons.is_empty() { "ok" } else { "degraded" },
+            reasons,
             version: env!("CARGO_PKG_VERSION"),
             features: crate::BUILD_FEATURES,
             gateway_id: state.gateway_id.clone(),

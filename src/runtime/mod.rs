@@ -39,6 +39,13 @@ const SOURCE_STOP_GRACE: Duration = Duration::from_secs(2);
 /// How often readings older than `store.max_age_days` are looked for.
 const AGE_EVICTION_PERIOD: Duration = Duration::from_secs(60);
 
+/// The pause between rounds while a big backlog of expired readings is worked off (the main
+/// loop handles signals in between).
+const AGE_EVICTION_SOON: Duration = Duration::from_secs(1);
+
+/// Bounded eviction calls per round, so a round stays short.
+const AGE_EVICTION_CALLS: usize = 16;
+
 /// Why the daemon could not start; each names what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -137,12 +144,16 @@ fn serve(
         commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),
         max_future_skew_ms: (config.store.max_future_skew.as_millis() as u64).into(),
     });
+    let (stop_writer, writer_stop) = async_channel::bounded::<()>(1);
     let writer = writer::spawn(
-        store.clone(),
         rx,
-        writer_settings.clone(),
-        stats.clone(),
-        Some(live.commit_hook()),
+        writer::WriterParts {
+            store: store.clone(),
+            settings: writer_settings.clone(),
+            stats: stats.clone(),
+            on_commit: Some(live.commit_hook()),
+            stop: writer_stop,
+        },
     )
     .map_err(|source| StartError::Spawn {
         what: "the store writer",
@@ -234,7 +245,10 @@ fn serve(
     // One shutdown path: stop the sources (a message being decoded still reaches the queue),
     // close the writer's queue so it commits what it holds and returns, then join the sources
     // and the API. The grace is bounded: a source stuck connecting to a dead broker must not
-    // delay the final commit past procd's SIGKILL, 5 s after SIGTERM.
+    // delay the final commit past procd's SIGKILL, 5 s after SIGTERM. The writer learns first
+    // that the daemon stops, so that it stops retrying failed commits (a full disk) and keeps
+    // draining the queue that sources may be blocked on.
+    stop_writer.close();
     if let Some(mqtt) = &daemon.mqtt {
         mqtt.request_stop();
         mqtt.wait_finished(SOURCE_STOP_GRACE);
@@ -292,14 +306,22 @@ impl Daemon {
             )
             .await;
             match wake {
-                Wake::Signal(SIGHUP) => self.reload(),
+                Wake::Signal(SIGHUP) => {
+                    self.reload();
+                    // A changed max_age_days applies at once, like the other bounds.
+                    next_eviction = Instant::now();
+                }
                 Wake::Signal(signal) => {
                     log::info!("signal={signal} shutting down");
                     return;
                 }
                 Wake::Tick => {
-                    next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
-                    self.evict_expired();
+                    let period = if self.evict_expired() {
+                        AGE_EVICTION_SOON
+                    } else {
+                        AGE_EVICTION_PERIOD
+                    };
+                    next_eviction = Instant::now() + period;
                 }
             }
         }
@@ -319,13 +341,36 @@ impl Daemon {
         }
     }
 
-    fn evict_expired(&self) {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        match store.evict_expired(now_ms()) {
-            Ok(0) => {}
-            Ok(n) => log::info!("evicted={n} readings older than store.max_age_days removed"),
-            Err(e) => log::error!("age eviction failed: {e}"),
+    /// Age eviction in bounded steps (the lock is released between them so queries and
+    /// commits go on), then the store's upkeep: bounds a full disk kept it from reaching, and
+    /// its disk-space reserve. True when expired readings are left for another round.
+    fn evict_expired(&self) -> bool {
+        let lock = || self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut evicted = 0;
+        let mut pending = false;
+        for _ in 0..AGE_EVICTION_CALLS {
+            let mut store = lock();
+            match store.evict_expired(now_ms()) {
+                Ok(n) => evicted += n,
+                Err(e) => {
+                    log::error!("age eviction failed: {e}");
+                    break;
+                }
+            }
+            pending = store.expire_pending();
+            if !pending {
+                break;
+            }
         }
+        if evicted > 0 {
+            log::info!("evicted={evicted} readings older than store.max_age_days removed");
+        }
+        match lock().maintain() {
+            Ok(0) => {}
+            Ok(n) => log::info!("evicted={n} readings beyond the store bounds removed"),
+            Err(e) => log::error!("store upkeep failed: {e}"),
+        }
+        pending
     }
 
     /// Applies a changed config file. What cannot change while running is reported, not applied.

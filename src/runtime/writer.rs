@@ -5,14 +5,20 @@
 //!
 //! Invariants: events are committed in the order they were queued; when the channel closes the
 //! writer commits what it holds and returns (this is the clean-shutdown flush); a batch that
-//! fails to commit is retried with backoff, and only dropped, loudly and counted, after
-//! `COMMIT_ATTEMPTS` failures so one bad disk write cannot stall ingest forever.
+//! fails to commit is retried with backoff, and only dropped, loudly and counted
+//! (`ingest.lost`), after `COMMIT_ATTEMPTS` failures so one bad disk write cannot stall ingest
+//! forever. While commits fail, health names the store's error.
+//!
+//! Stopping: once the stop channel closes, a failing batch is not retried and the backoff in
+//! progress ends at once; after `STOP_BUDGET` the rest of the queue is counted as lost without
+//! trying. The daemon thus exits within procd's 5 s even on a full or broken disk.
 //!
 //! Every source's readings pass here, so this is where a message stamped beyond
 //! `store.max_future_skew_s` ahead of the gateway clock is refused, whole, and counted: one
 //! such reading would otherwise sit at the head of every "latest" query until that date.
 
 use crate::ingest::Event;
+use crate::logging::WarnLimit;
 use crate::model::now_ms;
 use crate::stats::Stats;
 use crate::store::{Batch, BatchOutcome, FrameCounter, Store};
@@ -27,6 +33,8 @@ use std::time::{Duration, Instant};
 /// REST query may wait for the store lock.
 pub const MAX_BATCH: usize = 8192;
 const COMMIT_ATTEMPTS: u32 = 5;
+/// How long the writer keeps trying to commit after the stop signal.
+const STOP_BUDGET: Duration = Duration::from_secs(2);
 
 /// Settings the writer re-reads for every batch, so a reload applies them at once.
 #[derive(Debug)]
@@ -39,34 +47,42 @@ pub struct WriterSettings {
 /// it (the live bus hooks in here).
 pub type CommitHook = Box<dyn Fn(&Batch, &BatchOutcome) + Send>;
 
+/// What the writer works with besides its queue.
+pub struct WriterParts {
+    pub store: Arc<Mutex<Store>>,
+    pub settings: Arc<WriterSettings>,
+    pub stats: Arc<Stats>,
+    pub on_commit: Option<CommitHook>,
+    /// Closed (or its sender dropped) when the daemon stops: no more retries.
+    pub stop: async_channel::Receiver<()>,
+}
+
 pub fn spawn(
-    store: Arc<Mutex<Store>>,
     rx: async_channel::Receiver<Event>,
-    settings: Arc<WriterSettings>,
-    stats: Arc<Stats>,
-    on_commit: Option<CommitHook>,
+    parts: WriterParts,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("store-writer".into())
         .spawn(move || {
-            smol::block_on(run(store, rx, settings, stats, on_commit));
+            smol::block_on(run(rx, parts));
         })
 }
 
-async fn run(
-    store: Arc<Mutex<Store>>,
-    rx: async_channel::Receiver<Event>,
-    settings: Arc<WriterSettings>,
-    stats: Arc<Stats>,
-    on_commit: Option<CommitHook>,
-) {
+async fn run(rx: async_channel::Receiver<Event>, parts: WriterParts) {
+    let settings = &parts.settings;
+    let mut committer = Committer {
+        parts: &parts,
+        stopped_at: None,
+        warn: WarnLimit::new("failed commits"),
+        lost: WarnLimit::new("dropped batches"),
+    };
+    let mut admit = Admit {
+        settings,
+        stats: &parts.stats,
+        warn: WarnLimit::new("messages from the future"),
+    };
     let mut batch = Batch::default();
     let mut counters: Vec<FrameCounter> = Vec::new();
-    let mut admit = Admit {
-        settings: &settings,
-        stats: &stats,
-        warn: crate::logging::WarnLimit::new("messages from the future"),
-    };
     // Where each message's readings end in the batch: the store refuses a message whole.
     let mut ends: Vec<usize> = Vec::new();
     loop {
@@ -92,8 +108,8 @@ async fn run(
                 None => break,
             }
         }
-        stats.queue_depth.store(rx.len() as u64, Relaxed);
-        commit(&store, &batch, &ends, &counters, &stats, on_commit.as_ref()).await;
+        parts.stats.queue_depth.store(rx.len() as u64, Relaxed);
+        committer.commit(&batch, &ends, &counters).await;
         batch.readings.clear();
         batch.statuses.clear();
         counters.clear();
@@ -103,7 +119,7 @@ async fn run(
         }
     }
     if batch_len(&batch) > 0 || !counters.is_empty() {
-        commit(&store, &batch, &ends, &counters, &stats, on_commit.as_ref()).await;
+        committer.commit(&batch, &ends, &counters).await;
     }
 }
 
@@ -111,7 +127,7 @@ async fn run(
 struct Admit<'a> {
     settings: &'a WriterSettings,
     stats: &'a Stats,
-    warn: crate::logging::WarnLimit,
+    warn: WarnLimit,
 }
 
 impl Admit<'_> {
@@ -158,67 +174,115 @@ fn batch_len(batch: &Batch) -> usize {
     batch.readings.len() + batch.statuses.len()
 }
 
-async fn commit(
-    store: &Mutex<Store>,
-    batch: &Batch,
-    ends: &[usize],
-    counters: &[FrameCounter],
-    stats: &Stats,
-    on_commit: Option<&CommitHook>,
-) {
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1..=COMMIT_ATTEMPTS {
-        let result = match store.lock() {
-            Ok(mut store) => store.insert_messages(batch, ends, counters, now_ms()),
-            Err(poisoned) => poisoned
-                .into_inner()
-                .insert_messages(batch, ends, counters, now_ms()),
-        };
-        match result {
-            Ok(outcome) => {
-                stats
-                    .readings_committed
-                    .fetch_add(outcome.inserted, Relaxed);
-                stats.batches_committed.fetch_add(1, Relaxed);
-                stats
-                    .rejected_device_cap
-                    .fetch_add(outcome.rejected_device_cap, Relaxed);
-                stats
-                    .rejected_metric_cap
-                    .fetch_add(outcome.rejected_metric_cap, Relaxed);
-                stats
-                    .dropped_disabled
-                    .fetch_add(outcome.dropped_disabled, Relaxed);
-                stats
-                    .rejected_invalid
-                    .fetch_add(outcome.rejected_invalid, Relaxed);
-                stats.last_commit_ms.store(now_ms(), Relaxed);
-                if outcome.evicted_unsynced > 0 {
-                    log::warn!(
-                        "evicted_unsynced={} ring buffer full: evicted readings not yet synced upstream",
-                        outcome.evicted_unsynced
-                    );
-                }
-                if let Some(hook) = on_commit {
-                    hook(batch, &outcome);
-                }
-                return;
+struct Committer<'a> {
+    parts: &'a WriterParts,
+    /// When the writer first saw the stop signal.
+    stopped_at: Option<Instant>,
+    warn: WarnLimit,
+    lost: WarnLimit,
+}
+
+impl Committer<'_> {
+    fn stopping(&mut self) -> bool {
+        if self.stopped_at.is_none() && self.parts.stop.is_closed() {
+            self.stopped_at = Some(Instant::now());
+        }
+        self.stopped_at.is_some()
+    }
+
+    async fn commit(&mut self, batch: &Batch, ends: &[usize], counters: &[FrameCounter]) {
+        let WriterParts {
+            store,
+            stats,
+            on_commit,
+            stop,
+            ..
+        } = self.parts;
+        let mut delay = Duration::from_millis(200);
+        let mut last_error = String::new();
+        for attempt in 1..=COMMIT_ATTEMPTS {
+            if self.stopping() && self.stopped_at.is_some_and(|t| t.elapsed() > STOP_BUDGET) {
+                last_error = "not tried: the daemon is stopping".into();
+                break;
             }
-            Err(error) => {
-                stats.store_errors.fetch_add(1, Relaxed);
-                log::error!(
-                    "attempt={attempt} readings={} commit failed: {error}",
-                    batch.readings.len()
-                );
-                if attempt < COMMIT_ATTEMPTS {
-                    smol::Timer::after(delay).await;
-                    delay *= 2;
+            let result = store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert_messages(batch, ends, counters, now_ms());
+            match result {
+                Ok(outcome) => {
+                    count(stats, &outcome);
+                    stats.set_store_error(None);
+                    if let Some(hook) = on_commit {
+                        hook(batch, &outcome);
+                    }
+                    return;
+                }
+                Err(error) => {
+                    stats.store_errors.fetch_add(1, Relaxed);
+                    let kind = if error.is_disk_full() {
+                        "disk full"
+                    } else {
+                        "write error"
+                    };
+                    stats.set_store_error(Some(format!("commits failing ({kind}): {error}")));
+                    self.warn.warn(format_args!(
+                        "attempt={attempt} readings={} commit failed: {error}",
+                        batch.readings.len()
+                    ));
+                    last_error = error.to_string();
+                    if self.stopping() {
+                        break;
+                    }
+                    if attempt < COMMIT_ATTEMPTS {
+                        // The backoff ends early when the daemon stops.
+                        future::or(
+                            async {
+                                smol::Timer::after(delay).await;
+                            },
+                            async {
+                                let _ = stop.recv().await;
+                            },
+                        )
+                        .await;
+                        delay *= 2;
+                    }
                 }
             }
         }
+        stats
+            .readings_lost
+            .fetch_add(batch.readings.len() as u64, Relaxed);
+        self.lost.warn(format_args!(
+            "lost={} statuses={} batch dropped: {last_error}",
+            batch.readings.len(),
+            batch.statuses.len()
+        ));
     }
-    log::error!(
-        "lost={} batch dropped after {COMMIT_ATTEMPTS} failed commits",
-        batch.readings.len()
-    );
+}
+
+fn count(stats: &Stats, outcome: &BatchOutcome) {
+    stats
+        .readings_committed
+        .fetch_add(outcome.inserted, Relaxed);
+    stats.batches_committed.fetch_add(1, Relaxed);
+    stats
+        .rejected_device_cap
+        .fetch_add(outcome.rejected_device_cap, Relaxed);
+    stats
+        .rejected_metric_cap
+        .fetch_add(outcome.rejected_metric_cap, Relaxed);
+    stats
+        .dropped_disabled
+        .fetch_add(outcome.dropped_disabled, Relaxed);
+    stats
+        .rejected_invalid
+        .fetch_add(outcome.rejected_invalid, Relaxed);
+    stats.last_commit_ms.store(now_ms(), Relaxed);
+    if outcome.evicted_unsynced > 0 {
+        log::warn!(
+            "evicted_unsynced={} ring buffer full: evicted readings not yet synced upstream",
+            outcome.evicted_unsynced
+        );
+    }
 }

@@ -2,14 +2,15 @@
 //!
 //! # Invariants
 //!
-//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. Seqs
-//!   are contiguous: the rows on disk are exactly `oldest_seq..next_seq`, so the row count is
-//!   `next_seq - oldest_seq` and is known without `COUNT(*)`. A seq is never reused, also not
-//!   after eviction or a restart (`next_seq` is persisted in `meta` in the same transaction
-//!   as the rows it numbers).
-//! - Rows are appended at the high seq end and deleted only from the low seq end, as one rowid
-//!   range (`DELETE FROM readings WHERE seq < ?`). Insert cost therefore does not depend on how
-//!   full the buffer is.
+//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. The
+//!   rows on disk lie in `oldest_seq..next_seq` (`oldest_seq` is the lowest stored seq), with
+//!   `holes` seqs in that range that have no row (late rows removed by age), so the row count
+//!   is `next_seq - oldest_seq - holes` and is known without `COUNT(*)`. A seq is never
+//!   reused, also not after eviction or a restart (`next_seq` and `holes` are persisted in
+//!   `meta` in the same transaction as the rows they describe).
+//! - Rows are appended at the high seq end. Size eviction deletes from the low seq end, as one
+//!   rowid range (`DELETE FROM readings WHERE seq < ?`); only age eviction deletes elsewhere.
+//!   Insert cost therefore does not depend on how full the buffer is.
 //! - After every committed batch: `rows <= max_rows` and the pages in use
 //!   (`(page_count - freelist_count) * page_size`) are `<= max_bytes` (unless the schema alone
 //!   is bigger). Freed pages go to the freelist and are reused by later inserts
@@ -23,14 +24,18 @@
 //!   random ids is rejected, counted and logged (rate-limited), it grows neither memory nor the
 //!   file. A message that would need more new entries than there is room for is refused whole.
 //!
-//! # On-disk format (schema version 2, `PRAGMA user_version`, see `schema.rs`)
+//! # On-disk format (schema version 4, `PRAGMA user_version`, see `schema.rs`)
 //!
 //! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
 //!   `(device_id, metric_id, ts)`; `ts` is epoch ms as reported by the device.
 //! - `devices(id, key UNIQUE, name, transport, first_seen, last_seen, online, enabled, metadata)`
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
-//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`.
+//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`,
+//!   `holes` (version 4).
+//! - `PRAGMA application_id` 0x41435345 ("ACSE", version 4): a SQLite file with another id,
+//!   or with tables that are not a store's, is refused with [`StoreError::Foreign`].
+//! - `<path>-reserve` beside the file: disk space held back for eviction (`reserve.rs`).
 //! - `rules(id, spec, last_fired, fire_count, created, updated)` (version 2): automation rules,
 //!   `spec` the rule's JSON definition.
 //! - `frame_counters(device, counter)` (schema version 3): replay protection of radio
@@ -41,13 +46,14 @@
 //!
 //! # When data may be deleted
 //!
-//! Only by eviction, always oldest-*inserted* first (lowest seq), and always counted:
-//! - a batch pushes the buffer over `max_rows` or `max_bytes` (evicted in the same transaction);
-//! - [`Store::evict_expired`] removes rows from the low seq end while their `ts` is older than
-//!   `now - max_age`. Insertion order, not `ts`, defines "oldest": a row with a very old `ts`
-//!   that arrived late stays until the rows inserted before it have expired. This keeps the
-//!   delete a rowid range and the invariants above intact.
-//! - [`Store::set_limits`] with lower bounds evicts immediately.
+//! Only by eviction, and always counted:
+//! - a batch pushes the buffer over `max_rows` or `max_bytes`: the oldest-*inserted* rows
+//!   (lowest seq) are evicted in the same transaction;
+//! - [`Store::evict_expired`] removes every row whose `ts` is older than `now - max_age`,
+//!   whatever order it arrived in: first the range at the low seq end, then rows that arrived
+//!   late, found pair by pair through the `(device_id, metric_id, ts)` index;
+//! - [`Store::set_limits`] with lower bounds evicts immediately (in small steps after
+//!   releasing the disk-space reserve when the disk is full).
 //!
 //! The sync cursor does not protect rows: when the buffer is full, unsynced rows are evicted
 //! too (and counted as `evicted_unsynced`). Keeping the newest data is the `WhenFull` policy.
@@ -72,7 +78,8 @@
 //!   store bounded to 1 MiB would carry a 4 MiB WAL on a 5 MB overlay. A larger WAL means
 //!   fewer checkpoints (hot pages such as `meta` and index tails are written back less often),
 //!   so big stores keep the default.
-//! - Disk use is therefore at most `max_bytes` + the WAL limit (+ one commit).
+//! - Disk use is therefore at most `max_bytes` + the WAL limit (+ one commit), plus the
+//!   reserve file of the WAL limit's size.
 //!
 //! # Commit interval: latency vs flash wear
 //!
@@ -90,6 +97,7 @@ mod counters;
 mod devices;
 mod outbox;
 mod query;
+mod reserve;
 mod ring;
 mod rules;
 mod schema;
@@ -111,6 +119,9 @@ pub use rules::StoredRule;
 
 /// Most rows [`Store::evict_expired`] deletes per call, so one call is bounded work.
 pub const EXPIRE_CHUNK: u64 = 10_000;
+
+/// Most `(device, metric)` pairs one [`Store::evict_expired`] call looks at for late rows.
+pub const EXPIRE_PAIRS: usize = 512;
 
 /// Page size of files this build creates.
 const PAGE_SIZE: u64 = 4096;
@@ -164,11 +175,32 @@ pub enum StoreError {
     InvalidOptions(&'static str),
     #[error("store: device metadata must be a JSON object")]
     InvalidMetadata,
+    #[error(
+        "store {path}: cannot write: {source}; the daemon needs write access to the store file \
+         and its directory"
+    )]
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store {path}: not an acs-edge store ({why}); set store.path to another file")]
+    Foreign { path: PathBuf, why: &'static str },
     #[error("store: {op}: {source}")]
     Sqlite {
         op: &'static str,
         source: rusqlite::Error,
     },
+}
+
+impl StoreError {
+    /// The file system (or SQLite's own page limit) has no room for the write.
+    pub fn is_disk_full(&self) -> bool {
+        let source = match self {
+            StoreError::Sqlite { source, .. } | StoreError::Open { source, .. } => source,
+            _ => return false,
+        };
+        source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
 }
 
 /// Adds the operation name to a rusqlite error.
@@ -214,9 +246,17 @@ pub(crate) struct State {
     pub page_size: i64,
     pub next_seq: i64,
     pub oldest_seq: i64,
+    /// Seqs in `oldest_seq..next_seq` without a row: out-of-order rows removed by age.
+    pub holes: u64,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
     pub sync_cursor: i64,
+    /// Where the next walk for late expired rows resumes: `(device_id, metric_id)`.
+    pub expire_from: (i64, i64),
+    /// The walk for late expired rows has not finished its round.
+    pub expire_pending: bool,
+    /// The disk-space reserve is absent (released for eviction, or no room to create it).
+    pub reserve_missing: bool,
     pub devices: HashMap<String, DevEntry>,
     pub device_keys: HashMap<i64, String>,
     pub metrics: HashMap<String, i64>,
@@ -251,6 +291,36 @@ impl Store {
                 source,
             })?;
         }
+        // SQLite opens an unwritable file read-only without a word and fails later with
+        // "disk I/O error"; probing first names the path and the permission problem.
+        let not_writable = |source| StoreError::NotWritable {
+            path: path.clone(),
+            source,
+        };
+        let ensure_reserve = || match reserve::ensure(&path, wal_limit_bytes(&opts)) {
+            Ok(()) => Ok(false),
+            Err(e) if is_disk_full_io(&e) => {
+                log::warn!(
+                    "path={} reserve={} no room for the disk-space reserve: {e}",
+                    path.display(),
+                    reserve::path(&path).display()
+                );
+                Ok(true)
+            }
+            Err(e) => Err(not_writable(e)),
+        };
+        // A new store: creating the reserve first also proves the directory writable. An
+        // existing file gets its reserve only once it is known to be a store.
+        let mut reserve_missing = None;
+        if path.exists() {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(not_writable)?;
+        } else {
+            reserve_missing = Some(ensure_reserve()?);
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -261,7 +331,12 @@ impl Store {
             })?;
         configure(&conn, &opts).map_err(|e| open_error(&path, e))?;
         schema::migrate(&conn, &path)?;
-        let st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
+        let reserve_missing = match reserve_missing {
+            Some(missing) => missing,
+            None => ensure_reserve()?,
+        };
+        let mut st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
+        st.reserve_missing = reserve_missing;
         log::info!(
             "path={} rows={} next_seq={} devices={} metrics={} store opened",
             path.display(),
@@ -332,9 +407,17 @@ impl State {
             page_size,
             next_seq,
             oldest_seq: min.unwrap_or(next_seq),
+            holes: if min.is_some() {
+                meta("holes")? as u64
+            } else {
+                0
+            },
             evicted_total: meta("evicted_total")? as u64,
             evicted_unsynced: meta("evicted_unsynced")? as u64,
             sync_cursor: meta("sync_cursor")?,
+            expire_from: (0, 0),
+            expire_pending: false,
+            reserve_missing: false,
             devices: HashMap::new(),
             device_keys: HashMap::new(),
             metrics: HashMap::new(),
@@ -361,7 +444,7 @@ impl State {
     }
 
     pub fn rows(&self) -> u64 {
-        (self.next_seq - self.oldest_seq) as u64
+        (self.next_seq - self.oldest_seq) as u64 - self.holes
     }
 }
 
@@ -398,6 +481,13 @@ fn configure(conn: &Connection, opts: &StoreOptions) -> rusqlite::Result<()> {
 /// 1000 pages (the checkpoint threshold and the size the WAL is truncated back to).
 pub(crate) fn wal_limit_bytes(opts: &StoreOptions) -> u64 {
     (opts.max_bytes / 4 / PAGE_SIZE).clamp(64, 1000) * PAGE_SIZE
+}
+
+fn is_disk_full_io(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {

@@ -46,7 +46,8 @@ impl Store {
         (self.st.sync_cursor + 1).max(self.st.oldest_seq)
     }
 
-    /// Up to `limit` stored readings with `seq > after_seq`, in seq order (a contiguous range).
+    /// Up to `limit` stored readings with `seq > after_seq`, in seq order (seqs of late rows
+    /// that expired by age are missing from the range).
     pub fn unsynced_batch(
         &self,
         after_seq: i64,
@@ -130,7 +131,7 @@ impl Store {
     /// Backlog, age of the oldest waiting reading and the eviction gap.
     pub fn outbox_stats(&self) -> OutboxStats {
         let first = self.first_unsynced();
-        let backlog = (self.st.next_seq - first).max(0) as u64;
+        let backlog = ((self.st.next_seq - first).max(0) as u64).min(self.st.rows());
         let oldest_unsynced_ts = if backlog == 0 {
             None
         } else {

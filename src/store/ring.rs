@@ -15,7 +15,7 @@ use std::ops::Range;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::counters::{write_frame_counters, FrameCounter};
-use super::{page_counts, Ctx, DevEntry, State, Store, StoreError, EXPIRE_CHUNK};
+use super::{page_counts, Ctx, DevEntry, State, Store, StoreError, EXPIRE_CHUNK, EXPIRE_PAIRS};
 use crate::model::{validate_name, Reading, Transport};
 
 /// A device came online or went offline (MQTT `status` topic, BLE connect/disconnect, ...).
@@ -56,6 +56,7 @@ pub struct BatchOutcome {
 struct Counters {
     next_seq: i64,
     oldest_seq: i64,
+    holes: u64,
     evicted_total: u64,
     evicted_unsynced: u64,
 }
@@ -139,45 +140,69 @@ impl Store {
         &self.st.refused
     }
 
-    /// Deletes, from the oldest-inserted end, rows whose `ts < now_ms - max_age_ms`, stopping
-    /// at the first row (in insertion order) that is young enough. Deletes at most
-    /// [`EXPIRE_CHUNK`] rows per call so one call is bounded work; the runtime calls it
-    /// periodically (and again at once when it returned `EXPIRE_CHUNK`).
+    /// Deletes every row whose `ts < now_ms - max_age_ms`, whatever order it arrived in.
+    ///
+    /// First the cheap case: a rowid range from the oldest-inserted end up to the first row
+    /// (in insertion order) that is young enough. Then the rows that arrived late (an old
+    /// `ts` inserted after younger rows, or behind a row from the future): a walk over the
+    /// `(device_id, metric_id)` pairs of the `(device_id, metric_id, ts)` index, where each
+    /// pair's expired rows are one index range. No index on `ts` alone is needed, so inserts
+    /// cost what they did. One call deletes at most [`EXPIRE_CHUNK`] rows and visits at most
+    /// [`EXPIRE_PAIRS`] pairs; [`Store::expire_pending`] says whether to call again at once.
     pub fn evict_expired(&mut self, now_ms: i64) -> Result<u64, StoreError> {
         let Some(max_age) = self.st.opts.max_age_ms else {
+            self.st.expire_pending = false;
             return Ok(0);
         };
         let cutoff = now_ms.saturating_sub(max_age);
-        let st = &mut self.st;
-        let limit = st
-            .oldest_seq
-            .saturating_add(EXPIRE_CHUNK as i64)
-            .min(st.next_seq);
-        if limit <= st.oldest_seq {
-            return Ok(0);
+        let n = self.with_room(|s| s.expire_step(cutoff))?;
+        if n > 0 {
+            log::info!("evicted={n} max_age_ms={max_age} expired readings evicted");
         }
+        Ok(n)
+    }
+
+    /// Whether the last [`Store::evict_expired`] stopped at its per-call bound.
+    pub fn expire_pending(&self) -> bool {
+        self.st.expire_pending
+    }
+
+    fn expire_step(&mut self, cutoff: i64) -> Result<u64, StoreError> {
+        let st = &mut self.st;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("evict_expired: begin")?;
+        let mut c = st.counters();
+        let limit = c
+            .oldest_seq
+            .saturating_add(EXPIRE_CHUNK as i64)
+            .min(c.next_seq);
         let first_young: Option<i64> = tx
             .prepare_cached(
                 "SELECT seq FROM readings WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 \
                  ORDER BY seq LIMIT 1",
             )
             .and_then(|mut s| {
-                let mut rows = s.query(params![st.oldest_seq, limit, cutoff])?;
+                let mut rows = s.query(params![c.oldest_seq, limit, cutoff])?;
                 rows.next()?.map(|r| r.get(0)).transpose()
             })
             .ctx("evict_expired: find")?;
-        let mut c = st.counters();
-        let n = evict_below(&tx, st, &mut c, first_young.unwrap_or(limit))?;
+        let mut n = evict_below(&tx, st, &mut c, first_young.unwrap_or(limit))?;
+        let mut from = st.expire_from;
+        let mut pending = n >= EXPIRE_CHUNK;
+        if !pending {
+            let (late, done) = evict_late(&tx, st, &mut c, cutoff, EXPIRE_CHUNK - n, &mut from)?;
+            n += late;
+            pending = !done;
+        }
         if n > 0 {
             write_meta(&tx, &c, false, true)?;
             tx.commit().ctx("evict_expired: commit")?;
             st.apply(c);
-            log::info!("evicted={n} max_age_ms={max_age} expired readings evicted");
         }
+        st.expire_from = if pending { from } else { (0, 0) };
+        st.expire_pending = pending;
         Ok(n)
     }
 
@@ -198,18 +223,101 @@ impl Store {
         st.opts.max_rows = max_rows;
         st.opts.max_bytes = max_bytes;
         st.opts.max_age_ms = max_age_ms;
+        self.evict_to_bounds()
+    }
+
+    /// Periodic upkeep: evicts down to the bounds if an earlier attempt could not (disk full)
+    /// and creates the disk-space reserve again when it is missing and there is room.
+    pub fn maintain(&mut self) -> Result<u64, StoreError> {
+        let n = self.evict_to_bounds()?;
+        if self.st.reserve_missing {
+            let path = &self.st.opts.path;
+            match super::reserve::ensure(path, super::wal_limit_bytes(&self.st.opts)) {
+                Ok(()) => {
+                    self.st.reserve_missing = false;
+                    log::info!("path={} disk-space reserve restored", path.display());
+                }
+                Err(e) => log::debug!("path={} reserve not restored: {e}", path.display()),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Evicts down to the bounds in one transaction; when the disk is full, releases the
+    /// reserve and evicts in small steps, each followed by a checkpoint so that the WAL
+    /// starts over and the next step reuses its space.
+    fn evict_to_bounds(&mut self) -> Result<u64, StoreError> {
+        match self.bounds_step(u64::MAX) {
+            Err(e) if e.is_disk_full() => {}
+            other => return other,
+        }
+        self.release_reserve();
+        let (mut total, mut step) = (0, 1024);
+        loop {
+            match self.bounds_step(step) {
+                Ok(0) => return Ok(total),
+                Ok(n) => total += n,
+                Err(e) if e.is_disk_full() && step > 1 => step /= 2,
+                Err(e) => {
+                    if total > 0 {
+                        log::warn!("evicted={total} store still over its bounds: {e}");
+                    }
+                    return Err(e);
+                }
+            }
+            self.checkpoint();
+        }
+    }
+
+    /// One transaction evicting at most `cap` rows towards the bounds.
+    fn bounds_step(&mut self, cap: u64) -> Result<u64, StoreError> {
+        let st = &mut self.st;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("set_limits: begin")?;
         let mut c = st.counters();
-        let n = enforce_bounds(&tx, st, &mut c)?;
+        let n = enforce_bounds(&tx, st, &mut c, cap)?;
         if n > 0 {
             write_meta(&tx, &c, false, true)?;
             tx.commit().ctx("set_limits: commit")?;
             st.apply(c);
         }
         Ok(n)
+    }
+
+    /// Runs `f`; when it fails for lack of space, frees the reserve and runs it once more.
+    fn with_room<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match f(self) {
+            Err(e) if e.is_disk_full() && self.release_reserve() => f(self),
+            other => other,
+        }
+    }
+
+    /// Deletes the reserve and checkpoints; false when there was no reserve to free.
+    fn release_reserve(&mut self) -> bool {
+        let path = &self.st.opts.path;
+        let freed = super::reserve::release(path);
+        if freed {
+            log::warn!(
+                "path={} disk full: disk-space reserve released so eviction can run",
+                path.display()
+            );
+        }
+        self.st.reserve_missing = true;
+        self.checkpoint();
+        freed
+    }
+
+    /// Copies the WAL back into the database so the next transaction writes the WAL from its
+    /// start, into space the file already has. Failure is fine: a later one catches up.
+    fn checkpoint(&self) {
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
 
     /// The highest seq the upstream has acknowledged (0: none). Rows with `seq <= cursor` are
@@ -229,11 +337,18 @@ impl Store {
     }
 }
 
+impl Counters {
+    fn rows(&self) -> u64 {
+        (self.next_seq - self.oldest_seq) as u64 - self.holes
+    }
+}
+
 impl State {
     fn counters(&self) -> Counters {
         Counters {
             next_seq: self.next_seq,
             oldest_seq: self.oldest_seq,
+            holes: self.holes,
             evicted_total: self.evicted_total,
             evicted_unsynced: self.evicted_unsynced,
         }
@@ -242,6 +357,7 @@ impl State {
     fn apply(&mut self, c: Counters) {
         self.next_seq = c.next_seq;
         self.oldest_seq = c.oldest_seq;
+        self.holes = c.holes;
         self.evicted_total = c.evicted_total;
         self.evicted_unsynced = c.evicted_unsynced;
     }
@@ -354,7 +470,7 @@ fn write_batch(
     }
     let before = c.evicted_total;
     let unsynced_before = c.evicted_unsynced;
-    enforce_bounds(conn, st, &mut c)?;
+    enforce_bounds(conn, st, &mut c, u64::MAX)?;
     out.evicted = c.evicted_total - before;
     out.evicted_unsynced = c.evicted_unsynced - unsynced_before;
     write_meta(conn, &c, out.inserted > 0, out.evicted > 0)?;
@@ -479,25 +595,54 @@ fn metric_id(
 }
 
 /// Evicts down to `max_rows`, then in chunks (1% of rows, at least 64) while the pages in use
-/// exceed `max_bytes`. Returns the rows evicted.
-fn enforce_bounds(conn: &Connection, st: &State, c: &mut Counters) -> Result<u64, StoreError> {
+/// exceed `max_bytes`; at most `cap` rows. Returns the rows evicted.
+fn enforce_bounds(
+    conn: &Connection,
+    st: &State,
+    c: &mut Counters,
+    cap: u64,
+) -> Result<u64, StoreError> {
     let mut n = 0;
-    let rows = (c.next_seq - c.oldest_seq) as u64;
-    if rows > st.opts.max_rows {
-        n += evict_below(conn, st, c, c.next_seq - st.opts.max_rows as i64)?;
+    let over = c.rows().saturating_sub(st.opts.max_rows).min(cap);
+    if over > 0 {
+        n += evict_oldest(conn, st, c, over)?;
     }
     loop {
         let (pages, free) = page_counts(conn).ctx("evict: page_count")?;
-        let rows = (c.next_seq - c.oldest_seq) as u64;
-        if (pages - free) * st.page_size as u64 <= st.opts.max_bytes || rows == 0 {
+        let rows = c.rows();
+        if (pages - free) * st.page_size as u64 <= st.opts.max_bytes || rows == 0 || n >= cap {
             return Ok(n);
         }
-        let chunk = (rows / 100).max(64).min(rows);
-        n += evict_below(conn, st, c, c.oldest_seq + chunk as i64)?;
+        let chunk = (rows / 100).max(64).min(rows).min(cap - n);
+        n += evict_oldest(conn, st, c, chunk)?;
     }
 }
 
-/// Deletes the rows `oldest_seq..new_oldest` (a rowid range) and counts them.
+/// Evicts the `k` rows with the lowest seqs.
+fn evict_oldest(
+    conn: &Connection,
+    st: &State,
+    c: &mut Counters,
+    k: u64,
+) -> Result<u64, StoreError> {
+    let new_oldest = if c.holes == 0 {
+        c.oldest_seq + k as i64
+    } else {
+        // Holes: the (k+1)-th row from the low end, found by walking k rowids.
+        conn.prepare_cached(
+            "SELECT seq FROM readings WHERE seq >= ?1 ORDER BY seq LIMIT 1 OFFSET ?2",
+        )
+        .and_then(|mut s| {
+            let mut rows = s.query(params![c.oldest_seq, k as i64])?;
+            rows.next()?.map(|r| r.get(0)).transpose()
+        })
+        .ctx("evict: find")?
+        .unwrap_or(c.next_seq)
+    };
+    evict_below(conn, st, c, new_oldest)
+}
+
+/// Deletes the rows below `new_oldest` (a rowid range) and counts them.
 fn evict_below(
     conn: &Connection,
     st: &State,
@@ -507,20 +652,109 @@ fn evict_below(
     if new_oldest <= c.oldest_seq {
         return Ok(0);
     }
+    let first_unsynced = c.oldest_seq.max(st.sync_cursor + 1);
+    let unsynced = if !st.opts.sync_enabled || first_unsynced >= new_oldest {
+        0
+    } else if c.holes == 0 {
+        (new_oldest - first_unsynced) as u64
+    } else {
+        conn.prepare_cached("SELECT count(*) FROM readings WHERE seq >= ?1 AND seq < ?2")
+            .and_then(|mut s| s.query_row([first_unsynced, new_oldest], |r| r.get::<_, i64>(0)))
+            .ctx("evict: count unsynced")? as u64
+    };
     let deleted = conn
         .prepare_cached("DELETE FROM readings WHERE seq < ?1")
         .and_then(|mut s| s.execute([new_oldest]))
-        .ctx("evict: delete")?;
-    let n = (new_oldest - c.oldest_seq) as u64;
-    debug_assert_eq!(deleted as u64, n, "seqs are contiguous");
-    if st.opts.sync_enabled {
-        // Rows with seq > cursor were not yet acknowledged upstream.
-        let first_unsynced = c.oldest_seq.max(st.sync_cursor + 1);
-        c.evicted_unsynced += (new_oldest - first_unsynced).max(0) as u64;
-    }
-    c.evicted_total += n;
+        .ctx("evict: delete")? as u64;
+    let range = (new_oldest - c.oldest_seq) as u64;
+    // Rows with seq > cursor were not yet acknowledged upstream.
+    c.evicted_unsynced += unsynced;
+    c.holes -= range - deleted;
+    c.evicted_total += deleted;
     c.oldest_seq = new_oldest;
-    Ok(n)
+    settle_oldest(conn, c)?;
+    Ok(deleted)
+}
+
+/// Moves `oldest_seq` up to the lowest stored seq, so that a reopened store (which starts at
+/// `min(seq)`) agrees with the persisted `holes`.
+fn settle_oldest(conn: &Connection, c: &mut Counters) -> Result<(), StoreError> {
+    if c.holes == 0 {
+        return Ok(());
+    }
+    let min: Option<i64> = conn
+        .query_row("SELECT min(seq) FROM readings", [], |r| r.get(0))
+        .ctx("evict: min seq")?;
+    let min = min.unwrap_or(c.next_seq);
+    c.holes -= (min - c.oldest_seq) as u64;
+    c.oldest_seq = min;
+    Ok(())
+}
+
+/// Deletes expired rows pair by pair from `from` on, at most `budget` rows and
+/// [`EXPIRE_PAIRS`] pairs; returns the rows deleted and whether the walk reached the end.
+fn evict_late(
+    conn: &Connection,
+    st: &State,
+    c: &mut Counters,
+    cutoff: i64,
+    budget: u64,
+    from: &mut (i64, i64),
+) -> Result<(u64, bool), StoreError> {
+    let mut next_pair = conn
+        .prepare_cached(
+            "SELECT device_id, metric_id FROM readings WHERE (device_id, metric_id) > (?1, ?2) \
+             ORDER BY device_id, metric_id LIMIT 1",
+        )
+        .ctx("evict_expired: prepare")?;
+    let mut expired = conn
+        .prepare_cached(
+            "SELECT seq FROM readings WHERE device_id = ?1 AND metric_id = ?2 AND ts < ?3 \
+             LIMIT ?4",
+        )
+        .ctx("evict_expired: prepare")?;
+    let mut delete = conn
+        .prepare_cached("DELETE FROM readings WHERE seq = ?1")
+        .ctx("evict_expired: prepare")?;
+    let mut n = 0;
+    for _ in 0..EXPIRE_PAIRS {
+        let pair: Option<(i64, i64)> = {
+            let mut rows = next_pair
+                .query(params![from.0, from.1])
+                .ctx("evict_expired: walk")?;
+            rows.next()
+                .and_then(|r| r.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose())
+                .ctx("evict_expired: walk")?
+        };
+        let Some((device, metric)) = pair else {
+            return Ok((n, true));
+        };
+        let left = budget - n;
+        let seqs = expired
+            .query_map(params![device, metric, cutoff, left as i64], |r| {
+                r.get::<_, i64>(0)
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .ctx("evict_expired: find late")?;
+        for &seq in &seqs {
+            delete.execute([seq]).ctx("evict_expired: delete late")?;
+            if st.opts.sync_enabled && seq > st.sync_cursor {
+                c.evicted_unsynced += 1;
+            }
+        }
+        let k = seqs.len() as u64;
+        c.holes += k;
+        c.evicted_total += k;
+        n += k;
+        if n >= budget {
+            // This pair may hold more: the next call starts with it again.
+            settle_oldest(conn, c)?;
+            return Ok((n, false));
+        }
+        *from = (device, metric);
+    }
+    settle_oldest(conn, c)?;
+    Ok((n, false))
 }
 
 fn write_meta(conn: &Connection, c: &Counters, seq: bool, evicted: bool) -> Result<(), StoreError> {
@@ -533,6 +767,7 @@ fn write_meta(conn: &Connection, c: &Counters, seq: bool, evicted: bool) -> Resu
         set("next_seq", c.next_seq)?;
     }
     if evicted {
+        set("holes", c.holes as i64)?;
         set("evicted_total", c.evicted_total as i64)?;
         set("evicted_unsynced", c.evicted_unsynced as i64)?;
     }

@@ -44,7 +44,13 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 3: frame counters of radio devices (replay protection survives restarts).
     "CREATE TABLE frame_counters (device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;",
+    // 4: holes left by age eviction of late rows; the file says whose it is.
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('holes', 0);
+     PRAGMA application_id = 1094931269;",
 ];
+
+/// `PRAGMA application_id` of acs-edge stores: "ACSE".
+pub const APPLICATION_ID: i64 = 0x4143_5345;
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -54,6 +60,12 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|source| super::open_error(path, source))?;
+    if let Some(why) = foreign(conn, found).map_err(|source| super::open_error(path, source))? {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            why,
+        });
+    }
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
             path: path.to_path_buf(),
@@ -77,4 +89,29 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         );
     }
     Ok(())
+}
+
+/// Why the file is some other application's SQLite database, or `None` when it is ours (or
+/// empty). Files from before version 4 carry no application id; they are recognised by their
+/// tables.
+fn foreign(conn: &Connection, version: i64) -> rusqlite::Result<Option<&'static str>> {
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app == APPLICATION_ID {
+        return Ok(None);
+    }
+    if app != 0 {
+        return Ok(Some("another application's id in the file header"));
+    }
+    let (tables, ours): (i64, i64) = conn.query_row(
+        "SELECT count(*), count(name IN ('meta', 'metrics', 'devices', 'readings') OR NULL) \
+         FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(match version {
+        0 if tables > 0 => Some("tables that are not a store's"),
+        0 => None,
+        _ if ours == 4 => None,
+        _ => Some("a schema version but not a store's tables"),
+    })
 }

@@ -1,8 +1,9 @@
 //! The upstream message: one JSON object per batch (schema in `docs/UPSTREAM.md`).
 //!
 //! Invariants: readings appear in seq order (so in order per device); a message is at most
-//! [`MAX_PAYLOAD`] bytes and holds at least one reading; `first_seq..=last_seq` is exactly the
-//! contiguous seq range of the readings it holds.
+//! [`MAX_PAYLOAD`] bytes and holds at least one reading; `first_seq..=last_seq` spans exactly
+//! the readings it holds (every stored reading in that range; seqs of readings removed by age
+//! eviction are missing from it).
 
 use crate::store::OutboxReading;
 use serde::Serialize;
