@@ -48,6 +48,7 @@ fn websocket_flood(t: &Target) -> String {
             continue;
         };
         sessions += 1;
+        std::thread::sleep(Duration::from_millis(50));
         let message = r#"{"subscribe":{"devices":["a","b"],"metrics":["t"]}}"#;
         while Instant::now() < t.until {
             if ws.send(tungstenite::Message::text(message)).is_err() {
@@ -85,6 +86,7 @@ fn http2_lines_held(t: &Target) -> String {
                 answered += 1;
             }
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
     format!("{answered} answered 505")
 }
