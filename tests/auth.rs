@@ -453,6 +453,14 @@ fn patch_renames_and_annotates_a_device_and_disabling_drops_its_readings() {
 #[test]
 fn a_correct_login_succeeds_within_2_s_while_100_addresses_guess_passwords() {
     const ATTACKERS: u8 = 100;
+    // Under qemu-user one hash takes about 3 s (README, "Login cost"): the first guess of each
+    // of 100 addresses alone would take many minutes at the suspect hashing rate, and the
+    // 2 s bound is a native figure. Who gets the hash slot does not depend on the platform;
+    // the emulated suites cover logins, lockouts and the hash itself.
+    if std::env::var_os("ACS_EDGE_WRAPPER").is_some() {
+        eprintln!("skipped under emulation: a hash takes seconds under qemu-user");
+        return;
+    }
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
     // A patient attacker stays under the per-address lockout; room for every connection.

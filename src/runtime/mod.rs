@@ -248,23 +248,30 @@ fn serve(
     // delay the final commit past procd's SIGKILL, 5 s after SIGTERM. The writer learns first
     // that the daemon stops, so that it stops retrying failed commits (a full disk) and keeps
     // draining the queue that sources may be blocked on.
+    // Every source is asked first and all share one grace, so the waits do not add up.
     stop_writer.close();
+    let grace_ends = Instant::now() + SOURCE_STOP_GRACE;
+    let grace_left = || grace_ends.saturating_duration_since(Instant::now());
     if let Some(mqtt) = &daemon.mqtt {
         mqtt.request_stop();
-        mqtt.wait_finished(SOURCE_STOP_GRACE);
     }
     ble.request_stop();
     daemon.lora.request_stop();
-    daemon.lora.wait_finished(SOURCE_STOP_GRACE);
+    let mqtt_ended = daemon
+        .mqtt
+        .as_ref()
+        .is_none_or(|mqtt| mqtt.wait_finished(grace_left()));
+    daemon.lora.wait_finished(grace_left());
     if let Some(upstream) = upstream {
-        upstream.stop(SOURCE_STOP_GRACE);
+        upstream.stop(grace_left());
     }
     daemon.tx.close();
     let _ = writer.join();
     daemon.ml.stop();
     live.stop();
     ble.stop();
-    if let Some(mqtt) = daemon.mqtt.take() {
+    // A source still connecting to a dead broker is left to the process exit, not joined.
+    if let Some(mqtt) = daemon.mqtt.take().filter(|_| mqtt_ended) {
         mqtt.stop();
     }
     daemon.lora.stop();
