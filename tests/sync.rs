@@ -345,3 +345,36 @@ fn an_unreadable_client_key_is_a_startup_error_naming_the_option() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_batch_the_cloud_refuses_is_not_counted_as_sent_and_the_cursor_stays() {
+    let certs = Certs::generate();
+    let mut cloud = Cloud::refusing_publishes(&certs);
+    cloud.start();
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.extra = upstream_config(&cloud, &certs, "ca.pem");
+    let daemon = Daemon::start(&cfg);
+    let publisher = Publisher::connect(broker.port);
+    publisher.wait_acked(publish_readings(&publisher, "d0", 0, 100));
+    wait_stored(&daemon, 100);
+    let up = wait_until("the refusal in health", patience(), || {
+        let up = upstream(&daemon);
+        let error = up["last_error"].as_str().unwrap_or_default().to_owned();
+        error.contains("refused a batch").then_some(up)
+    });
+    assert!(
+        up["last_error"].as_str().unwrap().contains("NotAuthorized"),
+        "{up}"
+    );
+    assert!(up["connects"].as_u64().unwrap() >= 1, "{up}");
+    assert_eq!(up["sent_total"], 0, "{up}");
+    assert_eq!(up["cursor"], 0, "{up}");
+    assert_eq!(up["backlog"], 100, "{up}");
+    let log = daemon.log();
+    assert!(
+        log.lines().any(|l| l.contains("upstream connection failed")
+            && l.contains("refused a batch: NotAuthorized")),
+        "{log}"
+    );
+}

@@ -212,7 +212,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Text(check_host),
         default: "127.0.0.1",
         reload: true,
-        doc: "Broker host name or address (usually the mosquitto on this router).",
+        doc: "Broker host name or address (usually the mosquitto on this router); MQTT 5.",
     },
     OptionSpec {
         section: "mqtt",
@@ -285,7 +285,8 @@ pub const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Int { min: 1, max: 1024 },
         default: "64",
         reload: true,
-        doc: "Largest message accepted, in KiB; larger ones are acknowledged, dropped and counted.",
+        doc: "Largest message accepted, in KiB; larger ones are acknowledged, dropped and counted\n\
+              up to 4x this (at least 256 KiB); the broker keeps bigger ones from the daemon.",
     },
     OptionSpec {
         section: "mqtt",
@@ -388,7 +389,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: "",
         reload: false,
         doc: "Cloud broker: mqtts://host:8883 (TLS, certificate verified) or mqtt://host:1883.\n\
-              Required when enabled.",
+              Required when enabled. The broker must speak MQTT 5.",
     },
     OptionSpec {
         section: "upstream",

@@ -1,24 +1,28 @@
-//! MQTT ingest: one thread drives rumqttc's blocking connection (rumqttc runs a private tokio
-//! runtime inside it), subscribes to the three ingest topics, decodes each publish and sends
-//! the resulting events to the writer.
+//! MQTT ingest: one thread drives rumqttc's blocking MQTT 5 connection (rumqttc runs a private
+//! tokio runtime inside it), subscribes to the three ingest topics, decodes each publish and
+//! sends the resulting events to the writer.
 //!
 //! No message can block the session: an MQTT client can refuse a packet only by closing the
 //! connection, before its PUBACK, and on a persistent session the broker then redelivers it
-//! after every reconnect, forever. So rumqttc (patched, see vendor/README.md) reads a PUBLISH
-//! over [`read_limit`] as one whose payload is cut to that limit and discards the rest as it
-//! arrives; it is acknowledged like any other and dropped here by `max_payload`.
+//! after every reconnect, forever. So the CONNECT carries a Maximum Packet Size ([`read_limit`],
+//! also rumqttc's own read limit): the broker never sends this client a bigger packet (MQTT 5
+//! section 3.1.2.11.4: it discards the message for this client), and every packet up to it is
+//! read, acknowledged, and dropped here by `max_payload` when its payload is over the cap.
 //!
 //! Invariants: a malformed or oversize message is acknowledged (rumqttc acks on receipt),
-//! counted, logged (rate-limited) and dropped, and never stops ingest; a lost broker is retried forever with exponential backoff and jitter, capped at
-//! `reconnect_max`; when the writer queue is full this thread blocks, which stops reading from
-//! the socket, so the broker holds (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
+//! counted, logged (rate-limited) and dropped, and never stops ingest; a lost broker is retried
+//! forever with exponential backoff and jitter, capped at `reconnect_max`; when the writer
+//! queue is full this thread blocks, which stops reading from the socket, so the broker holds
+//! (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
 use super::topic::{self, Kind};
 use super::{frame, telemetry, Event};
 use crate::model::{now_ms, Transport};
 use crate::stats::{Malformed, Stats};
 use crate::store::DeviceStatus;
-use rumqttc::{Client, Connection, MqttOptions, Packet, QoS, SubscribeFilter, SubscribeReasonCode};
+use rumqttc::v5::mqttbytes::v5::{Filter as SubscribeFilter, Packet, SubscribeReasonCode};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{Client, Connection, Event as MqttEvent, MqttOptions};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -56,9 +60,14 @@ impl MqttSource {
         let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
         options
             .set_keep_alive(settings.keepalive)
-            .set_clean_session(settings.clean_session)
-            // Outgoing: only SUBSCRIBE packets.
-            .set_max_packet_size(read_limit(settings.max_payload), 256 * 1024);
+            .set_clean_start(settings.clean_session)
+            // MQTT 5 ends a session with its connection unless told otherwise; a persistent
+            // session (clean_session 0) is one that never expires.
+            .set_session_expiry_interval((!settings.clean_session).then_some(u32::MAX))
+            .set_max_packet_size(Some(read_limit(settings.max_payload)))
+            // This client publishes nothing; rumqttc allocates a slot per allowed in-flight
+            // publish (65,535 unless limited).
+            .set_outgoing_inflight_upper_limit(1);
         if let Some(user) = &settings.username {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
@@ -117,7 +126,7 @@ impl Worker {
         let mut was_connected = true; // so the first failure is logged
         while !self.stop.load(Relaxed) {
             match connection.recv() {
-                Ok(Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack)))) => {
+                Ok(Ok(MqttEvent::Incoming(Packet::ConnAck(ack)))) => {
                     backoff = initial_backoff;
                     was_connected = true;
                     self.stats.mqtt_connected.store(true, Relaxed);
@@ -132,10 +141,10 @@ impl Worker {
                     );
                     self.subscribe();
                 }
-                Ok(Ok(rumqttc::Event::Incoming(Packet::SubAck(ack)))) => {
+                Ok(Ok(MqttEvent::Incoming(Packet::SubAck(ack)))) => {
                     self.granted(&ack.return_codes);
                 }
-                Ok(Ok(rumqttc::Event::Incoming(Packet::Publish(publish)))) => {
+                Ok(Ok(MqttEvent::Incoming(Packet::Publish(publish)))) => {
                     if !self.handle(&publish.topic, &publish.payload) {
                         break; // the writer is gone: shutting down
                     }
@@ -199,7 +208,7 @@ impl Worker {
             .filters()
             .into_iter()
             .zip(answers)
-            .filter(|(_, answer)| matches!(answer, SubscribeReasonCode::Failure))
+            .filter(|(_, answer)| !matches!(answer, SubscribeReasonCode::Success(_)))
             .map(|(filter, _)| filter)
             .collect();
         if refused.is_empty() {
@@ -220,8 +229,10 @@ impl Worker {
     }
 
     /// Decodes one publish and queues its events. Returns false once the writer has gone.
-    fn handle(&mut self, topic_name: &str, payload: &[u8]) -> bool {
+    fn handle(&mut self, topic_name: &[u8], payload: &[u8]) -> bool {
         self.stats.mqtt_messages.fetch_add(1, Relaxed);
+        // MQTT 5 requires UTF-8 topics; one that is not cannot match our filters anyway.
+        let topic_name = std::str::from_utf8(topic_name).unwrap_or("<not UTF-8>");
         let event = match self.decode(topic_name, payload) {
             Ok(event) => event,
             Err((kind, reason)) => {
@@ -250,9 +261,8 @@ impl Worker {
         if payload.len() > self.settings.max_payload {
             return Err((
                 Malformed::TooLarge,
-                // A payload over `read_limit` arrives cut to it: its length is a lower bound.
                 format!(
-                    "payload of at least {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
+                    "payload of {} bytes exceeds mqtt.max_payload_kb ({} bytes)",
                     payload.len(),
                     self.settings.max_payload
                 ),
@@ -290,12 +300,14 @@ impl Worker {
     }
 }
 
-/// How much of a message rumqttc reads and keeps: 4x the payload cap, at least 256 KiB, so a
-/// payload a little over the cap is still read whole and its size logged. A bigger PUBLISH is
-/// handed over with its payload cut to this size, so it also bounds the memory one message
-/// takes.
-fn read_limit(max_payload: usize) -> usize {
-    max_payload.max(64 * 1024).saturating_mul(4)
+/// The largest MQTT packet this client reads, announced to the broker in CONNECT: messages up to
+/// it are read, acknowledged and counted; the broker discards bigger ones for this client. It
+/// bounds the memory one message takes (rumqttc buffers a whole packet). 4x the payload cap, at
+/// least 256 KiB, so a payload a little over the cap is still read, counted and logged with its
+/// size.
+fn read_limit(max_payload: usize) -> u32 {
+    let limit = max_payload.max(64 * 1024).saturating_mul(4);
+    u32::try_from(limit).unwrap_or(u32::MAX)
 }
 
 /// Adds up to 25% random jitter so that many gateways do not reconnect in lockstep.

@@ -1,4 +1,4 @@
-//! The `mqtt_publish` action: a rumqttc client of its own to the ingest broker (`config mqtt`),
+//! The `mqtt_publish` action: an MQTT 5 client of its own to the ingest broker (`config mqtt`),
 //! driven by a thread like the ingest source, so that ingest backpressure (the ingest thread
 //! blocks on a full writer queue) can never hold up an alarm, and a restart of the ingest
 //! source does not drop one.
@@ -9,7 +9,9 @@
 
 use crate::ingest::mqtt::MqttSettings;
 use portable_atomic::AtomicU64;
-use rumqttc::{Client, Connection, MqttOptions, QoS};
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{Client, Connection, Event, MqttOptions};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -52,7 +54,10 @@ impl ActionPublisher {
         );
         options
             .set_keep_alive(settings.keepalive)
-            .set_clean_session(true);
+            .set_clean_start(true)
+            // rumqttc allocates a slot per allowed in-flight publish (65,535 unless limited);
+            // no more than the queue can be waiting anyway.
+            .set_outgoing_inflight_upper_limit(QUEUE as u16);
         if let Some(user) = &settings.username {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
@@ -126,7 +131,7 @@ fn drive(mut connection: Connection, stop: &AtomicBool, broker: &str, reconnect_
     let mut logged = false;
     while !stop.load(Relaxed) {
         match connection.recv() {
-            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                 backoff = initial;
                 logged = false;
                 log::info!("broker={broker} rule actions connected");

@@ -1,18 +1,25 @@
 //! The sync thread: connect, drain the outbox in batches with a bounded window of
 //! unacknowledged messages, commit the cursor on PUBACK, and back off on failure.
 //!
-//! Each connection attempt runs in a [`Session`] with its own rumqttc client and event loop; a
-//! helper thread pumps that event loop (rumqttc's blocking API must be polled continuously) and
-//! forwards the few events that matter over a channel, so this thread can wait with a timeout
-//! without cancelling a TLS handshake half-way. Publishes are matched to PUBACKs by packet id:
-//! rumqttc reports `Outgoing::Publish(pkid)` in the order of our publishes on a fresh session.
+//! Each connection attempt runs in a [`Session`] with its own rumqttc (MQTT 5) client and event
+//! loop; a helper thread pumps that event loop (rumqttc's blocking API must be polled
+//! continuously) and forwards the few events that matter over a channel, so this thread can wait
+//! with a timeout without cancelling a TLS handshake half-way. Publishes are matched to PUBACKs
+//! by packet id: rumqttc reports `Outgoing::Publish(pkid)` in the order of our publishes on a
+//! fresh session. A PUBACK with an error reason code (MQTT 5: not authorized, quota exceeded,
+//! ...) means the broker did not take the batch: the session ends without moving the cursor, so
+//! the batch is sent again after the backoff.
 
 use super::message::{self, BATCH_READINGS_HINT};
 use super::status::{SyncState, UpstreamStatus};
 use super::{Endpoint, SyncSettings};
 use crate::model::now_ms;
 use crate::store::Store;
-use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::v5::mqttbytes::v5::{Packet, PubAck, PubAckReason};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{Client, Event, MqttOptions};
+// The one event type rumqttc shares between its MQTT 3.1.1 and 5 clients (not re-exported by v5).
+use rumqttc::Outgoing;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -36,6 +43,8 @@ enum Net {
     Sent(u16),
     Acked(u16),
     Down(String),
+    /// A PUBACK with an error reason: the broker did not take the batch.
+    Refused(String),
 }
 
 struct InFlight {
@@ -79,14 +88,16 @@ impl Worker {
             self.status.set_state(SyncState::Connecting);
             let mut session = Session::default();
             let result = session.run(&self);
-            if session.connected {
+            // A broker that refuses our batches is an outage like any other, not a recovery.
+            let recovered = session.connected && !session.refused;
+            if recovered {
                 backoff.reset();
             }
             let Err(error) = result else {
                 break; // stopped
             };
             // One line per outage, and again whenever the reason changes.
-            if session.connected || last_logged.as_deref() != Some(error.as_str()) {
+            if recovered || last_logged.as_deref() != Some(error.as_str()) {
                 log::warn!(
                     "upstream={broker} retry_max_s={} upstream connection failed, retrying: {error}",
                     self.settings.reconnect_max.as_secs()
@@ -110,9 +121,11 @@ impl Worker {
             .set_keep_alive(self.settings.keepalive)
             // A clean session per connection: anything unacknowledged is re-read from the
             // store's cursor, never re-sent by rumqttc from a previous session.
-            .set_clean_session(true)
-            .set_max_packet_size(64 * 1024, message::MAX_PAYLOAD + 4096)
-            .set_inflight(WINDOW as u16 * 2)
+            .set_clean_start(true)
+            // Only acknowledgements come in; what goes out is bounded by `message::MAX_PAYLOAD`
+            // (and by the broker's own Maximum Packet Size, which rumqttc enforces).
+            .set_max_packet_size(Some(64 * 1024))
+            .set_outgoing_inflight_upper_limit(WINDOW as u16 * 2)
             .set_transport(self.endpoint.transport());
         if let Some(user) = &self.settings.username {
             options.set_credentials(user, self.settings.password.as_deref().unwrap_or(""));
@@ -140,6 +153,8 @@ impl Worker {
 #[derive(Default)]
 struct Session {
     connected: bool,
+    /// The session ended on a refused batch.
+    refused: bool,
     window: VecDeque<InFlight>,
     /// The highest seq published on this connection.
     read_after: i64,
@@ -160,12 +175,15 @@ impl Session {
                     let net = match event {
                         Ok(Event::Incoming(Packet::ConnAck(_))) => Net::Up,
                         Ok(Event::Outgoing(Outgoing::Publish(pkid))) => Net::Sent(pkid),
-                        Ok(Event::Incoming(Packet::PubAck(ack))) => Net::Acked(ack.pkid),
+                        Ok(Event::Incoming(Packet::PubAck(ack))) => match refusal(&ack) {
+                            None => Net::Acked(ack.pkid),
+                            Some(reason) => Net::Refused(reason),
+                        },
                         Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
                         Ok(_) => continue,
                         Err(error) => Net::Down(error.to_string()),
                     };
-                    let down = matches!(net, Net::Down(_));
+                    let down = matches!(net, Net::Down(_) | Net::Refused(_));
                     if tx.send(net).is_err() || down || pump_stopped.load(Relaxed) {
                         break;
                     }
@@ -227,6 +245,10 @@ impl Session {
                     self.commit_acknowledged(worker)?;
                 }
                 Ok(Net::Down(error)) => return Err(error),
+                Ok(Net::Refused(error)) => {
+                    self.refused = true;
+                    return Err(error);
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Err("connection closed".into()),
             }
@@ -296,6 +318,27 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Why the broker refused a publish, or `None` when it took it.
+fn refusal(ack: &PubAck) -> Option<String> {
+    if matches!(
+        ack.reason,
+        PubAckReason::Success | PubAckReason::NoMatchingSubscribers
+    ) {
+        return None;
+    }
+    let mut why = format!("the upstream broker refused a batch: {:?}", ack.reason);
+    if let Some(text) = ack
+        .properties
+        .as_ref()
+        .and_then(|p| p.reason_string.as_ref())
+    {
+        why.push_str(" (");
+        why.push_str(text);
+        why.push(')');
+    }
+    Some(why)
 }
 
 /// Exponential backoff with "equal jitter": each wait is between half and all of the current

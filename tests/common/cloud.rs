@@ -130,27 +130,39 @@ pub struct Cloud {
 impl Cloud {
     /// Configured but not running.
     pub fn new(certs: &Certs) -> Cloud {
+        Cloud::configured(certs, None)
+    }
+
+    /// Configured but not running; anonymous clients (the daemon) may subscribe but not
+    /// publish: their publishes are refused (MQTT 5: a PUBACK with reason Not authorized).
+    pub fn refusing_publishes(certs: &Certs) -> Cloud {
+        Cloud::configured(certs, Some("topic read #\n"))
+    }
+
+    fn configured(certs: &Certs, acl: Option<&str>) -> Cloud {
         let dir = tempfile::tempdir().unwrap();
         let (tls_port, plain_port) = (free_port(), free_port());
         let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                // `user root`: as root, mosquitto would otherwise switch to its own user, which
-                // cannot read the test's private files (ignored when not run as root).
-                "user root\nper_listener_settings false\nallow_anonymous true\npersistence true\n\
+        let mut text = format!(
+            // `user root`: as root, mosquitto would otherwise switch to its own user, which
+            // cannot read the test's private files (ignored when not run as root).
+            "user root\nper_listener_settings false\nallow_anonymous true\npersistence true\n\
                  persistence_location {data}/\nmax_queued_messages 1000000\n\
                  max_inflight_messages 100\n\
                  listener {tls_port} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n\
                  require_certificate true\n\
                  listener {plain_port} 127.0.0.1\n",
-                data = dir.path().display(),
-                ca = certs.path("ca.pem").display(),
-                cert = certs.path("server.pem").display(),
-                key = certs.path("server.key").display(),
-            ),
-        )
-        .unwrap();
+            data = dir.path().display(),
+            ca = certs.path("ca.pem").display(),
+            cert = certs.path("server.pem").display(),
+            key = certs.path("server.key").display(),
+        );
+        if let Some(acl) = acl {
+            let path = dir.path().join("acl");
+            std::fs::write(&path, acl).unwrap();
+            text.push_str(&format!("acl_file {}\n", path.display()));
+        }
+        std::fs::write(&conf, text).unwrap();
         Cloud {
             tls_port,
             plain_port,

@@ -212,7 +212,7 @@ return view.extend({
 		o = opt(s, 'advanced', form.Value, 'keepalive_s', _('Keep-alive (s)'), null, '30');
 		o.datatype = 'range(5,3600)';
 		o = opt(s, 'advanced', form.Value, 'max_payload_kb', _('Largest message (KiB)'),
-			_('Larger messages are dropped and counted.'), '64');
+			_('Larger messages are dropped; counted up to 4x this size (at least 256 KiB).'), '64');
 		o.datatype = 'range(1,1024)';
 		o = opt(s, 'advanced', form.Value, 'reconnect_max_s', _('Longest reconnect wait (s)'), null, '30');
 		o.datatype = 'range(1,3600)';
