@@ -10,6 +10,7 @@ mod ble;
 pub mod live;
 mod lora;
 mod marker;
+mod memory;
 pub mod ml;
 pub mod settings;
 pub mod writer;
@@ -91,6 +92,7 @@ pub fn run(config_path: &Path) -> Result<(), StartError> {
 
 /// [`run`] with extra sources from the command line.
 pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartError> {
+    memory::return_large_blocks_to_the_system();
     let loaded = config::load(config_path)?;
     let config = loaded.config;
     crate::logging::init(config.main.log_level.to_filter());
