@@ -174,11 +174,15 @@ return view.extend({
 			_('0 = no age limit. Applied by a reload.'), '30');
 		o.datatype = 'range(0,3650)';
 		o = opt(s, 'limits', form.Value, 'max_devices', _('Maximum devices'),
-			_('Readings from further new devices are dropped and counted. Needs a restart.'), '1000');
+			_('A message from a further new device is refused whole and counted. Needs a restart.'), '1000');
 		o.datatype = 'range(1,100000)';
 		o = opt(s, 'limits', form.Value, 'max_metrics', _('Maximum metric names'),
-			_('Readings of further new metrics are dropped and counted. Needs a restart.'), '1000');
+			_('A message with further new metrics is refused whole and counted. Needs a restart.'), '1000');
 		o.datatype = 'range(1,100000)';
+		o = opt(s, 'limits', form.Value, 'max_future_skew_s', _('Clock skew allowed (s)'),
+			_('A message with a reading stamped further ahead of this router\'s clock is refused and counted. Applied by a reload.'),
+			'86400');
+		o.datatype = 'range(1,31536000)';
 		o = opt(s, 'writes', form.Value, 'commit_interval_ms', _('Commit interval (ms)'),
 			_('Longer intervals write less to flash; readings not yet committed are lost by a power cut. Applied by a reload.'),
 			'1000');
