@@ -171,13 +171,23 @@ pub fn parse_query(url: &str) -> (&str, Vec<(String, String)>) {
     (path, pairs)
 }
 
+/// One path segment, percent-decoded (`+` stays a plus; invalid escapes are kept as they are;
+/// invalid UTF-8 is replaced). Clients escape characters such as `:` that need none.
+pub fn decode_path_segment(s: &str) -> String {
+    decode_with(s, false)
+}
+
 fn decode(s: &str) -> String {
+    decode_with(s, true)
+}
+
+fn decode_with(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let digit = |j: usize| bytes.get(j).copied().and_then(hex);
                 match (digit(i + 1), digit(i + 2)) {
@@ -237,6 +247,13 @@ mod tests {
             ]
         );
         assert_eq!(parse_query("/p?n=%C3%A9%FF").1[0].1, "é\u{fffd}");
+    }
+
+    #[test]
+    fn path_segments_are_percent_decoded_without_plus_as_space() {
+        assert_eq!(decode_path_segment("dev%3A1"), "dev:1");
+        assert_eq!(decode_path_segment("a+b%2Fc"), "a+b/c");
+        assert_eq!(decode_path_segment("%zz"), "%zz");
     }
 
     #[test]

@@ -178,12 +178,13 @@ fn route(
         }
         ["api", "v1", "devices", id] if method == super::Method::Patch => {
             reject_params(params, &[])?;
-            super::devices::patch(&state.store, request, id, actor)
+            let id = super::respond::decode_path_segment(id);
+            super::devices::patch(&state.store, request, &id, actor)
         }
         ["api", "v1", "devices", id] => {
             get_only()?;
             reject_params(params, &[])?;
-            get_device(state, id)
+            get_device(state, &super::respond::decode_path_segment(id))
         }
         ["api", "v1", "telemetry"] => {
             get_only()?;
