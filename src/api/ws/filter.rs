@@ -67,7 +67,7 @@ impl Filter {
                 "error",
                 ErrorData {
                     code: "bad_request",
-                    message: &message,
+                    message: shorten(&message),
                 },
             ),
         }
@@ -115,6 +115,17 @@ impl Filter {
     }
 }
 
+/// Longest error message sent back: parse errors quote the client's text (escaped, up to six
+/// bytes per byte), and a reply must not be an amplified copy of what the client sent.
+const MAX_ERROR_CHARS: usize = 200;
+
+fn shorten(message: &str) -> &str {
+    match message.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => &message[..end],
+        None => message,
+    }
+}
+
 fn parse(text: &str) -> Result<Subscribe, String> {
     let message: ClientMessage = serde_json::from_str(text).map_err(|e| {
         format!("expected {{\"subscribe\": {{\"devices\": [...], \"metrics\": [...]}}}}: {e}")
@@ -145,6 +156,18 @@ mod tests {
             value: 21.5,
         };
         LiveEvent::Readings(Arc::new(vec![r("a", "t"), r("a", "h"), r("b", "t")]))
+    }
+
+    #[test]
+    fn an_error_reply_quotes_little_of_the_message_whatever_its_length() {
+        // Found by fuzzing (fuzz/fuzz_targets/ws_message.rs): serde's message quotes the
+        // client's string with every control character escaped, six bytes for one.
+        let text = format!("\"[{}\"", "e\u{7f}".repeat(1000));
+        let mut f = Filter::default();
+        let reply = f.apply(&text);
+        assert!(reply.starts_with(r#"{"event":"error""#), "{reply}");
+        assert!(reply.len() < 2048, "{} bytes", reply.len());
+        assert_eq!(f, Filter::default());
     }
 
     #[test]
