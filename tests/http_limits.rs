@@ -958,3 +958,25 @@ fn two_hundred_idle_connections_do_not_keep_a_real_client_out() {
     assert_eq!(resp.status, 200);
     drop(idle);
 }
+
+#[test]
+fn odd_request_lines_get_a_json_error_and_absolute_form_targets_are_served() {
+    let (_broker, d) = daemon();
+    let addr = daemon_addr(&d);
+    for raw in [
+        &b"GET /api/v1/h\xc3\xa9alth HTTP/1.1\r\nHost: t\r\n\r\n"[..],
+        b"GET /api/v1/health HTTP/1.1\r\nH\xc3\xa9: x\r\n\r\n",
+        b"GET /api/v1/health\r\n\r\n",
+    ] {
+        let resp = exchange(addr, raw);
+        assert!(resp.status == 400 || resp.status == 505, "{}", resp.status);
+        let code = resp.json()["error"]["code"].as_str().unwrap().to_owned();
+        assert!(!code.is_empty(), "{}", String::from_utf8_lossy(raw));
+    }
+    let resp = exchange(
+        addr,
+        b"GET http://router.lan:8080/api/v1/health HTTP/1.1\r\nHost: router.lan\r\n\r\n",
+    );
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["status"], "ok");
+}
