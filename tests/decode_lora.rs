@@ -32,7 +32,8 @@ const APP: &str = "ec925802ae430ca77fd3dd73cb2cc588";
 
 #[test]
 fn shared_vectors_decode_to_their_expected_fields() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/lorawan.json");
+    // The committed copy of the public vectors (proto/tests/vectors, source named inside).
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("proto/tests/vectors/lorawan.json");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     for case in doc["cases"].as_array().unwrap() {
         let (code, out, err) = decode(

@@ -1,11 +1,12 @@
-//! The shared LoRaWAN vectors (`../shared/vectors/lorawan.json` beside the repository): every
-//! case must parse, pass its MIC and decrypt to the expected payload.
+//! The public LoRaWAN vectors (`tests/vectors/lorawan.json`, a committed copy of the project's
+//! shared vector file; its `about` names their source): every case must parse, pass its MIC
+//! and decrypt to the expected payload.
 
 use acs_proto::lorawan::{extend_fcnt, AesKey, PhyPayload};
 use std::path::PathBuf;
 
 fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/lorawan.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/lorawan.json")
 }
 
 fn key(hex_key: &str) -> AesKey {
