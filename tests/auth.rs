@@ -694,26 +694,17 @@ fn names_with_bidi_or_control_characters_are_refused_for_devices_and_rules() {
     );
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn logins_do_not_leave_their_hash_memory_resident() {
     let broker = Broker::start();
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
     // Daemon::start logged in once: the hash code and its first block have been through.
-    let before = rss_kib(daemon.pid());
+    let before = daemon.rss_kib();
     for _ in 0..4 {
         let (status, _, _) = daemon.login(TEST_USER, TEST_PASSWORD);
         assert_eq!(status, 200);
     }
     // Each hash takes 8 MiB; with the memory kept, RSS would be 8 MiB or more higher.
-    let grown = rss_kib(daemon.pid()).saturating_sub(before);
+    let grown = daemon.rss_kib().saturating_sub(before);
     assert!(grown < 4 * 1024, "RSS grew by {grown} KiB over 4 logins");
 }

@@ -357,16 +357,6 @@ fn messages_stamped_beyond_the_future_skew_are_refused_whole_and_counted() {
     assert!(daemon.log().contains("max_future_skew_s"));
 }
 
-/// The daemon's resident memory, from /proc.
-fn rss_kib(daemon: &Daemon) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid())).unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .expect("VmRSS in /proc/PID/status");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// A telemetry payload of about `bytes` bytes (valid JSON, so only its size is wrong).
 fn padded_payload(bytes: usize) -> Vec<u8> {
     format!("{{\"t\": 1, \"pad\": \"{}\"}}", "x".repeat(bytes)).into_bytes()
@@ -382,7 +372,7 @@ fn oversize_messages_at_every_qos_are_acked_and_dropped_without_a_reconnect_or_s
         rumqttc::QoS::AtLeastOnce,
         rumqttc::QoS::ExactlyOnce,
     ];
-    let idle_rss = rss_kib(&daemon);
+    let idle_rss = daemon.rss_kib();
     let mut max_rss = idle_rss;
     // 200 KiB: above max_payload_kb (64), within the daemon's read limit (256 KiB), so read,
     // acknowledged and counted. 3 MiB: above the Maximum Packet Size the daemon announces in its
@@ -400,7 +390,7 @@ fn oversize_messages_at_every_qos_are_acked_and_dropped_without_a_reconnect_or_s
                 format!("{{\"ts\": 1767225600000, \"n\": {n}}}"),
             );
             readings_of(&daemon, &format!("after{n}"), 1);
-            max_rss = max_rss.max(rss_kib(&daemon));
+            max_rss = max_rss.max(daemon.rss_kib());
         }
     }
     let mqtt = daemon.health()["mqtt"].clone();

@@ -317,20 +317,11 @@ fn readings_the_store_refuses_are_not_published() {
     assert_eq!(daemon.health()["ingest"]["rejected_device_cap"], 1);
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_client_that_floods_messages_without_reading_is_cut_off_while_the_api_answers() {
     let broker = Broker::start();
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
-    let rss_before = rss_kib(daemon.pid());
+    let rss_before = daemon.rss_kib();
     let mut ws = Ws::connect(&daemon).unwrap();
     let flooder = std::thread::spawn(move || {
         let message = json!({"subscribe": {"devices": ["a", "b"], "metrics": ["t"]}}).to_string();
@@ -365,7 +356,7 @@ fn a_client_that_floods_messages_without_reading_is_cut_off_while_the_api_answer
         slowest < Duration::from_secs(2),
         "a REST request took {slowest:?}"
     );
-    let grown = rss_kib(daemon.pid()).saturating_sub(rss_before);
+    let grown = daemon.rss_kib().saturating_sub(rss_before);
     assert!(grown < 4 * 1024, "RSS grew by {grown} KiB");
     // Other clients are still served.
     let mut polite = Ws::connect(&daemon).unwrap();

@@ -96,21 +96,8 @@ pub fn message(i: u64) -> (String, String) {
 /// Publishes `n` one-reading messages, as fast as the client goes or at `rate` per second;
 /// returns when the broker has taken them all (QoS 1: every PUBACK seen).
 pub fn publish_all(port: u16, n: u64, qos: QoS, rate: Option<f64>) {
-    let (client, mut connection) = connect(port, &format!("bench-pub-{}", free_port()), true);
-    let acked = Arc::new(AtomicU64::new(0));
-    let counter = acked.clone();
-    let driver = std::thread::spawn(move || {
-        for event in connection.iter() {
-            match event {
-                Ok(Event::Incoming(Packet::PubAck(_))) => {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    });
+    let (client, connection) = connect(port, &format!("bench-pub-{}", free_port()), true);
+    let (acked, driver) = count_acks(connection, false);
     let start = Instant::now();
     for i in 0..n {
         let (topic, payload) = message(i);
@@ -130,6 +117,31 @@ pub fn publish_all(port: u16, n: u64, qos: QoS, rate: Option<f64>) {
     std::thread::sleep(Duration::from_millis(200));
     let _ = client.disconnect();
     let _ = driver.join();
+}
+
+/// Drives a publisher's connection on a thread of its own and counts the broker's PUBACKs,
+/// until the client disconnects; a connection error ends it, or with `reconnect` is waited
+/// out (rumqttc reconnects on the next poll).
+pub fn count_acks(
+    mut connection: rumqttc::Connection,
+    reconnect: bool,
+) -> (Arc<AtomicU64>, std::thread::JoinHandle<()>) {
+    let acked = Arc::new(AtomicU64::new(0));
+    let counter = acked.clone();
+    let driver = std::thread::spawn(move || {
+        for event in connection.iter() {
+            match event {
+                Ok(Event::Incoming(Packet::PubAck(_))) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                Ok(_) => {}
+                Err(_) if reconnect => std::thread::sleep(Duration::from_millis(100)),
+                Err(_) => break,
+            }
+        }
+    });
+    (acked, driver)
 }
 
 /// A field of `/proc/<pid>/status` in kB (VmRSS, VmHWM); 0 when the process is gone.

@@ -68,24 +68,30 @@ fn idle_connections(t: &Target) -> String {
     format!("{n} held")
 }
 
+/// `n` connections that each send `raw` and keep the connection open; then how many of them
+/// got a response starting with `expect`.
+fn send_held(t: &Target, n: usize, raw: &[u8], expect: &[u8]) -> usize {
+    let held: Vec<TcpStream> = (0..n)
+        .filter_map(|_| {
+            let mut s = connect(t)?;
+            s.write_all(raw).ok()?;
+            Some(s)
+        })
+        .collect();
+    held.into_iter()
+        .filter(|mut s| {
+            let mut head = vec![0u8; expect.len()];
+            s.read_exact(&mut head).is_ok() && head == expect
+        })
+        .count()
+}
+
 /// 16 connections at a time that send an HTTP/2.0 request line and hold.
 fn http2_lines_held(t: &Target) -> String {
     let mut answered = 0;
     while Instant::now() < t.until {
-        let held: Vec<TcpStream> = (0..16)
-            .filter_map(|_| {
-                let mut s = connect(t)?;
-                s.write_all(b"GET /api/v1/health HTTP/2.0\r\nHost: x\r\n\r\n")
-                    .ok()?;
-                Some(s)
-            })
-            .collect();
-        for mut s in held {
-            let mut head = [0u8; 12];
-            if s.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 505" {
-                answered += 1;
-            }
-        }
+        let raw = b"GET /api/v1/health HTTP/2.0\r\nHost: x\r\n\r\n";
+        answered += send_held(t, 16, raw, b"HTTP/1.1 505");
         std::thread::sleep(Duration::from_millis(50));
     }
     format!("{answered} answered 505")
@@ -101,19 +107,7 @@ fn upgrade_with_body(t: &Target) -> String {
     );
     let mut answered = 0;
     while Instant::now() < t.until {
-        let held: Vec<TcpStream> = (0..2)
-            .filter_map(|_| {
-                let mut s = connect(t)?;
-                s.write_all(raw.as_bytes()).ok()?;
-                Some(s)
-            })
-            .collect();
-        for mut s in held {
-            let mut head = [0u8; 9];
-            if s.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 " {
-                answered += 1;
-            }
-        }
+        answered += send_held(t, 2, raw.as_bytes(), b"HTTP/1.1 ");
         std::thread::sleep(Duration::from_millis(100));
     }
     format!("{answered} answered")

@@ -13,8 +13,8 @@ mod harness;
 mod attacks;
 
 use harness::{free_port, start_broker, status_kb, DaemonSpec};
-use rumqttc::{Event, Packet, QoS};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use rumqttc::QoS;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,10 +51,9 @@ fn main() {
     );
 
     let stop = Arc::new(AtomicBool::new(false));
-    let published = Arc::new(AtomicU64::new(0));
     let publisher = {
-        let (stop, published) = (stop.clone(), published.clone());
-        std::thread::spawn(move || publish(broker_port, rate, &stop, &published))
+        let stop = stop.clone();
+        std::thread::spawn(move || publish(broker_port, rate, &stop))
     };
     let rss_start = status_kb(pid, "VmRSS");
     let started = Instant::now();
@@ -120,22 +119,9 @@ fn main() {
 
 /// Publishes `rate` readings/s as QoS 1 messages of [`PER_MESSAGE`] readings on a persistent
 /// session until `stop`; returns the readings the broker acknowledged.
-fn publish(port: u16, rate: u64, stop: &AtomicBool, published: &AtomicU64) -> u64 {
-    let (client, mut connection) = harness::connect(port, "soak-publisher", false);
-    let acked = Arc::new(AtomicU64::new(0));
-    let counter = acked.clone();
-    let driver = std::thread::spawn(move || {
-        for event in connection.iter() {
-            match event {
-                Ok(Event::Incoming(Packet::PubAck(_))) => {
-                    counter.fetch_add(1, Relaxed);
-                }
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
-                Ok(_) => {}
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
-            }
-        }
-    });
+fn publish(port: u16, rate: u64, stop: &AtomicBool) -> u64 {
+    let (client, connection) = harness::connect(port, "soak-publisher", false);
+    let (acked, driver) = harness::count_acks(connection, true);
     let messages_per_s = (rate / PER_MESSAGE).max(1);
     let start = Instant::now();
     let mut i = 0u64;
@@ -154,7 +140,6 @@ fn publish(port: u16, rate: u64, stop: &AtomicBool, published: &AtomicU64) -> u6
             )
             .unwrap();
         i += 1;
-        published.store(i * PER_MESSAGE, Relaxed);
         let due = start + Duration::from_secs_f64(i as f64 / messages_per_s as f64);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }

@@ -134,8 +134,8 @@ impl Response {
     }
 
     /// The status line and header block, ending in the blank line. `close` adds
-    /// `Connection: close`; `body_len` is sent as `Content-Length` (a HEAD response states the
-    /// length of the body it omits).
+    /// `Connection: close`; `with_length` adds the body's `Content-Length` (a HEAD response
+    /// states the length of the body it omits; a `101` has none).
     pub(super) fn head(&self, close: bool, with_length: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(b"HTTP/1.1 ");
@@ -220,8 +220,8 @@ impl From<Response> for Reply {
     }
 }
 
-impl From<super::super::respond::ApiError> for Reply {
-    fn from(e: super::super::respond::ApiError) -> Reply {
-        super::super::respond::error_response(&e).into()
+impl From<crate::api::respond::ApiError> for Reply {
+    fn from(e: crate::api::respond::ApiError) -> Reply {
+        crate::api::respond::error_response(&e).into()
     }
 }
