@@ -1,5 +1,13 @@
-use super::options::{self, Kind, MULTI_SECTIONS, OPTIONS, SECTIONS};
+use super::options::spec::Kind;
+use super::options::table::{all_options, options_of, MULTI_SECTIONS, SECTIONS};
 use super::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+mod ble;
+mod lora_devices;
+mod models;
+mod options;
 
 const COMMITTED: &str = "openwrt/files/acs-edge.config";
 
@@ -74,11 +82,7 @@ fn default_text_sets_every_option_of_the_table() {
             "named like DESIGN.md"
         );
         let set: Vec<_> = s.options.iter().map(|e| e.name.as_str()).collect();
-        let table: Vec<_> = OPTIONS
-            .iter()
-            .filter(|o| o.section == s.kind)
-            .map(|o| o.name)
-            .collect();
+        let table: Vec<_> = options_of(&s.kind).iter().map(|o| o.name).collect();
         assert_eq!(set, table);
     }
 }
@@ -120,37 +124,29 @@ fn rendered_text_documents_reload_and_restart() {
 
 #[test]
 fn option_table_names_are_unique_and_valid() {
-    for (i, o) in OPTIONS.iter().enumerate() {
+    for (section, o) in all_options() {
         assert!(uci::is_valid_name(o.name) && o.name.bytes().all(|b| !b.is_ascii_uppercase()));
-        assert!(
-            SECTIONS.iter().any(|s| s.name == o.section)
-                || MULTI_SECTIONS.iter().any(|s| s.name == o.section),
-            "{}",
-            o.section
-        );
-        assert_eq!(
-            options::find(o.section, o.name),
-            Some(i),
-            "duplicate {}",
-            o.name
-        );
+        let same_name = options_of(section)
+            .iter()
+            .filter(|other| other.name == o.name);
+        assert_eq!(same_name.count(), 1, "duplicate {section}.{}", o.name);
         assert!(!o.doc.is_empty());
     }
 }
 
 #[test]
 fn every_integer_range_is_inclusive_and_enforced() {
-    for o in OPTIONS {
-        let Kind::Int { min, max } = o.kind else {
+    for (section, o) in all_options() {
+        let Kind::Int { min, max, .. } = o.kind else {
             continue;
         };
         // A multi-instance section also needs its required options (from its example).
         let required: String = MULTI_SECTIONS
             .iter()
-            .filter(|m| m.name == o.section)
+            .filter(|m| m.name == section)
             .flat_map(|m| m.example.lines())
             .filter(|l| {
-                let multi = MULTI_SECTIONS.iter().find(|m| m.name == o.section);
+                let multi = MULTI_SECTIONS.iter().find(|m| m.name == section);
                 multi.is_some_and(|m| {
                     m.required.iter().any(|r| {
                         let l = l.trim_start();
@@ -164,7 +160,7 @@ fn every_integer_range_is_inclusive_and_enforced() {
         let text = |v: u64| {
             format!(
                 "config {0} '{0}'\n\toption {1} '{v}'\n{required}",
-                o.section, o.name
+                section, o.name
             )
         };
         parse(&text(min)).unwrap();
@@ -175,7 +171,7 @@ fn every_integer_range_is_inclusive_and_enforced() {
             format!(
                 "line 2: option '{}' in section '{}': expected an integer {min}..={max}, got '{}'",
                 o.name,
-                o.section,
+                section,
                 max + 1
             )
         );
