@@ -2,9 +2,10 @@
 //! ([`uci`]) so the same file works on a router and on a laptop.
 //!
 //! Every section and option, with its default, range and documentation, is declared once in
-//! the option table (`options/`, one file per section). [`parse`] checks a file against it and builds a typed
-//! [`Config`]; [`Config::default`] is built from the table's defaults; [`default_config_text`]
-//! renders the table as the commented file that `print-config` prints and the package ships.
+//! the option table (`options/`, one file per section). [`parse`] checks a file against it,
+//! once, into typed slots (`values.rs`) and builds a typed [`Config`] from them;
+//! [`Config::default`] is built from the table's defaults; [`default_config_text`] renders the
+//! table as the commented file that `print-config` prints and the package ships.
 //!
 //! Leniency: missing sections and options take their defaults; unknown sections and options
 //! (LuCI or a newer version may add some) are warnings, not errors; a known section may be
@@ -189,7 +190,7 @@ impl Config {
         let auth = instances::auth_from(v, named);
         let ble = ble::ble_from(v, named)?;
         let models = models::models_from(named)?;
-        // Last, so that errors in named sections are reported first, as they always were.
+        // Last: an error in a named section is reported before the upstream checks.
         let upstream = sections::upstream_from(v)?;
         Ok(Config {
             main,
