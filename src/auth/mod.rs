@@ -20,7 +20,6 @@ pub mod limiter;
 pub mod password;
 pub mod tokens;
 
-use crate::config;
 use crate::stats::Stats;
 use limiter::Limiter;
 use std::collections::HashMap;
@@ -68,6 +67,31 @@ pub enum AuthError {
     Busy,
     #[error("cannot create a token: {0}")]
     Internal(String),
+}
+
+/// Who may log in and the login policy, as configured (`config user`, `config api_token`,
+/// the `api` login options); built by `runtime::settings::auth_settings` at start and reload.
+/// No `Debug`: it holds password and token hashes.
+pub struct AuthSettings {
+    pub token_ttl: Duration,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    pub users: Vec<UserSettings>,
+    pub api_tokens: Vec<ApiTokenSettings>,
+}
+
+pub struct UserSettings {
+    pub name: String,
+    /// An argon2 PHC string.
+    pub password_hash: String,
+    pub enabled: bool,
+}
+
+pub struct ApiTokenSettings {
+    pub name: String,
+    /// `sha256:<hex>` of the token.
+    pub token_hash: String,
+    pub enabled: bool,
 }
 
 /// A successful login.
@@ -144,14 +168,14 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(config: &config::Auth, stats: Arc<Stats>) -> Auth {
+    pub fn new(settings: &AuthSettings, stats: Arc<Stats>) -> Auth {
         let auth = Auth {
             state: Mutex::new(State {
                 users: HashMap::new(),
                 api_tokens: Vec::new(),
-                token_ttl: config.token_ttl,
-                max_failures: config.login_max_failures,
-                lockout: config.login_lockout,
+                token_ttl: settings.token_ttl,
+                max_failures: settings.login_max_failures,
+                lockout: settings.login_lockout,
                 sessions: Sessions::default(),
                 limiter: Limiter::default(),
                 failure_log: FailureLog::default(),
@@ -159,7 +183,7 @@ impl Auth {
             gate: gate::Gate::default(),
             stats,
         };
-        auth.reload(config);
+        auth.reload(settings);
         auth
     }
 
@@ -169,24 +193,24 @@ impl Auth {
 
     /// Replaces users, API tokens and the login policy. Sessions of users that are gone or
     /// disabled end; other sessions keep their expiry.
-    pub fn reload(&self, config: &config::Auth) {
-        let users: HashMap<String, UserEntry> = config
+    pub fn reload(&self, settings: &AuthSettings) {
+        let users: HashMap<String, UserEntry> = settings
             .users
             .iter()
             .map(|u| {
                 let entry = UserEntry {
-                    phc: u.password_hash.expose().to_owned(),
+                    phc: u.password_hash.clone(),
                     enabled: u.enabled,
                 };
                 (u.name.clone(), entry)
             })
             .collect();
-        let api_tokens = config
+        let api_tokens = settings
             .api_tokens
             .iter()
             .filter(|t| t.enabled)
             .filter_map(|t| {
-                let digest = tokens::parse_hash(t.token_hash.expose())?;
+                let digest = tokens::parse_hash(&t.token_hash)?;
                 Some(TokenEntry {
                     name: t.name.clone(),
                     digest,
@@ -207,7 +231,7 @@ impl Auth {
         log::info!(
             "users={enabled_users} api_tokens={} token_ttl_s={} credentials loaded",
             api_tokens.len(),
-            config.token_ttl.as_secs()
+            settings.token_ttl.as_secs()
         );
         if enabled_users == 0 && api_tokens.is_empty() {
             log::warn!(
@@ -217,9 +241,9 @@ impl Auth {
         }
         st.users = users;
         st.api_tokens = api_tokens;
-        st.token_ttl = config.token_ttl;
-        st.max_failures = config.login_max_failures;
-        st.lockout = config.login_lockout;
+        st.token_ttl = settings.token_ttl;
+        st.max_failures = settings.login_max_failures;
+        st.lockout = settings.login_lockout;
     }
 
     /// Checks a password and issues a session token. `client` is the real client address.

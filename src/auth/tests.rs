@@ -1,5 +1,4 @@
 use super::*;
-use crate::config::{Secret, User};
 use argon2::password_hash::{PasswordHasher, SaltString};
 
 /// A cheap hash (m = 64 KiB, t = 1) so these tests do not spend their time in argon2.
@@ -13,18 +12,17 @@ fn cheap_hash(password: &str) -> String {
         .to_string()
 }
 
-fn config(users: &[(&str, bool)]) -> config::Auth {
-    config::Auth {
+fn config(users: &[(&str, bool)]) -> AuthSettings {
+    AuthSettings {
         token_ttl: Duration::from_secs(60),
         login_max_failures: 3,
         login_lockout: Duration::from_secs(60),
         users: users
             .iter()
-            .map(|(name, enabled)| User {
+            .map(|(name, enabled)| UserSettings {
                 name: (*name).to_owned(),
-                password_hash: Secret::new(cheap_hash(&format!("pw-of-{name}"))),
+                password_hash: cheap_hash(&format!("pw-of-{name}")),
                 enabled: *enabled,
-                line: 1,
             })
             .collect(),
         api_tokens: Vec::new(),
@@ -129,11 +127,10 @@ fn reload_ends_the_sessions_of_removed_and_disabled_users_only() {
 fn configured_api_tokens_are_recognised_until_disabled() {
     let mut cfg = config(&[]);
     let token = tokens::new_token().unwrap();
-    cfg.api_tokens.push(config::ApiToken {
+    cfg.api_tokens.push(ApiTokenSettings {
         name: "ci".into(),
-        token_hash: Secret::new(tokens::format_hash(&tokens::digest(&token))),
+        token_hash: tokens::format_hash(&tokens::digest(&token)),
         enabled: true,
-        line: 1,
     });
     let auth = Auth::new(&cfg, Arc::default());
     assert_eq!(

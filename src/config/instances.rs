@@ -2,22 +2,27 @@
 //! the option table's `MULTI_SECTIONS`): each instance is named, checked against the table like
 //! a single section, must set its spec's required options, and becomes one typed entry.
 
-use super::options::{MultiSectionSpec, Val};
-use super::{set_entry, uci, ConfigError, Secret, Values};
+use super::error::ConfigError;
+use super::options::auth::{API_TOKEN, USER};
+use super::options::keys::{Flag, Int, Text};
+use super::options::spec::MultiSectionSpec;
+use super::secret::Secret;
+use super::uci;
+use super::values::{set_entry, Values};
 use std::time::Duration;
 
 /// Longest name of a multi-instance section (a user name, a token name).
 pub const MAX_INSTANCE_NAME: usize = 64;
 
 /// One named instance of a multi-instance section type, with its checked values.
-pub(super) struct Instance {
+pub struct Instance {
     pub kind: &'static str,
     pub name: String,
     pub line: usize,
     pub values: Values,
 }
 
-pub(super) fn parse_instance(
+pub fn parse_instance(
     multi: &MultiSectionSpec,
     section: &uci::Section,
     warnings: &mut Vec<String>,
@@ -45,12 +50,12 @@ pub(super) fn parse_instance(
         set_entry(&mut values, multi.name, entry, warnings)?;
     }
     for required in multi.required {
-        let empty = match values.get(multi.name, required) {
-            Val::Text(t) => t.is_empty(),
-            Val::List(items) => items.is_empty(),
-            _ => false,
-        };
-        if values.line(multi.name, required).is_none() || empty {
+        let given = multi
+            .options
+            .iter()
+            .find(|o| o.name == *required)
+            .is_some_and(|o| values.is_given(o.kind));
+        if !given {
             return Err(fail(&name, format!("option '{required}' is required")));
         }
     }
@@ -96,29 +101,29 @@ pub struct ApiToken {
 }
 
 /// The typed `Auth` from the `api` options and the `user` / `api_token` instances.
-pub(super) fn auth_from(v: &Values, instances: &[Instance]) -> Auth {
-    let secs = |s, n| Duration::from_secs(v.int(s, n));
+pub fn auth_from(v: &Values, instances: &[Instance]) -> Auth {
+    let secs = |key| Duration::from_secs(v.int(key));
     Auth {
-        token_ttl: secs("api", "token_ttl_s"),
-        login_max_failures: v.int("api", "login_max_failures") as u32,
-        login_lockout: secs("api", "login_lockout_s"),
+        token_ttl: secs(Int::ApiTokenTtlS),
+        login_max_failures: v.int(Int::ApiLoginMaxFailures) as u32,
+        login_lockout: secs(Int::ApiLoginLockoutS),
         users: instances
             .iter()
-            .filter(|i| i.kind == "user")
+            .filter(|i| i.kind == USER.name)
             .map(|i| User {
                 name: i.name.clone(),
-                password_hash: Secret::new(i.values.text("user", "password_hash")),
-                enabled: i.values.flag("user", "enabled"),
+                password_hash: Secret::new(i.values.text(Text::UserPasswordHash)),
+                enabled: i.values.flag(Flag::UserEnabled),
                 line: i.line,
             })
             .collect(),
         api_tokens: instances
             .iter()
-            .filter(|i| i.kind == "api_token")
+            .filter(|i| i.kind == API_TOKEN.name)
             .map(|i| ApiToken {
                 name: i.name.clone(),
-                token_hash: Secret::new(i.values.text("api_token", "token_hash")),
-                enabled: i.values.flag("api_token", "enabled"),
+                token_hash: Secret::new(i.values.text(Text::ApiTokenTokenHash)),
+                enabled: i.values.flag(Flag::ApiTokenEnabled),
                 line: i.line,
             })
             .collect(),

@@ -23,7 +23,7 @@ mod window;
 #[cfg(feature = "ml")]
 pub use onnx::LoadedModel;
 #[cfg(feature = "ml")]
-pub use runner::{MlRunner, ML_QUEUE};
+pub use runner::{MlRunner, ModelSettings, ML_QUEUE};
 #[cfg(feature = "ml")]
 pub use window::{Ready, Windows, MAX_DEVICES_PER_MODEL};
 

@@ -9,7 +9,6 @@
 use super::window::{Offered, Ready, Windows};
 use super::LoadedModel;
 use crate::bus::{Bus, Interest, LiveEvent, Subscription};
-use crate::config::ModelSpec;
 use crate::ingest::Event;
 use crate::logging::WarnLimit;
 use crate::model::{Reading, Transport};
@@ -17,12 +16,36 @@ use crate::stats::Stats;
 use crate::store::Store;
 use smol::future;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// Committed batches the `ml` thread may lag behind.
 pub const ML_QUEUE: usize = 16;
+
+/// What one enabled `config model` section asks for; built by
+/// `runtime::settings::model_settings`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    /// The section name, for logs.
+    pub name: String,
+    pub path: PathBuf,
+    /// `None`: every device with these metrics (one window per device).
+    pub device: Option<String>,
+    /// Input metrics in model column order; the first one paces the windows.
+    pub metrics: Vec<String>,
+    /// Rows per window.
+    pub window: usize,
+    /// New rows between two inferences.
+    pub hop: usize,
+    /// Metric name of the derived reading.
+    pub output: String,
+    /// When set, only scores at or above it are written.
+    pub threshold: Option<f64>,
+    /// Line of the section, for messages.
+    pub line: usize,
+}
 
 /// One loaded `config model` section with its windows.
 struct Section {
@@ -41,19 +64,18 @@ pub struct MlRunner {
 }
 
 impl MlRunner {
-    /// Loads the enabled models of `specs` (each failure is logged and counted) and starts the
-    /// thread. `Ok(None)` when no model loaded.
+    /// Loads the models (each failure is logged and counted) and starts the thread. `Ok(None)`
+    /// when no model loaded.
     pub fn start(
-        specs: &[ModelSpec],
+        settings: &[ModelSettings],
         bus: &Arc<Bus>,
         writer: async_channel::Sender<Event>,
         store: Arc<Mutex<Store>>,
         stats: Arc<Stats>,
     ) -> std::io::Result<Option<MlRunner>> {
-        let sections: Vec<Section> = specs
+        let sections: Vec<Section> = settings
             .iter()
-            .filter(|s| s.enabled)
-            .filter_map(|spec| load(spec, &stats.ml))
+            .filter_map(|model| load(model, &stats.ml))
             .collect();
         if sections.is_empty() {
             return Ok(None);
@@ -93,7 +115,7 @@ impl MlRunner {
     }
 }
 
-fn load(spec: &ModelSpec, counters: &super::MlCounters) -> Option<Section> {
+fn load(spec: &ModelSettings, counters: &super::MlCounters) -> Option<Section> {
     let windows = Windows::new(
         spec.device.clone(),
         spec.metrics.clone(),

@@ -48,7 +48,7 @@ impl MlPart {
     #[cfg(feature = "ml")]
     fn load(&mut self, specs: &[ModelSpec]) {
         match crate::ml::MlRunner::start(
-            specs,
+            &super::settings::model_settings(specs),
             &self.bus,
             self.writer.clone(),
             self.store.clone(),

@@ -26,7 +26,9 @@ use crate::stats::Stats;
 use crate::store::Store;
 use crate::sync::{Upstream, UpstreamStatus};
 use lora::LoraInputs;
-use settings::{api_limits, ingest_filters, mqtt_settings, store_options, sync_settings};
+use settings::{
+    api_limits, auth_settings, ingest_filters, mqtt_settings, store_options, sync_settings,
+};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
@@ -173,7 +175,7 @@ fn serve(
         None
     };
 
-    let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
+    let auth = Arc::new(Auth::new(&auth_settings(&config), stats.clone()));
     let ml = ml::MlPart::start(
         &config.models,
         live.bus.clone(),
@@ -441,7 +443,7 @@ impl Daemon {
                 log::warn!("{what} changed; it takes effect on the next restart");
             }
         }
-        self.auth.reload(&new.auth);
+        self.auth.reload(&auth_settings(&new));
         if new.lora_devices != self.config.lora_devices {
             self.lora.reload_keys(&new);
         }

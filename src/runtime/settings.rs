@@ -2,7 +2,12 @@
 //! depend on the config layer and the reload path builds them the same way as start-up.
 
 use crate::api::Limits;
+use crate::auth::{ApiTokenSettings, AuthSettings, UserSettings};
 use crate::config::Config;
+#[cfg(feature = "ml")]
+use crate::config::ModelSpec;
+#[cfg(feature = "lora")]
+use crate::config::{LorawanPayload, RadioChip};
 #[cfg(feature = "ble")]
 use crate::ingest::ble::{scanner::ScanSettings, BleAddress, BleDeviceSettings, BleSettings};
 #[cfg(feature = "lora")]
@@ -11,6 +16,8 @@ use crate::ingest::lora::{
     RadioSettings,
 };
 use crate::ingest::mqtt::MqttSettings;
+#[cfg(feature = "ml")]
+use crate::ml::ModelSettings;
 use crate::store::StoreOptions;
 use crate::sync::SyncSettings;
 
@@ -140,15 +147,14 @@ pub fn lora_settings(config: &Config) -> LoraSettings {
     }
 }
 
-/// The radio options; the option table restricts each choice, so the fallbacks are unreachable.
 #[cfg(feature = "lora")]
 pub fn radio_settings(config: &Config) -> RadioSettings {
     let lora = &config.lora;
     RadioSettings {
-        chip: match lora.radio_chip.as_str() {
-            "sx1261" => Chip::Sx1261,
-            "sx1276" => Chip::Sx1276,
-            _ => Chip::Sx1262,
+        chip: match lora.radio_chip {
+            RadioChip::Sx1261 => Chip::Sx1261,
+            RadioChip::Sx1262 => Chip::Sx1262,
+            RadioChip::Sx1276 => Chip::Sx1276,
         },
         spi_device: lora.radio_spi.clone(),
         gpio_chip: lora.radio_gpiochip.clone(),
@@ -158,16 +164,8 @@ pub fn radio_settings(config: &Config) -> RadioSettings {
         tcxo_mv: Some(lora.radio_tcxo_mv).filter(|mv| *mv > 0),
         frequency_hz: lora.radio_frequency_hz,
         spreading_factor: lora.radio_sf,
-        bandwidth_hz: lora
-            .radio_bw_khz
-            .parse::<f64>()
-            .map(|khz| (khz * 1000.0).round() as u32)
-            .unwrap_or(125_000),
-        coding_rate: lora
-            .radio_cr
-            .strip_prefix("4/")
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(5),
+        bandwidth_hz: lora.radio_bandwidth_hz,
+        coding_rate: lora.radio_coding_rate,
         public_network: lora.radio_public_network,
     }
 }
@@ -186,10 +184,9 @@ pub fn lora_keys(config: &Config) -> LoraKeys {
                 dev_addr: d.dev_addr,
                 nwk_s_key: d.nwkskey.0,
                 app_s_key: d.appskey.0,
-                // The option table restricts the choice.
-                payload: match d.payload.as_str() {
-                    "none" => PayloadCodec::None,
-                    _ => PayloadCodec::Lpp,
+                payload: match d.payload {
+                    LorawanPayload::Lpp => PayloadCodec::Lpp,
+                    LorawanPayload::None => PayloadCodec::None,
                 },
             })
             .collect(),
@@ -204,4 +201,52 @@ pub fn lora_keys(config: &Config) -> LoraKeys {
             })
             .collect(),
     }
+}
+
+/// Users, API tokens and the login policy (`config user`, `config api_token`, `config api`).
+pub fn auth_settings(config: &Config) -> AuthSettings {
+    let auth = &config.auth;
+    AuthSettings {
+        token_ttl: auth.token_ttl,
+        login_max_failures: auth.login_max_failures,
+        login_lockout: auth.login_lockout,
+        users: auth
+            .users
+            .iter()
+            .map(|u| UserSettings {
+                name: u.name.clone(),
+                password_hash: u.password_hash.expose().to_owned(),
+                enabled: u.enabled,
+            })
+            .collect(),
+        api_tokens: auth
+            .api_tokens
+            .iter()
+            .map(|t| ApiTokenSettings {
+                name: t.name.clone(),
+                token_hash: t.token_hash.expose().to_owned(),
+                enabled: t.enabled,
+            })
+            .collect(),
+    }
+}
+
+/// The enabled `config model` sections.
+#[cfg(feature = "ml")]
+pub fn model_settings(models: &[ModelSpec]) -> Vec<ModelSettings> {
+    models
+        .iter()
+        .filter(|m| m.enabled)
+        .map(|m| ModelSettings {
+            name: m.name.clone(),
+            path: m.path.clone(),
+            device: m.device.clone(),
+            metrics: m.metrics.clone(),
+            window: m.window,
+            hop: m.hop,
+            output: m.output.clone(),
+            threshold: m.threshold,
+            line: m.line,
+        })
+        .collect()
 }

@@ -1,0 +1,108 @@
+//! Multi-instance sections (`config user 'NAME'` and the others): names, required options,
+//! and the examples `print-config` shows.
+
+use super::error;
+use crate::config::options::table::MULTI_SECTIONS;
+use crate::config::{default_config_text, parse, LogLevel};
+use std::time::Duration;
+
+const ALICE_HASH: &str = "$argon2id$v=19$m=8192,t=4,p=1$c2FsdHNhbHRzYWx0$\
+                          WHa4/dXxGZ2OWO3pfLQyLvo1lhHdHSRvBQcvtSg1qzM";
+
+#[test]
+fn multi_instance_sections_give_one_entry_per_named_instance() {
+    let text = format!(
+        "config user 'alice'\n\toption password_hash '{ALICE_HASH}'\n\
+         config main 'main'\n\toption log_level 'warn'\n\
+         config user 'bob'\n\toption password_hash '{ALICE_HASH}'\n\toption enabled '0'\n\
+         config api_token 'ci'\n\toption token_hash \
+         'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'\n\
+         config api 'api'\n\toption token_ttl_s '120'\n"
+    );
+    let loaded = parse(&text).unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let auth = &loaded.config.auth;
+    let users: Vec<_> = auth
+        .users
+        .iter()
+        .map(|u| (u.name.as_str(), u.enabled, u.line))
+        .collect();
+    assert_eq!(users, vec![("alice", true, 1), ("bob", false, 5)]);
+    assert_eq!(auth.users[0].password_hash.expose(), ALICE_HASH);
+    assert_eq!(auth.api_tokens[0].name, "ci");
+    assert_eq!(auth.token_ttl, Duration::from_secs(120));
+    assert_eq!(loaded.config.main.log_level, LogLevel::Warn);
+    assert!(
+        !format!("{:?}", loaded.config).contains("argon2id"),
+        "hashes are not in Debug"
+    );
+}
+
+#[test]
+fn multi_instance_sections_need_a_name_their_required_options_and_valid_values() {
+    let e = error(&format!(
+        "config user\n\toption password_hash '{ALICE_HASH}'\n"
+    ));
+    assert_eq!(
+        e.to_string(),
+        "line 1: user '': needs a name: config user 'NAME'"
+    );
+    let e = error("config main 'main'\nconfig user 'carol'\n\toption enabled '1'\n");
+    assert_eq!(
+        e.to_string(),
+        "line 2: user 'carol': option 'password_hash' is required"
+    );
+    assert_eq!(e.line(), Some(2));
+    let e = error("config user 'carol'\n\toption password_hash ''\n");
+    assert!(e.to_string().contains("is required"), "{e}");
+    let e = error("config user 'dave'\n\toption password_hash 'hunter2'\n");
+    assert_eq!(e.line(), Some(2));
+    assert!(e.to_string().contains("PHC"), "{e}");
+    let long = "u".repeat(65);
+    let e = error(&format!(
+        "config user '{long}'\n\toption password_hash '{ALICE_HASH}'\n"
+    ));
+    assert!(e.to_string().contains("longer than 64"), "{e}");
+    let warned = parse(&format!(
+        "config user 'erin'\n\toption password_hash '{ALICE_HASH}'\n\toption shell 'sh'\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        warned.warnings,
+        vec!["line 3: unknown option 'shell' in section 'user' (ignored)"]
+    );
+}
+
+#[test]
+fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none() {
+    for multi in MULTI_SECTIONS {
+        let loaded = parse(multi.example).unwrap();
+        assert!(
+            loaded.warnings.is_empty(),
+            "{}: {:?}",
+            multi.name,
+            loaded.warnings
+        );
+        let auth = &loaded.config.auth;
+        let lora = &loaded.config.lora_devices;
+        assert_eq!(
+            auth.users.len()
+                + auth.api_tokens.len()
+                + loaded.config.ble.devices.len()
+                + lora.lorawan.len()
+                + lora.frames.len()
+                + loaded.config.models.len(),
+            1,
+            "{}",
+            multi.name
+        );
+        let rendered = default_config_text();
+        for line in multi.example.lines() {
+            assert!(rendered.contains(&format!("#{line}\n")), "{line}");
+        }
+    }
+    let defaults = parse(&default_config_text()).unwrap().config;
+    assert!(defaults.auth.users.is_empty() && defaults.auth.api_tokens.is_empty());
+    assert!(defaults.ble.devices.is_empty());
+    assert_eq!(defaults.lora_devices, Default::default());
+}
