@@ -403,7 +403,8 @@ return view.extend({
 			_('BLE sensors (BTHome v2, pvvx/ATC1441 thermometers, RuuviTag, acs-proto frames) heard through bluetoothd. Needs a build with the ble feature. Every BLE option needs a restart.'));
 		s.addremove = false;
 		s.tab('scan', _('Scanner'));
-		s.tab('filter', _('Devices'));
+		// Not 'filter': form.js keeps tabs in an Array, where an Array method's name counts as declared.
+		s.tab('devices', _('Devices'));
 		opt(s, 'scan', form.Flag, 'enabled', _('Scan for BLE advertisements'), _('Needs bluetoothd running.'), '0');
 		o = opt(s, 'scan', form.Value, 'adapter', _('Adapter'), _('For example hci0. Empty: the first adapter.'), '');
 		o.validate = validateBleAdapter;
@@ -413,13 +414,13 @@ return view.extend({
 		o = opt(s, 'scan', form.Value, 'restart_max_s', _('Longest restart wait (s)'),
 			_('Wait before the scanner starts again after the adapter or bluetoothd went away; doubles from 1 s up to this.'), '60');
 		o.datatype = 'range(1,3600)';
-		o = opt(s, 'filter', form.Value, 'frame_company_id', _('acs-proto company id'),
+		o = opt(s, 'devices', form.Value, 'frame_company_id', _('acs-proto company id'),
 			_('Company id (hex) whose manufacturer data carries acs-proto frames. Empty: not read.'), '');
 		o.validate = validateCompanyId;
-		o = opt(s, 'filter', form.DynamicList, 'allow', _('Allow list'),
+		o = opt(s, 'devices', form.DynamicList, 'allow', _('Allow list'),
 			_('When set, only these addresses and the known devices below are accepted.'), '');
 		o.validate = validateBleMac;
-		o = opt(s, 'filter', form.DynamicList, 'deny', _('Deny list'), _('Addresses always ignored.'), '');
+		o = opt(s, 'devices', form.DynamicList, 'deny', _('Deny list'), _('Addresses always ignored.'), '');
 		o.validate = validateBleMac;
 
 		s = m.section(form.TypedSection, 'ble_device', _('BLE devices'),
