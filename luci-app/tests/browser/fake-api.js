@@ -38,7 +38,7 @@ const HEALTH = {
 	store: { rows: 2424, oldest_seq: 1, next_seq: 2425, file_bytes: 524288, used_bytes: 400000, wal_bytes: 0, max_rows: 1000000, max_bytes: 4194304, evicted_total: 0, evicted_unsynced: 0, devices: 2, metrics: 3 },
 	ingest: { committed: 2424, last_commit: NOW - MIN },
 	mqtt: { connected: false, subscribed: false, last_error: 'connection refused', malformed: {} },
-	upstream: { state: 'disabled', last_error: null, backlog: 0, lag_s: 0, last_sync_ms: null, evicted_unsynced: 0, sent_total: 0, cursor: 0, connects: 0 }
+	upstream: { state: 'backoff', last_error: null, backlog: 2424, lag_s: 0, last_sync_ms: null, evicted_unsynced: 0, sent_total: 0, cursor: 0, connects: 0 }
 };
 
 class FakeApi {

@@ -287,16 +287,16 @@ return view.extend({
 			_('Cap of the exponential, jittered backoff between connection attempts.'), '60');
 		o.datatype = 'range(1,3600)';
 
-		// users and API tokens: created on the router with the CLI, which writes the hashes
+		// users and API tokens: created on the Access page (or with the CLI), which writes the hashes
 		s = m.section(form.TypedSection, 'user', _('Users'),
-			_('API users. Create one, or set a password, on the router with: acs-edge passwd NAME. Applied by a reload.'));
+			_('API users. Create one, or set its password, on the Access page. Applied by a reload.'));
 		s.anonymous = false;
 		s.addremove = false;
 		s.tab('user', _('User'));
 		opt(s, 'user', form.Flag, 'enabled', _('Enabled'), _('A disabled user cannot log in; its sessions end at the next reload.'), '1');
 
 		s = m.section(form.TypedSection, 'api_token', _('API tokens'),
-			_('Long-lived tokens for machine clients. Create one on the router with: acs-edge token create NAME (it is shown once). Applied by a reload.'));
+			_('Long-lived tokens for machine clients. Create or revoke one on the Access page (it is shown once). Applied by a reload.'));
 		s.anonymous = false;
 		s.addremove = false;
 		s.tab('token', _('Token'));
