@@ -4,7 +4,10 @@
 #   rpcd plugin; ESLint (pinned in luci-app/tests/package.json, `npm ci` on first use) with
 #   LuCI's globals; the form/schema contract test (luci-app/tests/contract.js) against
 #   `acs-edge print-config`, and a proof that the contract test fails on a schema option the
-#   form lacks.
+#   form lacks; then the views in real LuCI (luci-app/tests/browser/run.js): LuCI's own
+#   framework files from $LUCI_JS (default ../shared/luci-js beside the repository) in headless
+#   Chromium against a fake router that runs the real rpcd plugin and the built acs-edge. It
+#   says that it skipped when the LuCI files, chromium or the binary are missing.
 # Schema source: $ACS_EDGE_BIN, else the debug binary of CARGO_TARGET_DIR (or target/), else
 # openwrt/files/acs-edge.config (which tests/cli.rs keeps identical to print-config).
 # Closing line: "test-luci: N passed, M failed".
@@ -64,6 +67,26 @@ elif echo "$out" | grep -q "store.not_in_form, which the form does not edit"; th
     ok "contract test fails on an option missing from the form"
 else
     bad "contract test fails on an option missing from the form (wrong reason)"; echo "$out" | sed 's/^/     /'
+fi
+
+LUCI_JS=${LUCI_JS:-$ROOT/../shared/luci-js}
+chromium=$(command -v chromium || command -v chromium-browser || true)
+if [ ! -f "$LUCI_JS/luci-static/resources/luci.js" ]; then
+    echo "skip real-LuCI browser test: no LuCI framework files in $LUCI_JS (set LUCI_JS; see luci-app/README.md)"
+elif [ -z "$chromium" ]; then
+    echo "skip real-LuCI browser test: chromium is missing (apt-get install chromium)"
+elif [ -z "$bin" ]; then
+    echo "skip real-LuCI browser test: no built acs-edge (cargo build, or ACS_EDGE_BIN)"
+else
+    # Its own checks count one by one.
+    out=$(node tests/browser/run.js "$LUCI_JS" "$chromium" "$bin" "$ROOT/openwrt/files/acs-edge.config" 2>&1)
+    echo "$out" | grep -v '^luci-browser: '
+    counts=$(echo "$out" | sed -n 's/^luci-browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+    if [ -n "$counts" ]; then
+        passed=$((passed + ${counts% *})) failed=$((failed + ${counts#* }))
+    else
+        bad "real-LuCI browser test ended without its summary"
+    fi
 fi
 
 echo "test-luci: $passed passed, $failed failed"

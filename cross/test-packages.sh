@@ -148,7 +148,7 @@ luci="dist/luci-app-acs-edge_${version}_all.ipk"
 if check_archive "$luci" luci-app-acs-edge all; then
     d="$work/luci-app-acs-edge-all"
     same "luci-app-acs-edge: data files" "$(cd "$d/data" && find . -type f | sort | tr '\n' ' ')" \
-        "./usr/libexec/rpcd/luci.acs-edge ./usr/share/luci/menu.d/luci-app-acs-edge.json ./usr/share/rpcd/acl.d/luci-app-acs-edge.json ./www/luci-static/resources/view/acs-edge/settings.js ./www/luci-static/resources/view/acs-edge/status.js "
+        "./usr/libexec/rpcd/luci.acs-edge ./usr/share/luci/menu.d/luci-app-acs-edge.json ./usr/share/rpcd/acl.d/luci-app-acs-edge.json ./www/luci-static/resources/view/acs-edge/access.js ./www/luci-static/resources/view/acs-edge/settings.js ./www/luci-static/resources/view/acs-edge/status.js "
     same "luci-app-acs-edge: Section" "$(sed -n 's/^Section: //p' "$d/control/control")" luci
     expect "luci-app-acs-edge: depends on acs-edge and luci-base" \
         grep -q '^Depends: .*luci-base.*acs-edge' "$d/control/control"

@@ -48,6 +48,10 @@ function E(tag, attrs, children) {
 		attrs = {};
 	}
 	const node = { tag, attrs, children: [] };
+	if (tag === 'select') {
+		node.options = [];
+		node.value = '';
+	}
 	node.appendChild = (c) => node.children.push(c);
 	for (const c of [].concat(children == null ? [] : children))
 		node.children.push(c);
@@ -92,9 +96,11 @@ const standIns = {
 	rpc,
 	poll: { add: (fn) => polls.push(fn) },
 	ui: { createHandlerFn: () => () => {}, addNotification: () => {} },
-	dom: { content: (node, content) => { node.children = [content]; } }
+	// One API user exists (a fresh install shows a "create the first user" notice instead).
+	uci: { load: () => Promise.resolve(), sections: (config, type) => (type === 'user' ? [{ '.name': 'admin' }] : []) },
+	dom: { content: (node, content) => { node.children = [].concat(content == null ? [] : content); } }
 };
-const L = { resolveDefault: (p, d) => Promise.resolve(p).catch(() => d) };
+const L = { resolveDefault: (p, d) => Promise.resolve(p).catch(() => d), url: (...parts) => `/cgi-bin/luci/${parts.join('/')}` };
 global.document = { getElementById: (id) => byId(root, id) };
 
 async function main() {
