@@ -177,12 +177,19 @@ mod tests {
         let gate = Arc::new(Gate::default());
         let held = gate.enter(false).expect("a free slot");
         assert!(gate.enter(true).is_none(), "suspects never wait");
+        // The waiter keeps its slot until told, so the check below sees it either waiting or
+        // hashing, never already done.
+        let (release, released) = std::sync::mpsc::channel::<()>();
         let waiter = {
             let gate = gate.clone();
             std::thread::spawn(move || {
                 let started = Instant::now();
-                let slot = gate.enter(false).map(|_| ());
-                (slot, started.elapsed())
+                let slot = gate.enter(false);
+                let waited = started.elapsed();
+                let got = slot.is_some().then_some(());
+                let _ = released.recv();
+                drop(slot);
+                (got, waited)
             })
         };
         while gate.lock().waiting == 0 {
@@ -195,6 +202,7 @@ mod tests {
             gate.enter(true).is_none(),
             "the waiting clean login goes first"
         );
+        release.send(()).unwrap();
         let (slot, waited) = waiter.join().unwrap();
         assert_eq!(slot, Some(()));
         assert!(waited >= Duration::from_millis(100), "{waited:?}");
