@@ -207,19 +207,23 @@ check_luci_files() {
 }
 luci_source() { case "$1" in www/*) echo "luci-app/htdocs/${1#www/}" ;; *) echo "luci-app/root/$1" ;; esac; }
 
-# Variants replace the base package only explicitly: apk refuses both at once.
-check_variant_conflict() {
-    local name=$1 arch=$2 r="$work/root-conflict-$1-$2"
+# A variant replaces the base package only when asked to (docs/OPERATIONS.md): apk refuses
+# both at once; after `apk del acs-edge` (kept while the LuCI app needs it) the variant takes
+# its place and meets the LuCI app's dependency. check_variant_switch NAME ARCH
+check_variant_switch() {
+    local name=$1 arch=$2 r="$work/root-switch-$1-$2"
     new_root "$r" "$arch"
     # shellcheck disable=SC2046
-    apk_in "$r" add --quiet $(standins procd ca-bundle) "$dist/$arch/acs-edge-$version.apk" >/dev/null 2>&1
+    apk_in "$r" add --quiet $(standins procd ca-bundle luci-base rpcd uclient-fetch) \
+        "$dist/$arch/acs-edge-$version.apk" "$luci" >/dev/null 2>&1
     expect "$name/$arch: apk refuses $name beside acs-edge" \
         sh -c '! "$@"' _ "$APK" --root "$r" --no-network --allow-untrusted add "$dist/$arch/$name-$version.apk"
     apk_in "$r" del --quiet acs-edge >/dev/null 2>&1
-    expect "$name/$arch: after apk del acs-edge, $name installs" apk_in "$r" add "$dist/$arch/$name-$version.apk"
-    # shellcheck disable=SC2046
-    expect "$name/$arch: the LuCI app's acs-edge dependency is met by $name" \
-        apk_in "$r" add $(standins luci-base rpcd uclient-fetch) "$luci"
+    expect "$name/$arch: after apk del acs-edge, $name replaces it" apk_in "$r" add "$dist/$arch/$name-$version.apk"
+    same "$name/$arch: installed after the switch" \
+        "$(apk_in "$r" query --installed --fields name '*acs-edge*' 2>/dev/null | sed -n 's/^Name: //p' | sort | tr '\n' ' ')" \
+        "$name luci-app-acs-edge "
+    expect "$name/$arch: /usr/bin/acs-edge is $name's" cmp "$r/usr/bin/acs-edge" "dist/$(triple_of "$arch")/$name"
     rm -rf "$r"
 }
 
@@ -234,7 +238,7 @@ for arch in "${archs[@]}"; do
     for v in "${variants[@]}"; do
         name=$(variant_package "$v")
         check_daemon "$name" "$arch"
-        [ "$v" = default ] || [ ! -e "$dist/$arch/acs-edge-$version.apk" ] || check_variant_conflict "$name" "$arch"
+        [ "$v" = default ] || [ ! -e "$dist/$arch/acs-edge-$version.apk" ] || check_variant_switch "$name" "$arch"
     done
 done
 
