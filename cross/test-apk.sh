@@ -17,6 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/pkg-lib.sh"
 cd "$PKG_ROOT"
 
 APK=$(find_apk) || { echo "test-apk: 0 passed, 1 failed"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "test-apk: needs root (apk chroots into the scratch roots to run the scripts)" >&2; echo "test-apk: 0 passed, 1 failed"; exit 1; }
 version=$(pkg_version)
 version2=${version%-r*}-r$((PKG_RELEASE + 1))
 epoch=$(source_date_epoch)
