@@ -1,57 +1,59 @@
 #!/usr/bin/env bash
-# cross/apk.sh [TARGET...]: .apk packages (apk-tools v3 "ADB" format) for OpenWrt 25.12 and
-# later, from the same staged trees as cross/ipk.sh, laid out as OpenWrt's
-# include/package-pack.mk lays them out for `apk mkpkg`:
-#   lib/apk/packages/<name>.list          every file, sorted
-#   lib/apk/packages/<name>.conffiles     /etc/config/acs-edge
-#   lib/apk/packages/<name>.conffiles_static   path + sha256 of the shipped config
-#   lib/apk/packages/<name>.rusers        the users to create (OpenWrt's USERID)
-#   post-install / post-upgrade / pre-deinstall scripts calling default_postinst/default_prerm
-# Output: dist/<name>-<version>_<arch>.apk.
+# cross/apk.sh [TARGET...]: .apk packages (apk-tools 3, the v3 "ADB" format) for OpenWrt 25.12
+# and later, from the same staged trees as cross/ipk.sh. TARGET: Rust triple, short name as for
+# make cross, or OpenWrt architecture; default: all four. VARIANTS as for cross/ipk.sh
+# (default "default full"; "ml" adds acs-edge-ml).
 #
-# Needs apk-tools 3 (`apk mkpkg`). None of the package registries this project builds from
-# (Debian 12, PyPI, npm, crates.io) ships it; without it this script says so and fails. See
-# docs/OPERATIONS.md ("OpenWrt 25.12 and apk") for what 25.12 users do instead.
+# Laid out as OpenWrt's include/package-pack.mk lays a package out for `apk mkpkg`:
+#   lib/apk/packages/<name>.rusers        the users to create (USERID), read by add_group_and_user
+#   lib/apk/packages/<name>.list          every file, sorted, written after .rusers (so it lists
+#                                         it) and before the conffiles metadata (as OpenWrt does)
+#   lib/apk/packages/<name>.conffiles     /etc/config/acs-edge (sysupgrade keeps what is listed)
+#   lib/apk/packages/<name>.conffiles_static   path + sha256 of the shipped config
+#   post-install, post-upgrade (the same with PKG_UPGRADE=1), pre-deinstall: OpenWrt's
+#   default_postinst/default_prerm from /lib/functions.sh, which read .list and .rusers
+# and named as OpenWrt names them: <APK_OUT>/<arch>/<name>-<version>.apk, and the LuCI app
+# (arch noarch) <APK_OUT>/noarch/luci-app-acs-edge-<version>.apk; APK_OUT defaults to dist/apk.
+# Reproducible: every mtime is SOURCE_DATE_EPOCH (HEAD's commit time unless set), which
+# `apk mkpkg` also reads, and the packages carry no build time.
+#
+# APK: apk-tools 3 (default: ../shared/tools/apk beside the checkout if present, else `apk`).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/pkg-lib.sh"
 cd "$PKG_ROOT"
 
-APK=${APK:-apk}
-if ! "$APK" --version 2>/dev/null | grep -q 'apk-tools 3\.'; then
-    cat >&2 <<'EOF'
-cross/apk.sh: apk-tools 3 (`apk mkpkg`) is not installed, so no .apk can be built here.
-  It is not available from Debian 12 (no apk-tools package), PyPI, npm or crates.io; only
-  Alpine Linux (apk-tools 3.x), Arch Linux (extra/apk-tools) and the OpenWrt 25.12 SDK ship it.
-  On such a machine: APK=/path/to/apk make apk. OpenWrt 25.12 users: build with the SDK
-  (openwrt/Makefile), or install the static binary from the .ipk by hand (docs/OPERATIONS.md).
-EOF
-    exit 1
-fi
+APK=$(find_apk) || exit 1
 
 triples=()
 for t in ${@:-mips mipsel armv7 aarch64}; do
-    case "$t" in
-        mips) t=mips-unknown-linux-musl ;;
-        mipsel) t=mipsel-unknown-linux-musl ;;
-        armv7 | arm) t=armv7-unknown-linux-musleabihf ;;
-        aarch64 | arm64) t=aarch64-unknown-linux-musl ;;
-        *_*) t=$(rust_triple "$t") ;;
-    esac
+    t=$(triple_of "$t") || exit 2
     triples+=("$t")
 done
-missing=()
-for t in "${triples[@]}"; do [ -x "dist/$t/acs-edge" ] || missing+=("$t"); done
-[ ${#missing[@]} -eq 0 ] || make --no-print-directory cross TARGET="${missing[*]}"
+
+read -r -a variants <<<"${VARIANTS:-default full}"
+for v in "${variants[@]}"; do
+    name=$(variant_package "$v")
+    missing=()
+    for t in "${triples[@]}"; do [ -x "dist/$t/$name" ] || missing+=("$t"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "cross/apk.sh: building the missing static binaries ($name): ${missing[*]}"
+        make --no-print-directory cross VARIANT="$v" TARGET="${missing[*]}"
+    fi
+done
 
 version=$(pkg_version)
 epoch=$(source_date_epoch)
+rev=$(git_short_rev)
+out_dir=${APK_OUT:-$PKG_ROOT/dist/apk}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 022
 
-# apk_scripts DIR NAME [EXTRA_POSTINST_FILE]: the three scripts package-pack.mk generates.
+# apk_scripts DIR NAME [POSTINST_PKG]: the three scripts package-pack.mk generates; the
+# package's own post-install steps (POSTINST_PKG) follow default_postinst in the same script.
 apk_scripts() {
     local dir=$1 name=$2 extra=${3:-}
+    mkdir -p "$dir"
     {
         echo '#!/bin/sh'
         echo '[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0'
@@ -75,49 +77,74 @@ apk_scripts() {
     chmod 0755 "$dir/post-install" "$dir/post-upgrade" "$dir/pre-deinstall"
 }
 
-# mkapk NAME ARCH DATA SCRIPTS DEPENDS DESCRIPTION
+# mkapk NAME ARCH DATA SCRIPTS ORIGIN DEPENDS PROVIDES DESCRIPTION [USERID CONFFILE]
 mkapk() {
-    local name=$1 arch=$2 data=$3 scripts=$4 depends=$5 description=$6
+    local name=$1 arch=$2 data=$3 scripts=$4 origin=$5 depends=$6 provides=$7 description=$8
+    local userid=${9:-} conffile=${10:-}
     local meta="$data/lib/apk/packages"
     mkdir -p "$meta"
-    (cd "$data" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort >"$meta/$name.list.tmp")
-    mv "$meta/$name.list.tmp" "$meta/$name.list"
-    if [ -f "$data/etc/config/acs-edge" ] && [ "$name" = acs-edge ]; then
-        echo /etc/config/acs-edge >"$meta/$name.conffiles"
-        echo "/etc/config/acs-edge $(sha256sum <"$data/etc/config/acs-edge" | cut -d' ' -f1)" >"$meta/$name.conffiles_static"
-        echo "$ACS_EDGE_USERID" >"$meta/$name.rusers"
+    [ -z "$userid" ] || echo "$userid" >"$meta/$name.rusers"
+    (cd "$data" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort) >"$work/$name.list"
+    mv "$work/$name.list" "$meta/$name.list"
+    if [ -n "$conffile" ]; then
+        echo "$conffile" >"$meta/$name.conffiles"
+        echo "$conffile $(sha256sum <"$data$conffile" | cut -d' ' -f1)" >"$meta/$name.conffiles_static"
     fi
+    chmod 0644 "$meta"/*
     find "$data" -type d -exec chmod 0755 {} +
     find "$data" -exec touch -h -d "@$epoch" {} +
-    local apk_arch=$arch
-    [ "$arch" = all ] && apk_arch=noarch
-    SOURCE_DATE_EPOCH=$epoch "$APK" mkpkg \
-        --info "name:$name" --info "version:$version" \
-        --info "description:$(echo "$description" | tr '\n' ' ' | tr -s ' ')" \
-        --info "arch:$apk_arch" --info "license:$PKG_LICENSE" --info "origin:$name" \
-        --info "depends:$(echo "$depends" | tr -d ',')" \
+    local apk_arch=$arch dir=$arch
+    [ "$arch" != all ] || apk_arch=noarch dir=noarch
+    mkdir -p "$out_dir/$dir"
+    local file="$out_dir/$dir/$name-$version.apk"
+    local info=(--info "name:$name" --info "version:$version"
+        --info "description:$(echo "$description" | tr "\n" " " | tr -s " " | sed "s/ *$//")"
+        --info "arch:$apk_arch" --info "license:$PKG_LICENSE" --info "origin:$origin"
+        --info "url:$PKG_URL" --info "maintainer:$PKG_MAINTAINER"
+        --info "depends:$(echo "$depends" | tr -d ',')")
+    [ -z "$provides" ] || info+=(--info "provides:$provides")
+    SOURCE_DATE_EPOCH=$epoch "$APK" mkpkg "${info[@]}" \
         --script "post-install:$scripts/post-install" --script "post-upgrade:$scripts/post-upgrade" \
         --script "pre-deinstall:$scripts/pre-deinstall" \
-        --files "$data" --output "dist/${name}-${version}_${arch}.apk"
-    echo "dist/${name}-${version}_${arch}.apk"
+        --files "$data" --output "$file.tmp"
+    mv -f "$file.tmp" "$file"
+    printf '%-58s %9s bytes\n' "${file#"$PKG_ROOT"/}" "$(stat -c %s "$file")"
 }
 
 for t in "${triples[@]}"; do
     arch=$(openwrt_arch "$t")
-    mkdir -p "$work/$arch/scripts"
-    stage_acs_edge "$work/$arch/data" "dist/$t/acs-edge"
-    apk_scripts "$work/$arch/scripts" acs-edge
-    mkapk acs-edge "$arch" "$work/$arch/data" "$work/$arch/scripts" "$ACS_EDGE_DEPENDS" "$ACS_EDGE_DESCRIPTION"
+    for v in "${variants[@]}"; do
+        name=$(variant_package "$v")
+        bin="dist/$t/$name"
+        grep -aqF "$rev" "$bin" ||
+            echo "cross/apk.sh: warning: $bin was not built from HEAD ($rev); run make cross to refresh it" >&2
+        data="$work/$name-$arch/data" scripts="$work/$name-$arch/scripts"
+        case "$v" in ml) stage_acs_edge_ml "$data" "$bin" ;; *) stage_acs_edge "$data" "$bin" ;; esac
+        apk_scripts "$scripts" "$name"
+        # A variant stands in for acs-edge (what the LuCI app depends on). A versioned provide
+        # makes apk treat it as the single owner of that name, so no two variants install together.
+        provides=""
+        [ "$v" = default ] || provides="acs-edge=$version"
+        # One origin for every variant: apk lets packages of one origin take over each other's
+        # files (/usr/bin/acs-edge) when one variant replaces another.
+        description=$ACS_EDGE_DESCRIPTION
+        case "$v" in full) description=$ACS_EDGE_FULL_DESCRIPTION ;; ml) description=$ACS_EDGE_ML_DESCRIPTION ;; esac
+        mkapk "$name" "$arch" "$data" "$scripts" acs-edge "$ACS_EDGE_DEPENDS" "$provides" "$description" \
+            "$ACS_EDGE_USERID" /etc/config/acs-edge
+    done
 done
 
-mkdir -p "$work/luci/scripts"
 stage_luci "$work/luci/data"
+# Run after default_postinst on a live system: drop LuCI's caches so the new menu entry shows,
+# and make rpcd load the new ACL and plugin.
 cat >"$work/luci/postinst-pkg" <<'EOF'
 [ -n "${IPKG_INSTROOT}" ] || {
 	rm -f /tmp/luci-indexcache /tmp/luci-indexcache.*
 	rm -rf /tmp/luci-modulecache/
 	/etc/init.d/rpcd reload 2>/dev/null
+	exit 0
 }
 EOF
 apk_scripts "$work/luci/scripts" luci-app-acs-edge "$work/luci/postinst-pkg"
-mkapk luci-app-acs-edge all "$work/luci/data" "$work/luci/scripts" "$LUCI_DEPENDS" "$LUCI_DESCRIPTION"
+mkapk luci-app-acs-edge all "$work/luci/data" "$work/luci/scripts" luci-app-acs-edge "$LUCI_DEPENDS" "" \
+    "$LUCI_DESCRIPTION"

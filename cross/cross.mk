@@ -21,16 +21,21 @@ test-cross: cross-setup
 test-cross-proto: cross-setup
 	$(CROSS_DIR)/test-cross.sh --proto $(or $(TARGET),$(CROSS_TEST_TARGETS))
 
-# OpenWrt packages (cross/ipk.sh, cross/test-packages.sh, cross/test-luci.sh; see cross/README.md)
-#   make ipk [TARGET="mips mipsel"]       .ipk packages -> dist/ (missing binaries: make cross)
+# OpenWrt packages (cross/ipk.sh, cross/apk.sh and their tests, cross/test-luci.sh; see
+# cross/README.md). VARIANTS="default full" unless set.
+#   make ipk [TARGET="mips mipsel"]       .ipk packages (24.10, opkg) -> dist/ (missing binaries: make cross)
 #   make test-packages [TARGET=...]       unpack and check them, rebuild and compare sha256
+#   make apk [TARGET=...] [APK=...]       .apk packages (25.12, apk-tools 3) -> dist/apk/<arch>/
+#   make test-apk [TARGET=...]            install, upgrade, remove them with the real apk; rebuild, compare
 #   make test-luci                        LuCI app checks (node only; part of make test)
-.PHONY: ipk apk test-packages test-luci
+.PHONY: ipk apk test-packages test-apk test-luci
 ipk:
 	VARIANTS="$(or $(VARIANTS),default full)" $(CROSS_DIR)/ipk.sh $(TARGET)
 apk:
-	$(CROSS_DIR)/apk.sh $(TARGET)
+	VARIANTS="$(or $(VARIANTS),default full)" $(CROSS_DIR)/apk.sh $(TARGET)
 test-packages:
 	VARIANTS="$(or $(VARIANTS),default full)" $(CROSS_DIR)/test-packages.sh $(TARGET)
+test-apk:
+	VARIANTS="$(or $(VARIANTS),default full)" $(CROSS_DIR)/test-apk.sh $(TARGET)
 test-luci:
 	$(CROSS_DIR)/test-luci.sh

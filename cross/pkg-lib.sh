@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Sourced by cross/ipk.sh and cross/test-packages.sh: what the OpenWrt packages contain and how
-# their archives are made reproducible. One place for names, versions, architectures and file
-# modes, so the packer and the structure tests cannot drift apart.
+# Sourced by cross/ipk.sh, cross/apk.sh and their tests (cross/test-packages.sh,
+# cross/test-apk.sh): what the OpenWrt packages contain and how their archives are made
+# reproducible. One place for names, versions, architectures and file modes, so the packers and
+# the tests cannot drift apart.
 
 PKG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PKG_ROOT=$(cd "$PKG_LIB_DIR/.." && pwd)
@@ -9,6 +10,9 @@ PKG_ROOT=$(cd "$PKG_LIB_DIR/.." && pwd)
 # OpenWrt's release counter: bump it when the package changes but the daemon does not.
 PKG_RELEASE=${PKG_RELEASE:-1}
 PKG_LICENSE=Apache-2.0
+PKG_URL=$(sed -n 's/^repository *= *"\(.*\)"$/\1/p' "$PKG_ROOT/Cargo.toml")
+# As openwrt/Makefile's PKG_MAINTAINER.
+PKG_MAINTAINER="acs-edge maintainers"
 
 # Rust target triple -> OpenWrt package architecture (the `opkg print-architecture` names).
 openwrt_arch() {
@@ -18,6 +22,18 @@ openwrt_arch() {
         armv7-unknown-linux-musleabihf) echo arm_cortex-a7_neon-vfpv4 ;;
         aarch64-unknown-linux-musl) echo aarch64_cortex-a53 ;;
         *) echo "pkg-lib: no OpenWrt architecture for $1" >&2; return 1 ;;
+    esac
+}
+
+# Short name (as for make cross), Rust triple or OpenWrt architecture -> Rust target triple.
+triple_of() {
+    case "$1" in
+        mips) echo mips-unknown-linux-musl ;;
+        mipsel) echo mipsel-unknown-linux-musl ;;
+        armv7 | arm) echo armv7-unknown-linux-musleabihf ;;
+        aarch64 | arm64) echo aarch64-unknown-linux-musl ;;
+        *-linux-*) openwrt_arch "$1" >/dev/null && echo "$1" ;;
+        *) rust_triple "$1" ;;
     esac
 }
 
@@ -61,6 +77,31 @@ source_date_epoch() {
     else
         git -C "$PKG_ROOT" log -1 --format=%ct 2>/dev/null || echo 0
     fi
+}
+
+# apk-tools 3 for `apk mkpkg` and the install tests: $APK when set, else the build beside the
+# checkout (../shared/tools/apk), else `apk` on PATH. Prints its path, or says what to install.
+find_apk() {
+    local apk=${APK:-}
+    if [ -z "$apk" ]; then
+        apk=apk
+        [ ! -x "$PKG_ROOT/../shared/tools/apk" ] || apk=$(cd "$PKG_ROOT/../shared/tools" && pwd)/apk
+    fi
+    if "$apk" --version 2>/dev/null | grep -q '^apk-tools 3\.'; then
+        command -v "$apk"
+        return 0
+    fi
+    cat >&2 <<EOF
+apk-tools 3 not found (tried: $apk). Building and testing .apk packages needs apk-tools 3
+(apk mkpkg); apk-tools 2 (Alpine before 3.23) cannot write them. Install it, then run again
+with APK=/path/to/apk:
+  - Alpine Linux 3.23 or later: apk-tools; Arch Linux: pacman -S apk-tools (extra/apk-tools);
+  - the OpenWrt 25.12 SDK: staging_dir/host/bin/apk;
+  - or build it from https://gitlab.alpinelinux.org/alpine/apk-tools (tag v3.0.5 or later):
+    meson setup build -Ddefault_library=static -Dprefer_static=true && ninja -C build src/apk
+Debian 12 has no apk-tools 3 package.
+EOF
+    return 1
 }
 
 git_short_rev() { git -C "$PKG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown; }
@@ -173,3 +214,22 @@ ACS_EDGE_USERID="acs-edge:acs-edge"
 ACS_EDGE_DEPENDS="procd, ca-bundle"
 # The rpcd plugin of the LuCI app fetches the daemon's API with uclient-fetch.
 LUCI_DEPENDS="luci-base, rpcd, uclient-fetch, acs-edge"
+
+# The package tests' counters and checks; each test script ends with
+# "<name>: $passed passed, $failed failed" (the line .ci/run sums up).
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+# expect DESCRIPTION COMMAND...: passes when COMMAND succeeds; a failure shows its last lines.
+expect() {
+    local what=$1 out
+    shift
+    if out=$("$@" 2>&1); then ok "$what"; else
+        bad "$what"
+        [ -z "$out" ] || tail -5 <<<"$out" | sed 's/^/     /'
+        return 1
+    fi
+}
+same() { # same DESCRIPTION ACTUAL EXPECTED
+    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', expected '$3'"; fi
+}

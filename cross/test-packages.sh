@@ -10,16 +10,6 @@ cd "$PKG_ROOT"
 
 version=$(pkg_version)
 epoch=$(source_date_epoch)
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-expect() { # expect DESCRIPTION COMMAND...
-    local what=$1; shift
-    if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
-}
-same() { # same DESCRIPTION ACTUAL EXPECTED
-    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', expected '$3'"; fi
-}
 
 archs=()
 for a in "$@"; do
@@ -84,6 +74,7 @@ check_archive() {
         expect "$name/$arch: $s calls default_$s" grep -q "^default_$s \$0 \$@$" "$dir/control/$s"
     done
     expect "$name/$arch: postinst honours IPKG_NO_SCRIPT" grep -q 'IPKG_NO_SCRIPT' "$dir/control/postinst"
+    return 0
 }
 
 # The daemon package or its variant: check_daemon_package NAME ARCH
