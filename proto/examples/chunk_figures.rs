@@ -56,7 +56,7 @@ fn device_series(device: u64) -> [Vec<Point>; 5] {
         let ts_ms = START_MS + i as i64 * interval_ms + (rng.unit() * 800.0) as i64;
         let day = (ts_ms - START_MS) as f64 / day_ms * std::f64::consts::TAU + phase;
         drift += rng.noise(0.02);
-        if rng.next() % 400 == 0 {
+        if rng.next().is_multiple_of(400) {
             battery -= 1.0;
         }
         load = (load + rng.noise(3.0)).clamp(5.0, 3000.0);

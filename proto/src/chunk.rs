@@ -115,7 +115,8 @@ fn scaled(value: f64, p: f64) -> Option<i64> {
         return None; // too large, infinite or NaN
     }
     // Round half away from zero (`f64::round` needs std); the check below makes it exact.
-    let i = if x >= 0.0 { x + 0.5 } else { x - 0.5 } as i64;
+    let rounded = if x >= 0.0 { x + 0.5 } else { x - 0.5 };
+    let i = rounded as i64;
     let back = i as f64 / p;
     (back.to_bits() == value.to_bits() && (-MAX_SCALED..=MAX_SCALED).contains(&i)).then_some(i)
 }

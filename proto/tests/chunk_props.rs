@@ -25,7 +25,7 @@ fn odd_value() -> impl Strategy<Value = f64> {
         Just(f64::MIN),
         Just(9_007_199_254_740_993.0),
         Just(0.1 + 0.2),
-        (1u64..(1 << 52)).prop_map(|m| f64::from_bits(m)), // subnormals
+        (1u64..(1 << 52)).prop_map(f64::from_bits), // subnormals
     ]
 }
 

@@ -28,7 +28,7 @@ pub enum ChunkError {
     /// Decoding: a reserved flag bit is set, or the scale exceeds [`super::MAX_SCALE`] (the raw
     /// flags byte).
     UnknownFlags(u8),
-    /// Decoding: the input ends before the last declared point does.
+    /// Decoding: the input ends inside the header or before the last declared point.
     Truncated {
         /// Bytes the input has.
         len: usize,
@@ -69,7 +69,7 @@ impl fmt::Display for ChunkError {
                 write!(f, "unknown chunk flags {flags:#04x}")
             }
             ChunkError::Truncated { len } => {
-                write!(f, "chunk truncated: {len} bytes end inside a point")
+                write!(f, "chunk truncated: ends after {len} bytes")
             }
             ChunkError::Malformed { offset, reason } => {
                 write!(f, "malformed chunk at byte {offset}: {reason}")

@@ -242,7 +242,7 @@ fn errors_say_what_and_where() {
         (ChunkError::UnknownFlags(0x4a), "unknown chunk flags 0x4a"),
         (
             ChunkError::Truncated { len: 5 },
-            "chunk truncated: 5 bytes end inside a point",
+            "chunk truncated: ends after 5 bytes",
         ),
         (
             ChunkError::TrailingBytes { used: 18, len: 20 },
