@@ -77,16 +77,30 @@ fn choose_flags(points: &[Point]) -> Result<u8, ChunkError> {
             p *= 10.0;
         }
     }
-    if scales == 0 {
-        scales = 1; // nothing is decimal: the scale does not matter, the time modes still do
-    }
-    let mut best = (usize::MAX, 0);
+    let cost = |flags| {
+        let mut w = Writer::new(&mut []);
+        write(points, flags, &mut w);
+        w.len()
+    };
+    // A time token's length does not depend on the values: pick the time mode once. With no
+    // decimal value at all the scale does not matter; 0 it is.
+    let k0 = if scales == 0 {
+        0
+    } else {
+        scales.trailing_zeros() as u8
+    };
+    let time_mode = if cost(k0 | TS_DELTA) < cost(k0) {
+        TS_DELTA
+    } else {
+        0
+    };
+    let mut best = (usize::MAX, k0 | time_mode);
     for k in (0..=MAX_SCALE).filter(|k| scales & 1 << k != 0) {
-        for modes in [0, VALUE_DOD, TS_DELTA, VALUE_DOD | TS_DELTA] {
-            let mut w = Writer::new(&mut []);
-            write(points, k | modes, &mut w);
-            if w.len() < best.0 {
-                best = (w.len(), k | modes);
+        for value_mode in [0, VALUE_DOD] {
+            let flags = k | value_mode | time_mode;
+            let len = cost(flags);
+            if len < best.0 {
+                best = (len, flags);
             }
         }
     }
