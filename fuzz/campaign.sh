@@ -28,7 +28,8 @@ fi
 targets="fuzz:telemetry fuzz:uci_config fuzz:mqtt_topic_status fuzz:rfc3339 fuzz:frame_decode
 fuzz:http_query fuzz:http_head fuzz:ws_message fuzz:gwmp proto/fuzz:parse_frame
 proto/fuzz:parse_lorawan proto/fuzz:decode_lpp proto/fuzz:ble_bthome proto/fuzz:ble_pvvx
-proto/fuzz:ble_atc1441 proto/fuzz:ble_ruuvi proto/fuzz:ble_acs_frame"
+proto/fuzz:ble_atc1441 proto/fuzz:ble_ruuvi proto/fuzz:ble_acs_frame proto/fuzz:chunk_decode
+proto/fuzz:chunk_roundtrip"
 
 one() { # <crate dir>:<target>
     crate=${1%%:*}; target=${1#*:}

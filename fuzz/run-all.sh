@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every fuzz target of the repository for SECONDS each (default 20): the daemon's parsers
-# in fuzz/ and the acs-proto frame parser and BLE advertisement decoders in proto/fuzz/. Exits
+# in fuzz/ and the acs-proto frame parser, BLE advertisement decoders and chunk codec in proto/fuzz/. Exits
 # non-zero if any target fails (a crash or a broken property); the failing input is left in
 # <crate>/artifacts/<target>/.
 #
@@ -48,7 +48,8 @@ done
 run proto/fuzz parse_frame
 run proto/fuzz parse_lorawan
 run proto/fuzz decode_lpp
-for target in ble_bthome ble_pvvx ble_atc1441 ble_ruuvi ble_acs_frame; do
+for target in ble_bthome ble_pvvx ble_atc1441 ble_ruuvi ble_acs_frame chunk_decode \
+    chunk_roundtrip; do
     run proto/fuzz "$target"
 done
 

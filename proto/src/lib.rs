@@ -11,6 +11,8 @@
 //! AUTHENTICATED frames carry an AES-128-CMAC MIC ([`FrameRepr::emit_signed`],
 //! [`parse_authenticated`]). The [`lorawan`] module handles LoRaWAN 1.0.x ABP uplinks (MIC,
 //! counter extension, FRMPayload decryption) and [`lpp`] decodes Cayenne LPP payloads.
+//! The [`chunk`] module compresses the points of one series into sealed chunks of a few bytes
+//! a point, for the gateway's store and for nodes that send batches.
 //!
 //! # Frame, version 1
 //!
@@ -66,6 +68,7 @@
 
 mod auth;
 pub mod ble;
+pub mod chunk;
 mod error;
 mod frame;
 pub mod lorawan;
