@@ -11,7 +11,8 @@
 
 use super::StatusChange;
 use crate::model::{now_ms, Reading};
-use crate::store::{Batch, DeviceStatus};
+use crate::model::DeviceStatus;
+use crate::store::Batch;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

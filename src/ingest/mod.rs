@@ -11,19 +11,6 @@ pub mod mqtt;
 pub mod telemetry;
 pub mod topic;
 
-use crate::model::{Reading, Transport};
-use crate::store::{DeviceStatus, FrameCounter};
-
-/// What a source hands to the writer. The readings of one message travel together, so the
-/// writer commits a message whole or not at all.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    Readings(Transport, Vec<Reading>),
-    Status(DeviceStatus),
-    /// Readings of a radio frame plus the frame counter that admitted it: committed in one
-    /// transaction, so the persisted counter never runs ahead of the stored readings.
-    Counted(Transport, Vec<Reading>, FrameCounter),
-}
 
 /// Capacity of the source -> writer channel, in messages. Typical sensor messages carry 1-10
 /// readings (~100 B each in memory), so a full queue holds about 1 MB.

@@ -16,10 +16,9 @@
 //! (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
 use super::topic::{self, Kind};
-use super::{frame, telemetry, Event};
-use crate::model::{now_ms, Transport};
+use super::{frame, telemetry};
+use crate::model::{now_ms, DeviceStatus, Event, Transport};
 use crate::stats::{Malformed, Stats};
-use crate::store::DeviceStatus;
 use rumqttc::v5::mqttbytes::v5::{Filter as SubscribeFilter, Packet, SubscribeReasonCode};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Connection, Event as MqttEvent, MqttOptions};

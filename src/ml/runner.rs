@@ -10,7 +10,7 @@ use super::window::{Offered, Ready, Windows};
 use super::LoadedModel;
 use crate::bus::{Bus, Interest, LiveEvent, Subscription};
 use crate::config::ModelSpec;
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::logging::WarnLimit;
 use crate::model::{Reading, Transport};
 use crate::stats::Stats;

@@ -5,7 +5,7 @@
 
 use super::StartError;
 use crate::config::Config;
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -18,7 +18,7 @@ mod with_lora {
     use crate::ingest::lora::{
         phy, GwmpSource, LoraKeys, RadioSource, SharedDecoder, DEDUP_WINDOW,
     };
-    use crate::ingest::Event;
+    use crate::model::Event;
     use crate::stats::Stats;
     use crate::store::Store;
     use std::sync::{Arc, Mutex};
@@ -146,7 +146,7 @@ mod with_lora {
 mod without_lora {
     use super::super::StartError;
     use crate::config::Config;
-    use crate::ingest::Event;
+    use crate::model::Event;
     use crate::stats::Stats;
     use crate::store::Store;
     use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 
 use crate::bus::Bus;
 use crate::config::ModelSpec;
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use crate::store::Store;
 use std::sync::{Arc, Mutex};

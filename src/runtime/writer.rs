@@ -17,11 +17,12 @@
 //! `store.max_future_skew_s` ahead of the gateway clock is refused, whole, and counted: one
 //! such reading would otherwise sit at the head of every "latest" query until that date.
 
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::logging::WarnLimit;
 use crate::model::now_ms;
 use crate::stats::Stats;
-use crate::store::{Batch, BatchOutcome, FrameCounter, Store};
+use crate::model::FrameCounter;
+use crate::store::{Batch, BatchOutcome, Store};
 use portable_atomic::AtomicU64;
 use smol::future;
 use std::sync::atomic::Ordering::Relaxed;

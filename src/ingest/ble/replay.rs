@@ -10,7 +10,7 @@
 use super::advert::MAX_LINE_LEN;
 use super::sink::{AdvertSink, Handled, WriterGone};
 use super::{Advert, BleSettings};
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! writer queue is full the calling thread blocks.
 
 use super::{Advert, BleDecoder, BleSettings, IgnoreReason, Outcome};
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::model::{now_ms, Transport};
 use crate::stats::Stats;
 use std::sync::atomic::Ordering::Relaxed;

@@ -1,6 +1,6 @@
 use super::replay::{replay, ReplaySummary};
 use super::*;
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use std::sync::atomic::AtomicBool;
 

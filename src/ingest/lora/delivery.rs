@@ -4,10 +4,9 @@
 
 use super::stats::LoraCounters;
 use super::uplink::{RadioMeta, Rejected, UplinkDecoder};
-use crate::ingest::Event;
+use crate::model::{Event, FrameCounter};
 use crate::model::{now_ms, Transport};
 use crate::stats::Stats;
-use crate::store::FrameCounter;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

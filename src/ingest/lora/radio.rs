@@ -9,7 +9,7 @@
 
 use super::uplink::RadioMeta;
 use super::{Delivery, SharedDecoder};
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use std::future::Future;
 use std::path::PathBuf;

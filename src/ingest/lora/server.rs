@@ -9,7 +9,7 @@
 use super::gwmp::{self, Datagram};
 use super::uplink::RadioMeta;
 use super::{Delivery, GatewayStat, SharedDecoder};
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};

@@ -15,7 +15,7 @@ mod bluez;
 use super::sink::AdvertSink;
 use super::BleSettings;
 use crate::ingest::ble_stats::ScannerState;
-use crate::ingest::Event;
+use crate::model::Event;
 use crate::stats::Stats;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
