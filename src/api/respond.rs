@@ -76,6 +76,14 @@ impl ApiError {
     }
 }
 
+/// A page of a collection, the list shape of the cloud API: `{"items": [...], "next_cursor"}`.
+#[derive(Serialize)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// `body` as JSON with `Content-Type: application/json`. Never panics: a value that fails to
 /// serialize becomes a 500.
 pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonResponse {

@@ -15,10 +15,10 @@
 //! queue is full this thread blocks, which stops reading from the socket, so the broker holds
 //! (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
+use super::stats::{IngestStats, Malformed};
 use super::topic::{self, Kind};
 use super::{frame, telemetry};
 use crate::model::{now_ms, DeviceStatus, Event, Transport};
-use crate::stats::{Malformed, Stats};
 use rumqttc::v5::mqttbytes::v5::{Filter as SubscribeFilter, Packet, SubscribeReasonCode};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Connection, Event as MqttEvent, MqttOptions};
@@ -54,7 +54,7 @@ impl MqttSource {
     pub fn spawn(
         settings: MqttSettings,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<MqttSource> {
         let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
         options
@@ -113,7 +113,7 @@ struct Worker {
     settings: MqttSettings,
     client: Client,
     tx: async_channel::Sender<Event>,
-    stats: Arc<Stats>,
+    stats: Arc<IngestStats>,
     stop: Arc<AtomicBool>,
     log_limit: crate::logging::WarnLimit,
 }
@@ -128,10 +128,10 @@ impl Worker {
                 Ok(Ok(MqttEvent::Incoming(Packet::ConnAck(ack)))) => {
                     backoff = initial_backoff;
                     was_connected = true;
-                    self.stats.mqtt_connected.store(true, Relaxed);
-                    self.stats.mqtt_subscribed.store(false, Relaxed);
-                    self.stats.mqtt_connects.fetch_add(1, Relaxed);
-                    self.stats.set_mqtt_error(None);
+                    self.stats.mqtt.connected.store(true, Relaxed);
+                    self.stats.mqtt.subscribed.store(false, Relaxed);
+                    self.stats.mqtt.connects.fetch_add(1, Relaxed);
+                    self.stats.mqtt.set_error(None);
                     log::info!(
                         "broker={}:{} session_present={} connected to MQTT broker",
                         self.settings.host,
@@ -153,9 +153,9 @@ impl Worker {
                     if self.stop.load(Relaxed) {
                         break;
                     }
-                    self.stats.mqtt_connected.store(false, Relaxed);
-                    self.stats.mqtt_subscribed.store(false, Relaxed);
-                    self.stats.set_mqtt_error(Some(error.to_string()));
+                    self.stats.mqtt.connected.store(false, Relaxed);
+                    self.stats.mqtt.subscribed.store(false, Relaxed);
+                    self.stats.mqtt.set_error(Some(error.to_string()));
                     if was_connected {
                         log::warn!(
                             "broker={}:{} retry_max_s={} MQTT connection failed, retrying: {error}",
@@ -171,8 +171,8 @@ impl Worker {
                 Err(_) => break,
             }
         }
-        self.stats.mqtt_connected.store(false, Relaxed);
-        self.stats.mqtt_subscribed.store(false, Relaxed);
+        self.stats.mqtt.connected.store(false, Relaxed);
+        self.stats.mqtt.subscribed.store(false, Relaxed);
     }
 
     /// The ingest filters in the order they are subscribed, which is the order of the broker's
@@ -211,7 +211,7 @@ impl Worker {
             .map(|(filter, _)| filter)
             .collect();
         if refused.is_empty() {
-            self.stats.mqtt_subscribed.store(true, Relaxed);
+            self.stats.mqtt.subscribed.store(true, Relaxed);
             log::debug!("subscribed to the ingest topics");
         } else {
             let error = format!(
@@ -223,19 +223,19 @@ impl Worker {
                 self.settings.host,
                 self.settings.port
             );
-            self.stats.set_mqtt_error(Some(error));
+            self.stats.mqtt.set_error(Some(error));
         }
     }
 
     /// Decodes one publish and queues its events. Returns false once the writer has gone.
     fn handle(&mut self, topic_name: &[u8], payload: &[u8]) -> bool {
-        self.stats.mqtt_messages.fetch_add(1, Relaxed);
+        self.stats.mqtt.messages.fetch_add(1, Relaxed);
         // MQTT 5 requires UTF-8 topics; one that is not cannot match our filters anyway.
         let topic_name = std::str::from_utf8(topic_name).unwrap_or("<not UTF-8>");
         let event = match self.decode(topic_name, payload) {
             Ok(event) => event,
             Err((kind, reason)) => {
-                self.stats.count_malformed(kind);
+                self.stats.mqtt.count_malformed(kind);
                 self.log_limit.warn(format_args!(
                     "topic={topic_name} dropped malformed message: {reason}"
                 ));
@@ -244,13 +244,17 @@ impl Worker {
         };
         if let Event::Readings(_, readings) = &event {
             self.stats
-                .readings_received
+                .readings
+                .received
                 .fetch_add(readings.len() as u64, Relaxed);
         }
         if self.tx.send_blocking(event).is_err() {
             return false;
         }
-        self.stats.queue_depth.store(self.tx.len() as u64, Relaxed);
+        self.stats
+            .readings
+            .queue_depth
+            .store(self.tx.len() as u64, Relaxed);
         true
     }
 

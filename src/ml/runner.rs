@@ -8,12 +8,12 @@
 
 use super::window::{Offered, Ready, Windows};
 use super::LoadedModel;
+use super::MlCounters;
 use crate::bus::{Bus, Interest, LiveEvent, Subscription};
 use crate::config::ModelSpec;
-use crate::model::Event;
 use crate::logging::WarnLimit;
+use crate::model::Event;
 use crate::model::{Reading, Transport};
-use crate::stats::Stats;
 use crate::store::Store;
 use smol::future;
 use std::collections::HashMap;
@@ -48,12 +48,12 @@ impl MlRunner {
         bus: &Arc<Bus>,
         writer: async_channel::Sender<Event>,
         store: Arc<Mutex<Store>>,
-        stats: Arc<Stats>,
+        stats: Arc<MlCounters>,
     ) -> std::io::Result<Option<MlRunner>> {
         let sections: Vec<Section> = specs
             .iter()
             .filter(|s| s.enabled)
-            .filter_map(|spec| load(spec, &stats.ml))
+            .filter_map(|spec| load(spec, &stats))
             .collect();
         if sections.is_empty() {
             return Ok(None);
@@ -93,7 +93,7 @@ impl MlRunner {
     }
 }
 
-fn load(spec: &ModelSpec, counters: &super::MlCounters) -> Option<Section> {
+fn load(spec: &ModelSpec, counters: &MlCounters) -> Option<Section> {
     let windows = Windows::new(
         spec.device.clone(),
         spec.metrics.clone(),
@@ -132,7 +132,7 @@ struct Worker {
     sections: Vec<Section>,
     writer: async_channel::Sender<Event>,
     store: Arc<Mutex<Store>>,
-    stats: Arc<Stats>,
+    stats: Arc<MlCounters>,
     /// Transport of each device seen, so derived readings keep the device's transport.
     transports: HashMap<String, Transport>,
     warn: WarnLimit,
@@ -165,7 +165,6 @@ impl Worker {
             let dropped = subscription.dropped();
             if dropped > dropped_seen {
                 self.stats
-                    .ml
                     .batches_dropped
                     .fetch_add(dropped - dropped_seen, Relaxed);
                 dropped_seen = dropped;
@@ -184,12 +183,12 @@ impl Worker {
         for section in &mut self.sections {
             for reading in batch {
                 if section.windows.offer(reading, &mut ready) == Offered::Refused {
-                    self.stats.ml.devices_refused.fetch_add(1, Relaxed);
+                    self.stats.devices_refused.fetch_add(1, Relaxed);
                 }
             }
             section.windows.flush(&mut ready);
             for due in ready.drain(..) {
-                self.stats.ml.inferences.fetch_add(1, Relaxed);
+                self.stats.inferences.fetch_add(1, Relaxed);
                 match section.model.score(&due.input) {
                     Ok(score) => {
                         let value = f64::from(score);
@@ -203,7 +202,7 @@ impl Worker {
                         }
                     }
                     Err(e) => {
-                        self.stats.ml.inference_errors.fetch_add(1, Relaxed);
+                        self.stats.inference_errors.fetch_add(1, Relaxed);
                         self.warn.warn(format_args!(
                             "model={} device={} {e}",
                             section.name, due.device
@@ -228,8 +227,8 @@ impl Worker {
         for (transport, readings) in by_transport {
             let n = readings.len() as u64;
             match self.writer.try_send(Event::Readings(transport, readings)) {
-                Ok(()) => self.stats.ml.outputs.fetch_add(n, Relaxed),
-                Err(_) => self.stats.ml.outputs_dropped.fetch_add(n, Relaxed),
+                Ok(()) => self.stats.outputs.fetch_add(n, Relaxed),
+                Err(_) => self.stats.outputs_dropped.fetch_add(n, Relaxed),
             };
         }
     }

@@ -5,8 +5,8 @@
 
 use super::StartError;
 use crate::config::Config;
+use crate::ingest::stats::IngestStats;
 use crate::model::Event;
-use crate::stats::Stats;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ impl BleInputs {
         config: &Config,
         replay: Option<PathBuf>,
         tx: &async_channel::Sender<Event>,
-        stats: &Arc<Stats>,
+        stats: &Arc<IngestStats>,
     ) -> Result<BleInputs, StartError> {
         let replay = match replay {
             Some(path) => {
@@ -81,7 +81,7 @@ impl BleInputs {
         _config: &Config,
         replay: Option<PathBuf>,
         _tx: &async_channel::Sender<Event>,
-        _stats: &Arc<Stats>,
+        _stats: &Arc<IngestStats>,
     ) -> Result<BleInputs, StartError> {
         match replay {
             Some(_) => Err(StartError::NotBuilt {

@@ -4,8 +4,8 @@
 
 use crate::bus::Bus;
 use crate::config::ModelSpec;
+use crate::ml::MlCounters;
 use crate::model::Event;
-use crate::stats::Stats;
 use crate::store::Store;
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +14,7 @@ pub struct MlPart {
     bus: Arc<Bus>,
     writer: async_channel::Sender<Event>,
     store: Arc<Mutex<Store>>,
-    stats: Arc<Stats>,
+    stats: Arc<MlCounters>,
     #[cfg(feature = "ml")]
     runner: Option<crate::ml::MlRunner>,
 }
@@ -25,7 +25,7 @@ impl MlPart {
         bus: Arc<Bus>,
         writer: async_channel::Sender<Event>,
         store: Arc<Mutex<Store>>,
-        stats: Arc<Stats>,
+        stats: Arc<MlCounters>,
     ) -> MlPart {
         let mut part = MlPart {
             bus,

@@ -20,9 +20,10 @@ use crate::api::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
 use crate::ingest::mqtt::MqttSource;
+use crate::ingest::stats::IngestStats;
 use crate::ingest::WRITER_QUEUE_CAPACITY;
+use crate::ml::MlCounters;
 use crate::model::{now_ms, Event};
-use crate::stats::Stats;
 use crate::store::Store;
 use crate::sync::{Upstream, UpstreamStatus};
 use lora::LoraInputs;
@@ -139,7 +140,8 @@ fn serve(
     last_stop_clean: bool,
     gateway_id: String,
 ) -> Result<(), StartError> {
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(IngestStats::default());
+    let ml_stats = Arc::new(MlCounters::default());
     let mut live = live::LiveParts::start(&config, &store)?;
     let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
     let writer_settings = Arc::new(WriterSettings {
@@ -173,13 +175,13 @@ fn serve(
         None
     };
 
-    let auth = Arc::new(Auth::new(&config.auth, stats.clone()));
+    let auth = Arc::new(Auth::new(&config.auth, Arc::default()));
     let ml = ml::MlPart::start(
         &config.models,
         live.bus.clone(),
         tx.clone(),
         store.clone(),
-        stats.clone(),
+        ml_stats.clone(),
     );
     let mut daemon = Daemon {
         auth: auth.clone(),
@@ -199,7 +201,9 @@ fn serve(
     let api = if daemon.config.api.enabled {
         let state = Arc::new(AppState {
             store,
-            stats,
+            ingest: stats,
+            ml: ml_stats,
+            api: Default::default(),
             started: Instant::now(),
             gateway_id,
             http: std::sync::OnceLock::new(),
@@ -289,7 +293,7 @@ struct Daemon {
     config_path: PathBuf,
     config: Config,
     store: Arc<Mutex<Store>>,
-    stats: Arc<Stats>,
+    stats: Arc<IngestStats>,
     tx: async_channel::Sender<Event>,
     writer_settings: Arc<WriterSettings>,
     mqtt: Option<MqttSource>,

@@ -110,7 +110,7 @@ impl Store {
                 st.apply(c);
                 if out.evicted_unsynced > 0 {
                     log::warn!(
-                        "evicted_unsynced={} evicted_total={} ring buffer full, unsynced readings evicted",
+                        "evicted_unsynced={} evicted_total={} ring buffer full: evicted readings not yet synced upstream",
                         out.evicted_unsynced,
                         st.evicted_total
                     );

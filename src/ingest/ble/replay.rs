@@ -10,8 +10,8 @@
 use super::advert::MAX_LINE_LEN;
 use super::sink::{AdvertSink, Handled, WriterGone};
 use super::{Advert, BleSettings};
+use crate::ingest::stats::IngestStats;
 use crate::model::Event;
-use crate::stats::Stats;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -43,7 +43,7 @@ impl ReplaySource {
         path: PathBuf,
         settings: BleSettings,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<ReplaySource> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -93,7 +93,7 @@ pub fn replay(
     input: impl Read,
     settings: BleSettings,
     tx: &async_channel::Sender<Event>,
-    stats: &Stats,
+    stats: &IngestStats,
     stop: &AtomicBool,
 ) -> ReplaySummary {
     let mut sink = AdvertSink::new(settings, tx, stats);

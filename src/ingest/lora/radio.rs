@@ -9,8 +9,8 @@
 
 use super::uplink::RadioMeta;
 use super::{Delivery, SharedDecoder};
+use crate::ingest::stats::IngestStats;
 use crate::model::Event;
-use crate::stats::Stats;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -86,7 +86,7 @@ impl RadioSource {
         open: F,
         decoder: SharedDecoder,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<RadioSource>
     where
         R: Radio,
@@ -253,7 +253,7 @@ mod tests {
             Ok((uplink(2), meta)),
         ]);
         let (tx, rx) = async_channel::bounded(16);
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(IngestStats::default());
         let source = RadioSource::spawn(
             move || async move { Ok(ScriptedRadio(script)) },
             decoder,
@@ -301,7 +301,7 @@ mod tests {
             },
             decoder,
             tx,
-            Arc::new(Stats::default()),
+            Arc::new(IngestStats::default()),
         )
         .unwrap();
         assert!(source.wait_finished(Duration::from_secs(5)));

@@ -8,9 +8,10 @@
 
 use super::gwmp::{self, Datagram};
 use super::uplink::RadioMeta;
-use super::{Delivery, GatewayStat, SharedDecoder};
+use super::{Delivery, SharedDecoder};
+use crate::ingest::stats::GatewayStat;
+use crate::ingest::stats::IngestStats;
 use crate::model::Event;
-use crate::stats::Stats;
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -40,7 +41,7 @@ impl GwmpSource {
         settings: LoraSettings,
         decoder: SharedDecoder,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<GwmpSource> {
         let socket = UdpSocket::bind(settings.gwmp_listen)?;
         socket.set_read_timeout(Some(POLL))?;

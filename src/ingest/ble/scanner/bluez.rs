@@ -11,7 +11,7 @@
 use super::{ScanSettings, POLL_INTERVAL};
 use crate::ingest::ble::sink::{AdvertSink, WriterGone};
 use crate::ingest::ble::{Advert, BleAddress, Payload};
-use crate::ingest::ble_stats::{BleCounters, ScannerState};
+use crate::ingest::stats::{BleCounters, ScannerState};
 use btleplug::api::bleuuid::BleUuid;
 use btleplug::api::{Central, CentralEvent, CentralState, Manager as _, Peripheral as _};
 use btleplug::api::{PeripheralProperties, ScanFilter};

@@ -5,7 +5,7 @@
 //! - btleplug's tokio lives only inside this thread (a current-thread runtime); the rest of the
 //!   daemon never sees tokio.
 //! - The scanner never takes the daemon down: a missing bus, bluetoothd or adapter, or a lost
-//!   connection, is recorded in [`Stats::ble`] (state `error`, `last_error`), logged, and the
+//!   connection, is recorded in [`IngestStats::ble`] (state `error`, `last_error`), logged, and the
 //!   scan starts again after a backoff that doubles from 1 s up to `restart_max`; the backoff
 //!   goes back to 1 s after a scan that ran for a minute.
 //! - A stop request is seen within [`POLL_INTERVAL`].
@@ -14,9 +14,9 @@ mod bluez;
 
 use super::sink::AdvertSink;
 use super::BleSettings;
-use crate::ingest::ble_stats::ScannerState;
+use crate::ingest::stats::IngestStats;
+use crate::ingest::stats::ScannerState;
 use crate::model::Event;
-use crate::stats::Stats;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -58,7 +58,7 @@ impl ScannerSource {
         scan: ScanSettings,
         settings: BleSettings,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<ScannerSource> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -85,7 +85,7 @@ fn supervise(
     scan: &ScanSettings,
     settings: BleSettings,
     tx: &async_channel::Sender<Event>,
-    stats: &Stats,
+    stats: &IngestStats,
     stop: &AtomicBool,
 ) {
     let counters = &stats.ble;
