@@ -1,27 +1,19 @@
 //! `GET /api/v1/health`: assembled from the snapshots each part takes of its own counters
 //! (ingest, auth, ml, the HTTP server, bus, rules, WebSocket hub, store, upstream sync), plus
-//! the API's own request counters, which live here.
+//! the API's own request counters ([`super::state::ApiCounters`]).
 //!
 //! The document's shape and field order are a contract (docs/openapi.yaml, the LuCI status
 //! page): the parts appear in the order of [`Health`]'s fields, in every build (a part without
 //! its Cargo feature reports zeros).
 
 use super::respond::{json_response, ApiError, JsonResponse};
-use super::routes::AppState;
+use super::state::AppState;
 use crate::auth::stats::AuthSnapshot;
 use crate::ingest::stats::{BleSnapshot, IngestSnapshot, LoraSnapshot, MqttSnapshot};
 use crate::ml::MlSnapshot;
 use crate::store::StoreStats;
-use portable_atomic::AtomicU64;
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
-
-/// Requests the API answered, and how many of them with an error.
-#[derive(Default)]
-pub struct ApiCounters {
-    pub requests: AtomicU64,
-    pub errors: AtomicU64,
-}
 
 #[derive(Debug, Serialize)]
 pub struct ApiSnapshot {

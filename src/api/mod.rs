@@ -8,6 +8,7 @@ pub mod http;
 pub mod respond;
 pub mod routes;
 pub mod rules;
+pub mod state;
 pub mod ws;
 
 pub use http::{

@@ -7,17 +7,14 @@
 //! [`WS_PATH`] also takes it as `?access_token=`, which is then removed from the parameters.
 //! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
-use super::health::{health, ApiCounters};
+use super::health::health;
 use super::respond::{error_response, json_response, parse_query, ApiError, List};
+use super::state::AppState;
 use super::{ClientInfo, Reply};
-use crate::auth::{Auth, Principal};
-use crate::ingest::stats::IngestStats;
-use crate::ml::MlCounters;
+use crate::auth::Principal;
 use crate::store::{Cursor, Device, Store, TelemetryQuery};
 use crate::timestamp::parse_ms_or_rfc3339;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
@@ -26,30 +23,6 @@ pub const MAX_LIMIT: usize = 10_000;
 pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
 /// The WebSocket upgrade path, where the token may also come as `?access_token=`.
 pub const WS_PATH: &str = "/api/v1/ws";
-
-/// What the handlers share.
-pub struct AppState {
-    pub store: Arc<Mutex<Store>>,
-    /// Counters of the parts that health reports (the others answer for themselves below).
-    pub ingest: Arc<IngestStats>,
-    pub ml: Arc<MlCounters>,
-    pub api: ApiCounters,
-    pub started: Instant,
-    pub gateway_id: String,
-    /// Set once the server is listening.
-    pub http: std::sync::OnceLock<super::HttpStatsReader>,
-    /// The upstream sync's state (reported as disabled when it is off).
-    pub upstream: Arc<crate::sync::UpstreamStatus>,
-    /// The live event bus (its counters are in health).
-    pub bus: Option<Arc<crate::bus::Bus>>,
-    /// Automation rules (`/automation/rules`).
-    pub automation: Option<Arc<crate::rules::Automation>>,
-    /// WebSocket events (`/ws`); `None` when `api.ws_max_clients` is 0.
-    pub ws: Option<Arc<super::ws::WsHub>>,
-    pub auth: Arc<Auth>,
-    /// False when the previous run ended without a clean stop (crash, kill, power cut).
-    pub last_stop_clean: bool,
-}
 
 /// The caller of a request that passed the check in [`handle`]; `None` on public paths.
 type Caller = Option<Principal>;

@@ -1,11 +1,11 @@
 //! `/api/v1/automation/rules` and `/api/v1/automation/rules/{id}`: list, create, read, replace
-//! and delete automation rules. Bodies are JSON rule definitions (see `rules::model`); unknown
+//! and delete automation rules. Bodies are JSON rule definitions (see `rules::spec`); unknown
 //! fields and malformed JSON are 400, well-formed but unusable rules 422, more than
 //! `MAX_RULES` rules 422.
 
 use super::respond::{json_response, read_body_capped, ApiError, JsonResponse, List};
 use super::{Method, Request};
-use crate::rules::model::RuleSpec;
+use crate::rules::spec::RuleSpec;
 use crate::rules::{Automation, RuleError};
 
 /// Largest rule body: the templates' limits plus room for the rest.

@@ -19,13 +19,13 @@ use super::stats::{IngestStats, Malformed};
 use super::topic::{self, Kind};
 use super::{frame, telemetry};
 use crate::model::{now_ms, DeviceStatus, Event, Transport};
+use crate::threads::{StopFlag, WorkerThread};
 use rumqttc::v5::mqttbytes::v5::{Filter as SubscribeFilter, Packet, SubscribeReasonCode};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Connection, Event as MqttEvent, MqttOptions};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Everything the MQTT source needs from the configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +46,7 @@ pub struct MqttSettings {
 /// A running MQTT source; dropping it without `stop` leaves the thread running.
 pub struct MqttSource {
     client: Client,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 impl MqttSource {
@@ -71,41 +70,37 @@ impl MqttSource {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
         let (client, connection) = Client::new(options, 64);
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker = Worker {
-            settings,
-            client: client.clone(),
-            tx,
-            stats,
-            stop: stop.clone(),
-            log_limit: crate::logging::WarnLimit::new("malformed messages"),
-        };
-        let thread = std::thread::Builder::new()
-            .name("mqtt-ingest".into())
-            .spawn(move || worker.run(connection))?;
-        Ok(MqttSource {
-            client,
-            stop,
-            thread,
-        })
+        let worker_client = client.clone();
+        let thread = WorkerThread::spawn("mqtt-ingest", move |stop| {
+            Worker {
+                settings,
+                client: worker_client,
+                tx,
+                stats,
+                stop,
+                log_limit: crate::logging::WarnLimit::new("malformed messages"),
+            }
+            .run(connection)
+        })?;
+        Ok(MqttSource { client, thread })
     }
 
     /// Asks the thread to disconnect and end, without waiting for it.
     pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
+        self.thread.request_stop();
         let _ = self.client.try_disconnect();
     }
 
     /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
     pub fn wait_finished(&self, grace: Duration) -> bool {
-        crate::threads::wait_finished(&self.thread, grace)
+        self.thread.wait_finished(grace)
     }
 
     /// Disconnects and waits for the thread; events already sent stay queued for the writer.
     /// A connection attempt in progress can take up to rumqttc's connect timeout to give up.
     pub fn stop(self) {
         self.request_stop();
-        let _ = self.thread.join();
+        self.thread.stop();
     }
 }
 
@@ -114,7 +109,7 @@ struct Worker {
     client: Client,
     tx: async_channel::Sender<Event>,
     stats: Arc<IngestStats>,
-    stop: Arc<AtomicBool>,
+    stop: StopFlag,
     log_limit: crate::logging::WarnLimit,
 }
 
@@ -123,7 +118,7 @@ impl Worker {
         let initial_backoff = Duration::from_millis(250);
         let mut backoff = initial_backoff;
         let mut was_connected = true; // so the first failure is logged
-        while !self.stop.load(Relaxed) {
+        while !self.stop.is_set() {
             match connection.recv() {
                 Ok(Ok(MqttEvent::Incoming(Packet::ConnAck(ack)))) => {
                     backoff = initial_backoff;
@@ -150,7 +145,7 @@ impl Worker {
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => {
-                    if self.stop.load(Relaxed) {
+                    if self.stop.is_set() {
                         break;
                     }
                     self.stats.mqtt.connected.store(false, Relaxed);
@@ -165,7 +160,8 @@ impl Worker {
                         );
                         was_connected = false;
                     }
-                    self.sleep_unless_stopped(jittered(backoff));
+                    self.stop
+                        .sleep(jittered(backoff), Duration::from_millis(100));
                     backoff = (backoff * 2).min(self.settings.reconnect_max);
                 }
                 Err(_) => break,
@@ -289,17 +285,6 @@ impl Worker {
             }
         };
         Ok(Event::Readings(Transport::Mqtt, readings))
-    }
-
-    fn sleep_unless_stopped(&self, total: Duration) {
-        let until = Instant::now() + total;
-        while !self.stop.load(Relaxed) {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(100)));
-        }
     }
 }
 

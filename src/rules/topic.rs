@@ -4,7 +4,7 @@
 //! are refused when a rule is stored, disabled when a stored rule is loaded or the ingest
 //! prefix changes, and checked again after rendering, before each publish.
 
-use super::model::{MAX_TOPIC, PLACEHOLDERS};
+use super::spec::{MAX_TOPIC, PLACEHOLDERS};
 
 /// Why `topic` is not a topic name a client may publish to.
 pub fn check_name(topic: &str) -> Result<(), String> {

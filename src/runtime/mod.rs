@@ -7,7 +7,7 @@
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 mod ble;
-pub mod live;
+pub mod live_parts;
 mod lora;
 mod marker;
 mod memory;
@@ -15,7 +15,8 @@ pub mod ml;
 pub mod settings;
 pub mod writer;
 
-use crate::api::routes::{self, AppState};
+use crate::api::routes;
+use crate::api::state::AppState;
 use crate::api::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
@@ -142,7 +143,7 @@ fn serve(
 ) -> Result<(), StartError> {
     let stats = Arc::new(IngestStats::default());
     let ml_stats = Arc::new(MlCounters::default());
-    let mut live = live::LiveParts::start(&config, &store)?;
+    let mut live = live_parts::LiveParts::start(&config, &store)?;
     let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
     let writer_settings = Arc::new(WriterSettings {
         commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),

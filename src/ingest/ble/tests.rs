@@ -2,7 +2,6 @@ use super::replay::{replay, ReplaySummary};
 use super::*;
 use crate::ingest::stats::IngestStats;
 use crate::model::Event;
-use std::sync::atomic::AtomicBool;
 
 const KEY: &str = "231d39c1d7cc1ab1aee224cd096db932";
 
@@ -234,7 +233,7 @@ fn replay_counts_every_line_and_sends_readings_in_order() {
         BleSettings::default(),
         &tx,
         &IngestStats::default(),
-        &AtomicBool::new(false),
+        &crate::threads::StopFlag::default(),
     );
     assert_eq!(
         summary,

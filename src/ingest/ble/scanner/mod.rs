@@ -17,9 +17,9 @@ use super::BleSettings;
 use crate::ingest::stats::IngestStats;
 use crate::ingest::stats::ScannerState;
 use crate::model::Event;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use crate::threads::{StopFlag, WorkerThread};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use bluez::{payloads_of, ScanError};
@@ -49,8 +49,7 @@ pub fn use_system_bus(address: &str) {
 
 /// The running scanner thread.
 pub struct ScannerSource {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 impl ScannerSource {
@@ -60,23 +59,20 @@ impl ScannerSource {
         tx: async_channel::Sender<Event>,
         stats: Arc<IngestStats>,
     ) -> std::io::Result<ScannerSource> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("ble-scan".into())
-            .spawn(move || supervise(&scan, settings, &tx, &stats, &flag))?;
-        Ok(ScannerSource { stop, thread })
+        let thread = WorkerThread::spawn("ble-scan", move |stop| {
+            supervise(&scan, settings, &tx, &stats, &stop)
+        })?;
+        Ok(ScannerSource { thread })
     }
 
     /// Asks the thread to stop, without waiting.
     pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
+        self.thread.request_stop();
     }
 
     /// Stops and waits for the thread.
     pub fn stop(self) {
-        self.request_stop();
-        let _ = self.thread.join();
+        self.thread.stop();
     }
 }
 
@@ -86,7 +82,7 @@ fn supervise(
     settings: BleSettings,
     tx: &async_channel::Sender<Event>,
     stats: &IngestStats,
-    stop: &AtomicBool,
+    stop: &StopFlag,
 ) {
     let counters = &stats.ble;
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -121,25 +117,13 @@ fn supervise(
                 counters.set_scanner(ScannerState::Error, None, Some(e.to_string()));
             }
         }
-        if !sleep_unless_stopped(backoff, stop) {
+        if !stop.sleep(backoff, POLL_INTERVAL) {
             break;
         }
         counters.scanner_restarts.fetch_add(1, Relaxed);
         backoff = (backoff * 2).min(scan.restart_max.max(FIRST_BACKOFF));
     }
     counters.set_scanner(ScannerState::Off, None, None);
-}
-
-/// Sleeps `duration` in [`POLL_INTERVAL`] steps; false when asked to stop meanwhile.
-fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) -> bool {
-    let until = Instant::now() + duration;
-    while Instant::now() < until {
-        if stop.load(Relaxed) {
-            return false;
-        }
-        std::thread::sleep(POLL_INTERVAL.min(until.saturating_duration_since(Instant::now())));
-    }
-    !stop.load(Relaxed)
 }
 
 #[cfg(test)]
