@@ -1,10 +1,10 @@
-//! The daemon's stoppable worker threads: a [`WorkerThread`] owns a thread and the [`StopFlag`] that
-//! asks it to end. The thread looks at the flag between units of work and sleeps through
-//! [`StopFlag::sleep`], so a stop request is seen within one poll step.
+//! The daemon's stoppable worker threads: a [`WorkerThread`] owns a thread and the
+//! [`StopFlag`] that asks it to end. The thread looks at (a clone of) the flag between units of
+//! work and sleeps through [`StopFlag::sleep`], so a stop request is seen within one poll step.
 //!
-//! Invariant: a stop never waits on a thread longer than its grace (procd sends SIGKILL 5-15 s
-//! after SIGTERM), so a bounded stop ([`WorkerThread::wait_finished`], [`WorkerThread::stop_within`])
-//! polls before it joins.
+//! Invariant: a bounded stop ([`WorkerThread::wait_finished`], [`WorkerThread::stop_within`])
+//! never waits on a thread longer than its grace (procd sends SIGKILL 5-15 s after SIGTERM):
+//! it polls before it joins.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -45,16 +45,15 @@ pub struct WorkerThread<T = ()> {
 }
 
 impl<T: Send + 'static> WorkerThread<T> {
-    /// Starts thread `name` running `work`, which gets the flag to watch.
+    /// Starts thread `name` running `work`. `stop` is the flag [`WorkerThread::request_stop`]
+    /// sets; `work` holds a clone of it, made before the thread starts, so the work is built
+    /// outside the new thread.
     pub fn spawn(
         name: &str,
-        work: impl FnOnce(StopFlag) -> T + Send + 'static,
+        stop: StopFlag,
+        work: impl FnOnce() -> T + Send + 'static,
     ) -> std::io::Result<WorkerThread<T>> {
-        let stop = StopFlag::default();
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || work(flag))?;
+        let thread = std::thread::Builder::new().name(name.into()).spawn(work)?;
         Ok(WorkerThread { stop, thread })
     }
 
@@ -85,7 +84,7 @@ impl<T: Send + 'static> WorkerThread<T> {
 }
 
 /// Waits up to `grace` for `thread` to end; true when it has (a join then returns at once).
-pub fn wait_finished<T>(thread: &JoinHandle<T>, grace: Duration) -> bool {
+fn wait_finished<T>(thread: &JoinHandle<T>, grace: Duration) -> bool {
     let deadline = Instant::now() + grace;
     while !thread.is_finished() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -99,8 +98,10 @@ mod tests {
 
     #[test]
     fn a_stop_request_ends_the_sleep_and_the_thread() {
-        let worker = WorkerThread::spawn("test-worker", |stop| {
-            stop.sleep(Duration::from_secs(30), Duration::from_millis(10))
+        let stop = StopFlag::default();
+        let flag = stop.clone();
+        let worker = WorkerThread::spawn("test-worker", stop, move || {
+            flag.sleep(Duration::from_secs(30), Duration::from_millis(10))
         })
         .unwrap();
         assert!(!worker.wait_finished(Duration::from_millis(50)));

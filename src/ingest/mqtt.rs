@@ -70,18 +70,16 @@ impl MqttSource {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
         let (client, connection) = Client::new(options, 64);
-        let worker_client = client.clone();
-        let thread = WorkerThread::spawn("mqtt-ingest", move |stop| {
-            Worker {
-                settings,
-                client: worker_client,
-                tx,
-                stats,
-                stop,
-                log_limit: crate::logging::WarnLimit::new("malformed messages"),
-            }
-            .run(connection)
-        })?;
+        let stop = StopFlag::default();
+        let worker = Worker {
+            settings,
+            client: client.clone(),
+            tx,
+            stats,
+            stop: stop.clone(),
+            log_limit: crate::logging::WarnLimit::new("malformed messages"),
+        };
+        let thread = WorkerThread::spawn("mqtt-ingest", stop, move || worker.run(connection))?;
         Ok(MqttSource { client, thread })
     }
 

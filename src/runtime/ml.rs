@@ -28,16 +28,16 @@ mod with_ml {
     impl MlPart {
         pub fn start(
             specs: &[ModelSpec],
-            bus: Arc<Bus>,
-            writer: async_channel::Sender<Event>,
-            store: Arc<Mutex<Store>>,
-            stats: Arc<MlCounters>,
+            bus: &Arc<Bus>,
+            writer: &async_channel::Sender<Event>,
+            store: &Arc<Mutex<Store>>,
+            stats: &Arc<MlCounters>,
         ) -> MlPart {
             let mut part = MlPart {
-                bus,
-                writer,
-                store,
-                stats,
+                bus: bus.clone(),
+                writer: writer.clone(),
+                store: store.clone(),
+                stats: stats.clone(),
                 runner: None,
             };
             part.load(specs);
@@ -91,10 +91,10 @@ mod without_ml {
     impl MlPart {
         pub fn start(
             specs: &[ModelSpec],
-            _bus: Arc<Bus>,
-            _writer: async_channel::Sender<Event>,
-            _store: Arc<Mutex<Store>>,
-            _stats: Arc<MlCounters>,
+            _bus: &Arc<Bus>,
+            _writer: &async_channel::Sender<Event>,
+            _store: &Arc<Mutex<Store>>,
+            _stats: &Arc<MlCounters>,
         ) -> MlPart {
             warn_not_run(specs);
             MlPart {}

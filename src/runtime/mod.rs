@@ -177,13 +177,7 @@ fn serve(
     };
 
     let auth = Arc::new(Auth::new(&config.auth, Arc::default()));
-    let ml = ml::MlPart::start(
-        &config.models,
-        live.bus.clone(),
-        tx.clone(),
-        store.clone(),
-        ml_stats.clone(),
-    );
+    let ml = ml::MlPart::start(&config.models, &live.bus, &tx, &store, &ml_stats);
     let mut daemon = Daemon {
         auth: auth.clone(),
         automation: live.automation.clone(),

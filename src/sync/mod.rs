@@ -21,7 +21,7 @@ pub mod status;
 mod worker;
 
 use crate::store::Store;
-use crate::threads::WorkerThread;
+use crate::threads::{StopFlag, WorkerThread};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,10 +86,10 @@ impl Upstream {
         status: Arc<UpstreamStatus>,
     ) -> Result<Upstream, SyncError> {
         let endpoint = Endpoint::from_settings(&settings)?;
-        let thread = WorkerThread::spawn("upstream-sync", move |stop| {
-            worker::Worker::new(settings, endpoint, store, status, stop).run()
-        })
-        .map_err(SyncError::Spawn)?;
+        let stop = StopFlag::default();
+        let worker = worker::Worker::new(settings, endpoint, store, status, stop.clone());
+        let thread = WorkerThread::spawn("upstream-sync", stop, move || worker.run())
+            .map_err(SyncError::Spawn)?;
         Ok(Upstream { thread })
     }
 

@@ -43,9 +43,11 @@ impl ReplaySource {
         tx: async_channel::Sender<Event>,
         stats: Arc<IngestStats>,
     ) -> std::io::Result<ReplaySource> {
-        let thread = WorkerThread::spawn("ble-replay", move |stop| {
+        let stop = StopFlag::default();
+        let flag = stop.clone();
+        let thread = WorkerThread::spawn("ble-replay", stop, move || {
             let summary = match std::fs::File::open(&path) {
-                Ok(file) => replay(file, settings, &tx, &stats, &stop),
+                Ok(file) => replay(file, settings, &tx, &stats, &flag),
                 Err(e) => {
                     log::error!("file={} cannot open the BLE capture: {e}", path.display());
                     ReplaySummary::default()

@@ -3,7 +3,7 @@
 //! readings go to the writer with transport `ble`.
 //!
 //! Invariants: each advert is counted once in `received` and once in the counter of what
-//! became of it; readings are counted in `readings_received` before they are sent; when the
+//! became of it; readings are counted in `readings.received` before they are sent; when the
 //! writer queue is full the calling thread blocks.
 
 use super::{Advert, BleDecoder, BleSettings, IgnoreReason, Outcome};

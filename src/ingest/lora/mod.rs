@@ -7,8 +7,9 @@
 //! Built only with the Cargo feature `lora`; its counters live in [`crate::ingest::stats`],
 //! which every build has, so the status API has one shape.
 //!
-//! Invariants: a bad datagram, rxpk or frame is counted (see [`LoraCounters`]), logged
-//! (rate-limited) and dropped, and never stops a source; accepted frames reach the writer as
+//! Invariants: a bad datagram, rxpk or frame is counted (see
+//! [`LoraCounters`](crate::ingest::stats::LoraCounters)), logged (rate-limited) and dropped,
+//! and never stops a source; accepted frames reach the writer as
 //! [`crate::model::Event::Counted`] so their counter is persisted with their readings.
 
 mod delivery;

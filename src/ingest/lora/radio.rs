@@ -11,7 +11,7 @@ use super::uplink::RadioMeta;
 use super::{Delivery, SharedDecoder};
 use crate::ingest::stats::IngestStats;
 use crate::model::Event;
-use crate::threads::WorkerThread;
+use crate::threads::{StopFlag, WorkerThread};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -97,7 +97,9 @@ impl RadioSource {
     {
         let (wake, stopped) = async_channel::bounded::<()>(1);
         let delivery = Delivery::new(decoder, tx, stats);
-        let thread = WorkerThread::spawn("lora-radio", move |_| {
+        // The loop watches `stopped` rather than the flag: only a channel wakes it out of a
+        // pending receive.
+        let thread = WorkerThread::spawn("lora-radio", StopFlag::default(), move || {
             smol::block_on(async move {
                 let radio = smol::future::or(async { Some(open().await) }, async {
                     let _ = stopped.recv().await;

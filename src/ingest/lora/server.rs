@@ -46,16 +46,14 @@ impl GwmpSource {
         socket.set_read_timeout(Some(POLL))?;
         let local_addr = socket.local_addr()?;
         log::info!("listen={local_addr} GWMP server ready");
-        let delivery = Delivery::new(decoder, tx, stats);
-        let thread = WorkerThread::spawn("lora-gwmp", move |stop| {
-            Worker {
-                socket,
-                delivery,
-                stop,
-                pull_addrs: HashMap::new(),
-            }
-            .run()
-        })?;
+        let stop = StopFlag::default();
+        let worker = Worker {
+            socket,
+            delivery: Delivery::new(decoder, tx, stats),
+            stop: stop.clone(),
+            pull_addrs: HashMap::new(),
+        };
+        let thread = WorkerThread::spawn("lora-gwmp", stop, move || worker.run())?;
         Ok(GwmpSource { local_addr, thread })
     }
 

@@ -59,8 +59,10 @@ impl ScannerSource {
         tx: async_channel::Sender<Event>,
         stats: Arc<IngestStats>,
     ) -> std::io::Result<ScannerSource> {
-        let thread = WorkerThread::spawn("ble-scan", move |stop| {
-            supervise(&scan, settings, &tx, &stats, &stop)
+        let stop = StopFlag::default();
+        let flag = stop.clone();
+        let thread = WorkerThread::spawn("ble-scan", stop, move || {
+            supervise(&scan, settings, &tx, &stats, &flag)
         })?;
         Ok(ScannerSource { thread })
     }
