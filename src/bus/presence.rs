@@ -10,8 +10,7 @@
 //! wrong cannot make a device look silent or alive.
 
 use super::StatusChange;
-use crate::model::DeviceStatus;
-use crate::model::{now_ms, Reading};
+use crate::model::{now_ms, DeviceStatus, Reading};
 use crate::store::Batch;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -8,8 +8,7 @@
 
 use super::{Advert, BleDecoder, BleSettings, IgnoreReason, Outcome};
 use crate::ingest::stats::IngestStats;
-use crate::model::Event;
-use crate::model::{now_ms, Transport};
+use crate::model::{now_ms, Event, Transport};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// What became of one advert.

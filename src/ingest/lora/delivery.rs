@@ -5,8 +5,7 @@
 use super::uplink::{RadioMeta, Rejected, UplinkDecoder};
 use crate::ingest::stats::IngestStats;
 use crate::ingest::stats::LoraCounters;
-use crate::model::{now_ms, Transport};
-use crate::model::{Event, FrameCounter};
+use crate::model::{now_ms, Event, FrameCounter, Transport};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

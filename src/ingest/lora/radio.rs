@@ -97,8 +97,7 @@ impl RadioSource {
     {
         let (wake, stopped) = async_channel::bounded::<()>(1);
         let delivery = Delivery::new(decoder, tx, stats);
-        // The loop watches `stopped` rather than the flag: only a channel wakes it out of a
-        // pending receive.
+        // The loop watches `stopped`, not the flag (see `wake`).
         let thread = WorkerThread::spawn("lora-radio", StopFlag::default(), move || {
             smol::block_on(async move {
                 let radio = smol::future::or(async { Some(open().await) }, async {

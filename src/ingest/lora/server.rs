@@ -9,8 +9,7 @@
 use super::gwmp::{self, Datagram};
 use super::uplink::RadioMeta;
 use super::{Delivery, SharedDecoder};
-use crate::ingest::stats::GatewayStat;
-use crate::ingest::stats::IngestStats;
+use crate::ingest::stats::{GatewayStat, IngestStats};
 use crate::model::Event;
 use crate::threads::{StopFlag, WorkerThread};
 use std::collections::HashMap;
