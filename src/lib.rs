@@ -19,7 +19,6 @@ pub mod ml;
 pub mod model;
 pub mod rules;
 pub mod runtime;
-pub mod stats;
 pub mod store;
 pub mod sync;
 pub mod threads;

@@ -1,6 +1,9 @@
-//! The data model every part of the daemon shares: a sensor reading, a device, and the rules
-//! for the names that identify them. Sources produce `Reading`s; nothing downstream knows which
-//! radio a reading came from except through `Device::transport`.
+//! The data model every part of the daemon shares: a sensor reading, a device status change,
+//! the events sources hand to the store writer, and the rules for the names that identify
+//! devices and metrics. Sources produce `Reading`s; nothing downstream knows which radio a
+//! reading came from except through `Device::transport`. This module is the bottom layer: it
+//! uses no other part of the crate, so ingest, store and bus meet here rather than in each
+//! other.
 
 use serde::Serialize;
 
@@ -44,6 +47,34 @@ impl Transport {
             _ => None,
         }
     }
+}
+
+/// A device came online or went offline (MQTT `status` topic, BLE connect/disconnect, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceStatus {
+    pub device: String,
+    pub transport: Transport,
+    pub online: bool,
+    pub ts_ms: i64,
+}
+
+/// The highest frame counter accepted from a device (replay protection of radio sources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameCounter {
+    /// The device id readings are stored under.
+    pub device: String,
+    pub counter: u32,
+}
+
+/// What a source hands to the writer. The readings of one message travel together, so the
+/// writer commits a message whole or not at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Readings(Transport, Vec<Reading>),
+    Status(DeviceStatus),
+    /// Readings of a radio frame plus the frame counter that admitted it: committed in one
+    /// transaction, so the persisted counter never runs ahead of the stored readings.
+    Counted(Transport, Vec<Reading>, FrameCounter),
 }
 
 /// Why a device id or metric name was refused.

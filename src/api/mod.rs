@@ -1,11 +1,14 @@
-//! The REST API: its HTTP server (see [`http`]), routes, and JSON response helpers.
+//! The REST API: its HTTP server (see [`http`]), routes, the health report, and JSON response
+//! helpers.
 
 pub mod auth;
 pub mod devices;
+pub mod health;
 pub mod http;
 pub mod respond;
 pub mod routes;
 pub mod rules;
+pub mod state;
 pub mod ws;
 
 pub use http::{

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::http::{Request, Response};
+pub use super::http::error_json;
+use super::http::{Reply, Request, Response};
 
 /// A response whose body is in memory.
 pub type JsonResponse = Response;
@@ -76,6 +77,20 @@ impl ApiError {
     }
 }
 
+/// A page of a collection, the list shape of the cloud API: `{"items": [...], "next_cursor"}`.
+#[derive(Serialize)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Reply {
+        error_response(&e).into()
+    }
+}
+
 /// `body` as JSON with `Content-Type: application/json`. Never panics: a value that fails to
 /// serialize becomes a 500.
 pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonResponse {
@@ -90,17 +105,6 @@ pub fn json_response<T: Serialize + ?Sized>(status: u16, body: &T) -> JsonRespon
         }
     };
     Response::new(status, bytes).with_header("Content-Type", "application/json")
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
-    message: &'a str,
 }
 
 /// `{"error": {"code": "...", "message": "..."}}` with the matching status (and `Retry-After`
@@ -120,16 +124,6 @@ pub fn error_response(err: &ApiError) -> JsonResponse {
         }
         _ => resp,
     }
-}
-
-/// `{"error": {"code": code, "message": message}}` with `status`.
-pub fn error_json(status: u16, code: &str, message: &str) -> JsonResponse {
-    json_response(
-        status,
-        &ErrorBody {
-            error: ErrorDetail { code, message },
-        },
-    )
 }
 
 /// The body, refusing (413) more than `max` bytes: the server caps every body at

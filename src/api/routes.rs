@@ -7,16 +7,14 @@
 //! [`WS_PATH`] also takes it as `?access_token=`, which is then removed from the parameters.
 //! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
-use super::respond::{error_response, json_response, parse_query, ApiError};
+use super::health::health;
+use super::respond::{error_response, json_response, parse_query, ApiError, List};
+use super::state::AppState;
 use super::{ClientInfo, Reply};
-use crate::auth::{Auth, Principal};
-use crate::stats::{Stats, StatsSnapshot};
-use crate::store::{Cursor, Device, Store, StoreStats, TelemetryQuery};
+use crate::auth::Principal;
+use crate::store::{Cursor, Device, Store, TelemetryQuery};
 use crate::timestamp::parse_ms_or_rfc3339;
-use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
@@ -25,27 +23,6 @@ pub const MAX_LIMIT: usize = 10_000;
 pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
 /// The WebSocket upgrade path, where the token may also come as `?access_token=`.
 pub const WS_PATH: &str = "/api/v1/ws";
-
-/// What the handlers share.
-pub struct AppState {
-    pub store: Arc<Mutex<Store>>,
-    pub stats: Arc<Stats>,
-    pub started: Instant,
-    pub gateway_id: String,
-    /// Set once the server is listening.
-    pub http: std::sync::OnceLock<super::HttpStatsReader>,
-    /// The upstream sync's state (reported as disabled when it is off).
-    pub upstream: Arc<crate::sync::UpstreamStatus>,
-    /// The live event bus (its counters are in health).
-    pub bus: Option<Arc<crate::bus::Bus>>,
-    /// Automation rules (`/automation/rules`).
-    pub automation: Option<Arc<crate::rules::Automation>>,
-    /// WebSocket events (`/ws`); `None` when `api.ws_max_clients` is 0.
-    pub ws: Option<Arc<super::ws::WsHub>>,
-    pub auth: Arc<Auth>,
-    /// False when the previous run ended without a clean stop (crash, kill, power cut).
-    pub last_stop_clean: bool,
-}
 
 /// The caller of a request that passed the check in [`handle`]; `None` on public paths.
 type Caller = Option<Principal>;
@@ -66,7 +43,7 @@ fn authenticate(
     let query = is_ws.then_some(params.as_slice());
     let result = super::auth::authorize(&state.auth, request, query);
     if result.is_err() {
-        state.stats.unauthorized.fetch_add(1, Relaxed);
+        state.auth.stats().unauthorized.fetch_add(1, Relaxed);
     }
     if is_ws {
         params.retain(|(k, _)| k != super::auth::ACCESS_TOKEN_PARAM);
@@ -89,7 +66,7 @@ fn allowed_methods(path: &str) -> &'static str {
 
 /// Entry point for one request.
 pub fn handle(state: &AppState, request: &super::Request, client: &ClientInfo) -> Reply {
-    state.stats.api_requests.fetch_add(1, Relaxed);
+    state.api.requests.fetch_add(1, Relaxed);
     let url = request.url().to_owned();
     let (path, mut params) = parse_query(&url);
     let result =
@@ -104,7 +81,7 @@ pub fn handle(state: &AppState, request: &super::Request, client: &ClientInfo) -
     match result {
         Ok(reply) => reply,
         Err(error) => {
-            state.stats.api_errors.fetch_add(1, Relaxed);
+            state.api.errors.fetch_add(1, Relaxed);
             let mut response = error_response(&error);
             if matches!(error, ApiError::MethodNotAllowed) {
                 // RFC 9110 requires Allow on 405.
@@ -126,10 +103,10 @@ fn live_route(
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     Some(match segments.as_slice() {
         ["api", "v1", "automation", "rules"] => reject_params(params, &[])
-            .and_then(|()| super::rules::collection(state, request))
+            .and_then(|()| super::rules::collection(state.automation.as_deref(), request))
             .map(Reply::from),
         ["api", "v1", "automation", "rules", id] => reject_params(params, &[])
-            .and_then(|()| super::rules::item(state, request, id))
+            .and_then(|()| super::rules::item(state.automation.as_deref(), request, id))
             .map(Reply::from),
         ["api", "v1", "ws"] => reject_params(params, &[]).and_then(|()| match &state.ws {
             Some(hub) => super::ws::upgrade(hub, request),
@@ -196,69 +173,6 @@ fn route(
 
 fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
     state.store.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    reasons: Vec<String>,
-    version: &'static str,
-    features: &'static [&'static str],
-    gateway_id: String,
-    uptime_s: u64,
-    last_stop_clean: bool,
-    store: StoreStats,
-    upstream: crate::sync::SyncStatus,
-    #[serde(flatten)]
-    counters: StatsSnapshot,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bus: Option<crate::bus::BusStats>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    automation: Option<crate::rules::AutomationStats>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ws: Option<super::ws::WsStats>,
-}
-
-fn health(state: &AppState) -> Result<Json, ApiError> {
-    let (store, upstream) = {
-        let store = lock(state);
-        (store.stats(), state.upstream.snapshot(&store))
-    };
-    let mut counters = state.stats.snapshot();
-    if let Some(http) = state.http.get() {
-        counters.api.connections = http.read();
-    }
-    let reasons: Vec<String> = state
-        .stats
-        .store_error()
-        .map(|e| format!("store: {e}"))
-        .into_iter()
-        .collect();
-    Ok(json_response(
-        200,
-        &Health {
-            status: if reasons.is_empty() { "ok" } else { "degraded" },
-            reasons,
-            version: env!("CARGO_PKG_VERSION"),
-            features: crate::BUILD_FEATURES,
-            gateway_id: state.gateway_id.clone(),
-            uptime_s: state.started.elapsed().as_secs(),
-            last_stop_clean: state.last_stop_clean,
-            store,
-            upstream,
-            counters,
-            bus: state.bus.as_ref().map(|b| b.stats()),
-            automation: state.automation.as_ref().map(|a| a.stats()),
-            ws: state.ws.as_ref().map(|w| w.stats()),
-        },
-    ))
-}
-
-#[derive(Serialize)]
-struct List<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
 }
 
 fn list_devices(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {

@@ -1,27 +1,23 @@
 //! `/api/v1/automation/rules` and `/api/v1/automation/rules/{id}`: list, create, read, replace
-//! and delete automation rules. Bodies are JSON rule definitions (see `rules::model`); unknown
+//! and delete automation rules. Bodies are JSON rule definitions (see `rules::spec`); unknown
 //! fields and malformed JSON are 400, well-formed but unusable rules 422, more than
 //! `MAX_RULES` rules 422.
 
-use super::respond::{json_response, read_body_capped, ApiError, JsonResponse};
-use super::routes::AppState;
+use super::respond::{json_response, read_body_capped, ApiError, JsonResponse, List};
 use super::{Method, Request};
-use crate::rules::model::RuleSpec;
+use crate::rules::spec::RuleSpec;
 use crate::rules::{Automation, RuleError};
-use serde::Serialize;
 
 /// Largest rule body: the templates' limits plus room for the rest.
 const MAX_RULE_BODY: usize = 16 * 1024;
 
-#[derive(Serialize)]
-struct List<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
-}
-
 /// The collection: GET lists every rule (at most `MAX_RULES`, one page), POST creates one.
-pub fn collection(state: &AppState, request: &Request) -> Result<JsonResponse, ApiError> {
-    let automation = automation(state)?;
+/// `automation` is `None` when the rules are not running.
+pub fn collection(
+    automation: Option<&Automation>,
+    request: &Request,
+) -> Result<JsonResponse, ApiError> {
+    let automation = running(automation)?;
     match request.method() {
         Method::Get | Method::Head => {
             let items = automation.list().map_err(error)?;
@@ -45,8 +41,12 @@ pub fn collection(state: &AppState, request: &Request) -> Result<JsonResponse, A
 }
 
 /// One rule: GET, PUT (replace the definition; the firing record stays), DELETE.
-pub fn item(state: &AppState, request: &Request, id: &str) -> Result<JsonResponse, ApiError> {
-    let automation = automation(state)?;
+pub fn item(
+    automation: Option<&Automation>,
+    request: &Request,
+    id: &str,
+) -> Result<JsonResponse, ApiError> {
+    let automation = running(automation)?;
     let method = request.method().clone();
     if !matches!(
         method,
@@ -74,11 +74,8 @@ pub fn item(state: &AppState, request: &Request, id: &str) -> Result<JsonRespons
     }
 }
 
-fn automation(state: &AppState) -> Result<&Automation, ApiError> {
-    state
-        .automation
-        .as_deref()
-        .ok_or_else(|| ApiError::Unavailable("automation is not running".into()))
+fn running(automation: Option<&Automation>) -> Result<&Automation, ApiError> {
+    automation.ok_or_else(|| ApiError::Unavailable("automation is not running".into()))
 }
 
 fn body(request: &Request) -> Result<RuleSpec, ApiError> {

@@ -18,10 +18,11 @@
 pub mod gate;
 pub mod limiter;
 pub mod password;
+pub mod stats;
 pub mod tokens;
 
-use crate::stats::Stats;
 use limiter::Limiter;
+use stats::AuthCounters;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -164,11 +165,11 @@ impl State {
 pub struct Auth {
     state: Mutex<State>,
     gate: gate::Gate,
-    stats: Arc<Stats>,
+    stats: Arc<AuthCounters>,
 }
 
 impl Auth {
-    pub fn new(settings: &AuthSettings, stats: Arc<Stats>) -> Auth {
+    pub fn new(settings: &AuthSettings, stats: Arc<AuthCounters>) -> Auth {
         let auth = Auth {
             state: Mutex::new(State {
                 users: HashMap::new(),
@@ -327,6 +328,11 @@ impl Auth {
             (None, Lookup::Expired) => Err(AuthError::ExpiredToken),
             (None, Lookup::Unknown) => Err(AuthError::InvalidToken),
         }
+    }
+
+    /// The login counters (the API counts its 401s here too).
+    pub fn stats(&self) -> &AuthCounters {
+        &self.stats
     }
 }
 

@@ -12,7 +12,7 @@
 //!   ([`Bus::wants`]), so an idle bus costs ingest one atomic load per commit.
 //! - Subscriptions end when their [`Subscription`] is dropped.
 
-pub mod live;
+pub mod commits;
 pub mod presence;
 
 use crate::model::Reading;

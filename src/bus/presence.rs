@@ -10,8 +10,8 @@
 //! wrong cannot make a device look silent or alive.
 
 use super::StatusChange;
-use crate::model::{now_ms, Reading};
-use crate::store::{Batch, DeviceStatus};
+use crate::model::{now_ms, DeviceStatus, Reading};
+use crate::store::Batch;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -1,29 +1,20 @@
-//! Sources: everything that turns bytes from a radio or a broker into [`Event`]s for the writer.
-//! A source never touches the store; it only sends on the bounded writer channel, and blocks
-//! when that channel is full (backpressure reaches the broker, which queues QoS 1 messages).
+//! Sources: everything that turns bytes from a radio or a broker into
+//! [`Event`](crate::model::Event)s for the writer. A source never touches the store; it only
+//! sends on the bounded writer channel, and blocks when that channel is full (backpressure
+//! reaches the broker, which queues QoS 1 messages).
+//!
+//! The radio sources are Cargo features, each a module gated where it is declared below; their
+//! counters are in [`stats`], which every build has.
 
 #[cfg(feature = "ble")]
 pub mod ble;
-pub mod ble_stats;
 pub mod frame;
+#[cfg(feature = "lora")]
 pub mod lora;
 pub mod mqtt;
+pub mod stats;
 pub mod telemetry;
 pub mod topic;
-
-use crate::model::{Reading, Transport};
-use crate::store::{DeviceStatus, FrameCounter};
-
-/// What a source hands to the writer. The readings of one message travel together, so the
-/// writer commits a message whole or not at all.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    Readings(Transport, Vec<Reading>),
-    Status(DeviceStatus),
-    /// Readings of a radio frame plus the frame counter that admitted it: committed in one
-    /// transaction, so the persisted counter never runs ahead of the stored readings.
-    Counted(Transport, Vec<Reading>, FrameCounter),
-}
 
 /// Capacity of the source -> writer channel, in messages. Typical sensor messages carry 1-10
 /// readings (~100 B each in memory), so a full queue holds about 1 MB.

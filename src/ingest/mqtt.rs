@@ -15,18 +15,17 @@
 //! queue is full this thread blocks, which stops reading from the socket, so the broker holds
 //! (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
+use super::stats::{IngestStats, Malformed};
 use super::topic::{self, Kind};
-use super::{frame, telemetry, Event};
-use crate::model::{now_ms, Transport};
-use crate::stats::{Malformed, Stats};
-use crate::store::DeviceStatus;
+use super::{frame, telemetry};
+use crate::model::{now_ms, DeviceStatus, Event, Transport};
+use crate::threads::{StopFlag, WorkerThread};
 use rumqttc::v5::mqttbytes::v5::{Filter as SubscribeFilter, Packet, SubscribeReasonCode};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Connection, Event as MqttEvent, MqttOptions};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Everything the MQTT source needs from the configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,15 +46,14 @@ pub struct MqttSettings {
 /// A running MQTT source; dropping it without `stop` leaves the thread running.
 pub struct MqttSource {
     client: Client,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 impl MqttSource {
     pub fn spawn(
         settings: MqttSettings,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<MqttSource> {
         let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
         options
@@ -72,7 +70,7 @@ impl MqttSource {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
         let (client, connection) = Client::new(options, 64);
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = StopFlag::default();
         let worker = Worker {
             settings,
             client: client.clone(),
@@ -81,32 +79,26 @@ impl MqttSource {
             stop: stop.clone(),
             log_limit: crate::logging::WarnLimit::new("malformed messages"),
         };
-        let thread = std::thread::Builder::new()
-            .name("mqtt-ingest".into())
-            .spawn(move || worker.run(connection))?;
-        Ok(MqttSource {
-            client,
-            stop,
-            thread,
-        })
+        let thread = WorkerThread::spawn("mqtt-ingest", stop, move || worker.run(connection))?;
+        Ok(MqttSource { client, thread })
     }
 
     /// Asks the thread to disconnect and end, without waiting for it.
     pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
+        self.thread.request_stop();
         let _ = self.client.try_disconnect();
     }
 
     /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
     pub fn wait_finished(&self, grace: Duration) -> bool {
-        crate::threads::wait_finished(&self.thread, grace)
+        self.thread.wait_finished(grace)
     }
 
     /// Disconnects and waits for the thread; events already sent stay queued for the writer.
     /// A connection attempt in progress can take up to rumqttc's connect timeout to give up.
     pub fn stop(self) {
         self.request_stop();
-        let _ = self.thread.join();
+        self.thread.stop();
     }
 }
 
@@ -114,8 +106,8 @@ struct Worker {
     settings: MqttSettings,
     client: Client,
     tx: async_channel::Sender<Event>,
-    stats: Arc<Stats>,
-    stop: Arc<AtomicBool>,
+    stats: Arc<IngestStats>,
+    stop: StopFlag,
     log_limit: crate::logging::WarnLimit,
 }
 
@@ -124,15 +116,15 @@ impl Worker {
         let initial_backoff = Duration::from_millis(250);
         let mut backoff = initial_backoff;
         let mut was_connected = true; // so the first failure is logged
-        while !self.stop.load(Relaxed) {
+        while !self.stop.is_set() {
             match connection.recv() {
                 Ok(Ok(MqttEvent::Incoming(Packet::ConnAck(ack)))) => {
                     backoff = initial_backoff;
                     was_connected = true;
-                    self.stats.mqtt_connected.store(true, Relaxed);
-                    self.stats.mqtt_subscribed.store(false, Relaxed);
-                    self.stats.mqtt_connects.fetch_add(1, Relaxed);
-                    self.stats.set_mqtt_error(None);
+                    self.stats.mqtt.connected.store(true, Relaxed);
+                    self.stats.mqtt.subscribed.store(false, Relaxed);
+                    self.stats.mqtt.connects.fetch_add(1, Relaxed);
+                    self.stats.mqtt.set_error(None);
                     log::info!(
                         "broker={}:{} session_present={} connected to MQTT broker",
                         self.settings.host,
@@ -151,12 +143,12 @@ impl Worker {
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => {
-                    if self.stop.load(Relaxed) {
+                    if self.stop.is_set() {
                         break;
                     }
-                    self.stats.mqtt_connected.store(false, Relaxed);
-                    self.stats.mqtt_subscribed.store(false, Relaxed);
-                    self.stats.set_mqtt_error(Some(error.to_string()));
+                    self.stats.mqtt.connected.store(false, Relaxed);
+                    self.stats.mqtt.subscribed.store(false, Relaxed);
+                    self.stats.mqtt.set_error(Some(error.to_string()));
                     if was_connected {
                         log::warn!(
                             "broker={}:{} retry_max_s={} MQTT connection failed, retrying: {error}",
@@ -166,14 +158,15 @@ impl Worker {
                         );
                         was_connected = false;
                     }
-                    self.sleep_unless_stopped(jittered(backoff));
+                    self.stop
+                        .sleep(jittered(backoff), Duration::from_millis(100));
                     backoff = (backoff * 2).min(self.settings.reconnect_max);
                 }
                 Err(_) => break,
             }
         }
-        self.stats.mqtt_connected.store(false, Relaxed);
-        self.stats.mqtt_subscribed.store(false, Relaxed);
+        self.stats.mqtt.connected.store(false, Relaxed);
+        self.stats.mqtt.subscribed.store(false, Relaxed);
     }
 
     /// The ingest filters in the order they are subscribed, which is the order of the broker's
@@ -212,7 +205,7 @@ impl Worker {
             .map(|(filter, _)| filter)
             .collect();
         if refused.is_empty() {
-            self.stats.mqtt_subscribed.store(true, Relaxed);
+            self.stats.mqtt.subscribed.store(true, Relaxed);
             log::debug!("subscribed to the ingest topics");
         } else {
             let error = format!(
@@ -224,19 +217,19 @@ impl Worker {
                 self.settings.host,
                 self.settings.port
             );
-            self.stats.set_mqtt_error(Some(error));
+            self.stats.mqtt.set_error(Some(error));
         }
     }
 
     /// Decodes one publish and queues its events. Returns false once the writer has gone.
     fn handle(&mut self, topic_name: &[u8], payload: &[u8]) -> bool {
-        self.stats.mqtt_messages.fetch_add(1, Relaxed);
+        self.stats.mqtt.messages.fetch_add(1, Relaxed);
         // MQTT 5 requires UTF-8 topics; one that is not cannot match our filters anyway.
         let topic_name = std::str::from_utf8(topic_name).unwrap_or("<not UTF-8>");
         let event = match self.decode(topic_name, payload) {
             Ok(event) => event,
             Err((kind, reason)) => {
-                self.stats.count_malformed(kind);
+                self.stats.mqtt.count_malformed(kind);
                 self.log_limit.warn(format_args!(
                     "topic={topic_name} dropped malformed message: {reason}"
                 ));
@@ -245,13 +238,17 @@ impl Worker {
         };
         if let Event::Readings(_, readings) = &event {
             self.stats
-                .readings_received
+                .readings
+                .received
                 .fetch_add(readings.len() as u64, Relaxed);
         }
         if self.tx.send_blocking(event).is_err() {
             return false;
         }
-        self.stats.queue_depth.store(self.tx.len() as u64, Relaxed);
+        self.stats
+            .readings
+            .queue_depth
+            .store(self.tx.len() as u64, Relaxed);
         true
     }
 
@@ -286,17 +283,6 @@ impl Worker {
             }
         };
         Ok(Event::Readings(Transport::Mqtt, readings))
-    }
-
-    fn sleep_unless_stopped(&self, total: Duration) {
-        let until = Instant::now() + total;
-        while !self.stop.load(Relaxed) {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(100)));
-        }
     }
 }
 

@@ -1,9 +1,21 @@
 //! One ONNX model file loaded with tract's ONNX front end, typed and optimized once, checked
 //! against its section (input `[1, window x metrics]` of f32, one output value) and run per window.
 
-use super::MlError;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tract_onnx::prelude::*;
+
+/// Why a model cannot be used, or one inference failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MlError {
+    #[error("cannot load model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("model {path} does not match its section: {message}")]
+    Mismatch { path: PathBuf, message: String },
+    #[error("inference failed: {0}")]
+    Run(String),
+    #[error("the model returned {0}, not a finite number")]
+    NotFinite(f32),
+}
 
 type Plan = TypedSimplePlan<TypedModel>;
 

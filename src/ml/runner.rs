@@ -8,11 +8,10 @@
 
 use super::window::{Offered, Ready, Windows};
 use super::LoadedModel;
+use super::MlCounters;
 use crate::bus::{Bus, Interest, LiveEvent, Subscription};
-use crate::ingest::Event;
 use crate::logging::WarnLimit;
-use crate::model::{Reading, Transport};
-use crate::stats::Stats;
+use crate::model::{Event, Reading, Transport};
 use crate::store::Store;
 use smol::future;
 use std::collections::HashMap;
@@ -71,11 +70,11 @@ impl MlRunner {
         bus: &Arc<Bus>,
         writer: async_channel::Sender<Event>,
         store: Arc<Mutex<Store>>,
-        stats: Arc<Stats>,
+        stats: Arc<MlCounters>,
     ) -> std::io::Result<Option<MlRunner>> {
         let sections: Vec<Section> = settings
             .iter()
-            .filter_map(|model| load(model, &stats.ml))
+            .filter_map(|model| load(model, &stats))
             .collect();
         if sections.is_empty() {
             return Ok(None);
@@ -115,7 +114,7 @@ impl MlRunner {
     }
 }
 
-fn load(spec: &ModelSettings, counters: &super::MlCounters) -> Option<Section> {
+fn load(spec: &ModelSettings, counters: &MlCounters) -> Option<Section> {
     let windows = Windows::new(
         spec.device.clone(),
         spec.metrics.clone(),
@@ -154,7 +153,7 @@ struct Worker {
     sections: Vec<Section>,
     writer: async_channel::Sender<Event>,
     store: Arc<Mutex<Store>>,
-    stats: Arc<Stats>,
+    stats: Arc<MlCounters>,
     /// Transport of each device seen, so derived readings keep the device's transport.
     transports: HashMap<String, Transport>,
     warn: WarnLimit,
@@ -187,7 +186,6 @@ impl Worker {
             let dropped = subscription.dropped();
             if dropped > dropped_seen {
                 self.stats
-                    .ml
                     .batches_dropped
                     .fetch_add(dropped - dropped_seen, Relaxed);
                 dropped_seen = dropped;
@@ -206,12 +204,12 @@ impl Worker {
         for section in &mut self.sections {
             for reading in batch {
                 if section.windows.offer(reading, &mut ready) == Offered::Refused {
-                    self.stats.ml.devices_refused.fetch_add(1, Relaxed);
+                    self.stats.devices_refused.fetch_add(1, Relaxed);
                 }
             }
             section.windows.flush(&mut ready);
             for due in ready.drain(..) {
-                self.stats.ml.inferences.fetch_add(1, Relaxed);
+                self.stats.inferences.fetch_add(1, Relaxed);
                 match section.model.score(&due.input) {
                     Ok(score) => {
                         let value = f64::from(score);
@@ -225,7 +223,7 @@ impl Worker {
                         }
                     }
                     Err(e) => {
-                        self.stats.ml.inference_errors.fetch_add(1, Relaxed);
+                        self.stats.inference_errors.fetch_add(1, Relaxed);
                         self.warn.warn(format_args!(
                             "model={} device={} {e}",
                             section.name, due.device
@@ -250,8 +248,8 @@ impl Worker {
         for (transport, readings) in by_transport {
             let n = readings.len() as u64;
             match self.writer.try_send(Event::Readings(transport, readings)) {
-                Ok(()) => self.stats.ml.outputs.fetch_add(n, Relaxed),
-                Err(_) => self.stats.ml.outputs_dropped.fetch_add(n, Relaxed),
+                Ok(()) => self.stats.outputs.fetch_add(n, Relaxed),
+                Err(_) => self.stats.outputs_dropped.fetch_add(n, Relaxed),
             };
         }
     }

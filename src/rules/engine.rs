@@ -20,7 +20,7 @@
 //! Cost: a reading for a (device, metric) that no rule watches is two hash lookups by `&str`
 //! (no allocation); rule state lives in memory, only firings touch the store.
 
-use super::model::{Rule, Trigger, MAX_FIRINGS_PER_MIN};
+use super::spec::{Rule, Trigger, MAX_FIRINGS_PER_MIN};
 use crate::bus::StatusChange;
 use crate::model::Reading;
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::rules::model::{Action, Op, RuleSpec, MAX_FIRINGS_PER_MIN};
+use crate::rules::spec::{Action, Op, RuleSpec, MAX_FIRINGS_PER_MIN};
 
 fn rule(id: i64, trigger: Trigger, cooldown_s: u64) -> Rule {
     Rule {

@@ -1,4 +1,4 @@
-//! Automation rules: their definition and checks ([`model`]), their evaluation ([`engine`]),
+//! Automation rules: their definition and checks ([`spec`]), their evaluation ([`engine`]),
 //! the thread that evaluates them off the ingest path ([`runner`]), the MQTT action
 //! ([`action`]) and the topics it may publish to ([`topic`]). [`Automation`] is what the REST
 //! API and the runtime hold.
@@ -12,8 +12,8 @@
 
 pub mod action;
 pub mod engine;
-pub mod model;
 pub mod runner;
+pub mod spec;
 pub mod template;
 pub mod topic;
 
@@ -22,9 +22,9 @@ use crate::model::now_ms;
 use crate::store::{Store, StoreError, StoredRule};
 use action::ActionPublisher;
 use engine::Engine;
-use model::{Action, Rule, RuleSpec, MAX_RULES};
 use portable_atomic::AtomicU64;
 use serde::Serialize;
+use spec::{Action, Rule, RuleSpec, MAX_RULES};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 

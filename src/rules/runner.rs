@@ -11,8 +11,7 @@
 //! counted and logged through one `WarnLimit`, so a noisy input cannot flood the log either.
 
 use super::engine::Firing;
-use super::model::Action;
-use super::model::MAX_FIRINGS_PER_MIN;
+use super::spec::{Action, MAX_FIRINGS_PER_MIN};
 use super::template::render;
 use super::{lock, topic, Automation};
 use crate::bus::{ActionOutcome, Interest, LiveEvent, Subscription, TriggerFired};

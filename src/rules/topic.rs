@@ -4,7 +4,11 @@
 //! are refused when a rule is stored, disabled when a stored rule is loaded or the ingest
 //! prefix changes, and checked again after rendering, before each publish.
 
-use super::model::{MAX_TOPIC, PLACEHOLDERS};
+/// Longest topic template of an action, in bytes.
+pub const MAX_TOPIC: usize = 256;
+
+/// Placeholders templates (topics and payloads) may use.
+pub const PLACEHOLDERS: &[&str] = &["device", "metric", "value", "ts", "rule"];
 
 /// Why `topic` is not a topic name a client may publish to.
 pub fn check_name(topic: &str) -> Result<(), String> {

@@ -18,8 +18,8 @@ mod with_lora {
     use crate::ingest::lora::{
         phy, GwmpSource, LoraKeys, RadioSource, SharedDecoder, DEDUP_WINDOW,
     };
-    use crate::ingest::Event;
-    use crate::stats::Stats;
+    use crate::ingest::stats::IngestStats;
+    use crate::model::Event;
     use crate::store::Store;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -81,7 +81,7 @@ mod with_lora {
         config: &Config,
         store: &Mutex<Store>,
         tx: &async_channel::Sender<Event>,
-        stats: &Arc<Stats>,
+        stats: &Arc<IngestStats>,
     ) -> Result<LoraInputs, StartError> {
         let mut inputs = LoraInputs::default();
         if !config.lora.gwmp_enabled && !config.lora.radio_enabled {
@@ -126,7 +126,7 @@ mod with_lora {
         config: &Config,
         decoder: SharedDecoder,
         tx: &async_channel::Sender<Event>,
-        stats: &Arc<Stats>,
+        stats: &Arc<IngestStats>,
     ) -> Result<RadioSource, StartError> {
         let settings = radio_settings(config);
         RadioSource::spawn(
@@ -146,8 +146,8 @@ mod with_lora {
 mod without_lora {
     use super::super::StartError;
     use crate::config::Config;
-    use crate::ingest::Event;
-    use crate::stats::Stats;
+    use crate::ingest::stats::IngestStats;
+    use crate::model::Event;
     use crate::store::Store;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -167,7 +167,7 @@ mod without_lora {
         _config: &Config,
         _store: &Mutex<Store>,
         _tx: &async_channel::Sender<Event>,
-        _stats: &Arc<Stats>,
+        _stats: &Arc<IngestStats>,
     ) -> Result<LoraInputs, StartError> {
         Ok(LoraInputs {})
     }

@@ -7,7 +7,7 @@
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 mod ble;
-pub mod live;
+pub mod live_parts;
 mod lora;
 mod marker;
 mod memory;
@@ -15,14 +15,16 @@ pub mod ml;
 pub mod settings;
 pub mod writer;
 
-use crate::api::routes::{self, AppState};
+use crate::api::routes;
+use crate::api::state::AppState;
 use crate::api::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
 use crate::ingest::mqtt::MqttSource;
-use crate::ingest::{Event, WRITER_QUEUE_CAPACITY};
-use crate::model::now_ms;
-use crate::stats::Stats;
+use crate::ingest::stats::IngestStats;
+use crate::ingest::WRITER_QUEUE_CAPACITY;
+use crate::ml::MlCounters;
+use crate::model::{now_ms, Event};
 use crate::store::Store;
 use crate::sync::{Upstream, UpstreamStatus};
 use lora::LoraInputs;
@@ -141,8 +143,9 @@ fn serve(
     last_stop_clean: bool,
     gateway_id: String,
 ) -> Result<(), StartError> {
-    let stats = Arc::new(Stats::default());
-    let mut live = live::LiveParts::start(&config, &store)?;
+    let stats = Arc::new(IngestStats::default());
+    let ml_stats = Arc::new(MlCounters::default());
+    let mut live = live_parts::LiveParts::start(&config, &store)?;
     let (tx, rx) = async_channel::bounded::<Event>(WRITER_QUEUE_CAPACITY);
     let writer_settings = Arc::new(WriterSettings {
         commit_interval_ms: (config.store.commit_interval.as_millis() as u64).into(),
@@ -175,14 +178,8 @@ fn serve(
         None
     };
 
-    let auth = Arc::new(Auth::new(&auth_settings(&config), stats.clone()));
-    let ml = ml::MlPart::start(
-        &config.models,
-        live.bus.clone(),
-        tx.clone(),
-        store.clone(),
-        stats.clone(),
-    );
+    let auth = Arc::new(Auth::new(&auth_settings(&config), Arc::default()));
+    let ml = ml::MlPart::start(&config.models, &live.bus, &tx, &store, &ml_stats);
     let mut daemon = Daemon {
         auth: auth.clone(),
         automation: live.automation.clone(),
@@ -201,7 +198,9 @@ fn serve(
     let api = if daemon.config.api.enabled {
         let state = Arc::new(AppState {
             store,
-            stats,
+            ingest: stats,
+            ml: ml_stats,
+            api: Default::default(),
             started: Instant::now(),
             gateway_id,
             http: std::sync::OnceLock::new(),
@@ -291,7 +290,7 @@ struct Daemon {
     config_path: PathBuf,
     config: Config,
     store: Arc<Mutex<Store>>,
-    stats: Arc<Stats>,
+    stats: Arc<IngestStats>,
     tx: async_channel::Sender<Event>,
     writer_settings: Arc<WriterSettings>,
     mqtt: Option<MqttSource>,

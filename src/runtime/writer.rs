@@ -17,11 +17,10 @@
 //! `store.max_future_skew_s` ahead of the gateway clock is refused, whole, and counted: one
 //! such reading would otherwise sit at the head of every "latest" query until that date.
 
-use crate::ingest::Event;
+use crate::ingest::stats::{IngestStats, ReadingCounters};
 use crate::logging::WarnLimit;
-use crate::model::now_ms;
-use crate::stats::Stats;
-use crate::store::{Batch, BatchOutcome, FrameCounter, Store};
+use crate::model::{now_ms, Event, FrameCounter};
+use crate::store::{Batch, BatchOutcome, Store};
 use portable_atomic::AtomicU64;
 use smol::future;
 use std::sync::atomic::Ordering::Relaxed;
@@ -51,7 +50,7 @@ pub type CommitHook = Box<dyn Fn(&Batch, &BatchOutcome) + Send>;
 pub struct WriterParts {
     pub store: Arc<Mutex<Store>>,
     pub settings: Arc<WriterSettings>,
-    pub stats: Arc<Stats>,
+    pub stats: Arc<IngestStats>,
     pub on_commit: Option<CommitHook>,
     /// Closed (or its sender dropped) when the daemon stops: no more retries.
     pub stop: async_channel::Receiver<()>,
@@ -78,7 +77,7 @@ async fn run(rx: async_channel::Receiver<Event>, parts: WriterParts) {
     };
     let mut admit = Admit {
         settings,
-        stats: &parts.stats,
+        stats: &parts.stats.readings,
         warn: WarnLimit::new("messages from the future"),
     };
     let mut batch = Batch::default();
@@ -108,7 +107,11 @@ async fn run(rx: async_channel::Receiver<Event>, parts: WriterParts) {
                 None => break,
             }
         }
-        parts.stats.queue_depth.store(rx.len() as u64, Relaxed);
+        parts
+            .stats
+            .readings
+            .queue_depth
+            .store(rx.len() as u64, Relaxed);
         committer.commit(&batch, &ends, &counters).await;
         batch.readings.clear();
         batch.statuses.clear();
@@ -126,7 +129,7 @@ async fn run(rx: async_channel::Receiver<Event>, parts: WriterParts) {
 /// The time check every message passes before it joins a batch.
 struct Admit<'a> {
     settings: &'a WriterSettings,
-    stats: &'a Stats,
+    stats: &'a ReadingCounters,
     warn: WarnLimit,
 }
 
@@ -198,6 +201,7 @@ impl Committer<'_> {
             stop,
             ..
         } = self.parts;
+        let stats = &stats.readings;
         let mut delay = Duration::from_millis(200);
         let mut last_error = String::new();
         for attempt in 1..=COMMIT_ATTEMPTS {
@@ -250,9 +254,7 @@ impl Committer<'_> {
                 }
             }
         }
-        stats
-            .readings_lost
-            .fetch_add(batch.readings.len() as u64, Relaxed);
+        stats.lost.fetch_add(batch.readings.len() as u64, Relaxed);
         self.lost.warn(format_args!(
             "lost={} statuses={} batch dropped: {last_error}",
             batch.readings.len(),
@@ -261,11 +263,9 @@ impl Committer<'_> {
     }
 }
 
-fn count(stats: &Stats, outcome: &BatchOutcome) {
-    stats
-        .readings_committed
-        .fetch_add(outcome.inserted, Relaxed);
-    stats.batches_committed.fetch_add(1, Relaxed);
+fn count(stats: &ReadingCounters, outcome: &BatchOutcome) {
+    stats.committed.fetch_add(outcome.inserted, Relaxed);
+    stats.batches.fetch_add(1, Relaxed);
     stats
         .rejected_device_cap
         .fetch_add(outcome.rejected_device_cap, Relaxed);
@@ -279,10 +279,4 @@ fn count(stats: &Stats, outcome: &BatchOutcome) {
         .rejected_invalid
         .fetch_add(outcome.rejected_invalid, Relaxed);
     stats.last_commit_ms.store(now_ms(), Relaxed);
-    if outcome.evicted_unsynced > 0 {
-        log::warn!(
-            "evicted_unsynced={} ring buffer full: evicted readings not yet synced upstream",
-            outcome.evicted_unsynced
-        );
-    }
 }

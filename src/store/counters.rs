@@ -11,14 +11,7 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection};
 
 use super::{Ctx, Store, StoreError};
-
-/// The highest frame counter accepted from a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrameCounter {
-    /// The device id readings are stored under.
-    pub device: String,
-    pub counter: u32,
-}
+use crate::model::FrameCounter;
 
 impl Store {
     /// Every persisted frame counter, by device id (loaded once when a radio source starts).

@@ -110,11 +110,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-pub use counters::FrameCounter;
 pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
-pub use ring::{Batch, BatchOutcome, DeviceStatus};
+pub use ring::{Batch, BatchOutcome};
 pub use rules::StoredRule;
 
 /// Most rows [`Store::evict_expired`] deletes per call, so one call is bounded work.

@@ -14,18 +14,9 @@ use std::ops::Range;
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use super::counters::{write_frame_counters, FrameCounter};
+use super::counters::write_frame_counters;
 use super::{page_counts, Ctx, DevEntry, State, Store, StoreError, EXPIRE_CHUNK, EXPIRE_PAIRS};
-use crate::model::{validate_name, Reading, Transport};
-
-/// A device came online or went offline (MQTT `status` topic, BLE connect/disconnect, ...).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceStatus {
-    pub device: String,
-    pub transport: Transport,
-    pub online: bool,
-    pub ts_ms: i64,
-}
+use crate::model::{validate_name, DeviceStatus, FrameCounter, Reading, Transport};
 
 /// What one commit writes.
 #[derive(Debug, Clone, Default)]
@@ -119,7 +110,7 @@ impl Store {
                 st.apply(c);
                 if out.evicted_unsynced > 0 {
                     log::warn!(
-                        "evicted_unsynced={} evicted_total={} ring buffer full, unsynced readings evicted",
+                        "evicted_unsynced={} evicted_total={} ring buffer full: evicted readings not yet synced upstream",
                         out.evicted_unsynced,
                         st.evicted_total
                     );

@@ -21,10 +21,9 @@ pub mod status;
 mod worker;
 
 use crate::store::Store;
+use crate::threads::{StopFlag, WorkerThread};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use endpoint::Endpoint;
@@ -75,8 +74,7 @@ pub enum SyncError {
 
 /// The running sync task.
 pub struct Upstream {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 impl Upstream {
@@ -88,21 +86,16 @@ impl Upstream {
         status: Arc<UpstreamStatus>,
     ) -> Result<Upstream, SyncError> {
         let endpoint = Endpoint::from_settings(&settings)?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = StopFlag::default();
         let worker = worker::Worker::new(settings, endpoint, store, status, stop.clone());
-        let thread = std::thread::Builder::new()
-            .name("upstream-sync".into())
-            .spawn(move || worker.run())
+        let thread = WorkerThread::spawn("upstream-sync", stop, move || worker.run())
             .map_err(SyncError::Spawn)?;
-        Ok(Upstream { stop, thread })
+        Ok(Upstream { thread })
     }
 
     /// Stops the task, waiting up to `grace`. Batches in flight are simply not acknowledged:
     /// they are sent again by the next run, from the persisted cursor.
     pub fn stop(self, grace: Duration) {
-        self.stop.store(true, Relaxed);
-        if crate::threads::wait_finished(&self.thread, grace) {
-            let _ = self.thread.join();
-        }
+        self.thread.stop_within(grace);
     }
 }

@@ -15,6 +15,7 @@ use super::status::{SyncState, UpstreamStatus};
 use super::{Endpoint, SyncSettings};
 use crate::model::now_ms;
 use crate::store::Store;
+use crate::threads::StopFlag;
 use rumqttc::v5::mqttbytes::v5::{Packet, PubAck, PubAckReason};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Event, MqttOptions};
@@ -22,10 +23,9 @@ use rumqttc::v5::{Client, Event, MqttOptions};
 use rumqttc::Outgoing;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Most batches published and not yet acknowledged: bounds memory, the repeats after an outage
 /// (at most this many batches) and how far the drain can run ahead of the broker. One: an
@@ -60,7 +60,7 @@ pub(super) struct Worker {
     endpoint: Endpoint,
     store: Arc<Mutex<Store>>,
     status: Arc<UpstreamStatus>,
-    stop: Arc<AtomicBool>,
+    stop: StopFlag,
 }
 
 impl Worker {
@@ -69,7 +69,7 @@ impl Worker {
         endpoint: Endpoint,
         store: Arc<Mutex<Store>>,
         status: Arc<UpstreamStatus>,
-        stop: Arc<AtomicBool>,
+        stop: StopFlag,
     ) -> Worker {
         Worker {
             settings,
@@ -84,7 +84,7 @@ impl Worker {
         let mut backoff = Backoff::new(INITIAL_BACKOFF, self.settings.reconnect_max);
         let mut last_logged: Option<String> = None;
         let broker = format!("{}:{}", self.endpoint.host, self.endpoint.port);
-        while !self.stop.load(Relaxed) {
+        while !self.stop.is_set() {
             self.status.set_state(SyncState::Connecting);
             let mut session = Session::default();
             let result = session.run(&self);
@@ -107,7 +107,7 @@ impl Worker {
                 log::debug!("upstream={broker} upstream connection failed again: {error}");
             }
             self.status.set_error(SyncState::Backoff, error);
-            self.sleep_unless_stopped(backoff.next());
+            self.stop.sleep(backoff.next(), Duration::from_millis(50));
         }
     }
 
@@ -136,17 +136,6 @@ impl Worker {
     fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    fn sleep_unless_stopped(&self, total: Duration) {
-        let until = Instant::now() + total;
-        while !self.stop.load(Relaxed) {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
-        }
-    }
 }
 
 /// One connection attempt and, when it succeeds, the drain over that connection.
@@ -166,7 +155,7 @@ impl Session {
     fn run(&mut self, worker: &Worker) -> Result<(), String> {
         let (client, mut connection) = Client::new(worker.options(), WINDOW * 2);
         let (tx, rx) = mpsc::channel();
-        let pump_stop = Arc::new(AtomicBool::new(false));
+        let pump_stop = StopFlag::default();
         let pump_stopped = pump_stop.clone();
         let pump = std::thread::Builder::new()
             .name("upstream-net".into())
@@ -184,7 +173,7 @@ impl Session {
                         Err(error) => Net::Down(error.to_string()),
                     };
                     let down = matches!(net, Net::Down(_) | Net::Refused(_));
-                    if tx.send(net).is_err() || down || pump_stopped.load(Relaxed) {
+                    if tx.send(net).is_err() || down || pump_stopped.is_set() {
                         break;
                     }
                 }
@@ -196,7 +185,7 @@ impl Session {
         // The pump ends on its own after a connection error; otherwise the disconnect (or, when
         // the connection is still being set up, the connect timeout) ends it. It is not joined
         // so that a stop never waits for a connect timeout.
-        pump_stop.store(true, Relaxed);
+        pump_stop.set();
         let _ = client.try_disconnect();
         result
     }
@@ -208,7 +197,7 @@ impl Session {
         rx: &mpsc::Receiver<Net>,
     ) -> Result<(), String> {
         loop {
-            if worker.stop.load(Relaxed) {
+            if worker.stop.is_set() {
                 return Ok(());
             }
             match rx.recv_timeout(POLL) {

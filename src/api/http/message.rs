@@ -220,8 +220,22 @@ impl From<Response> for Reply {
     }
 }
 
-impl From<crate::api::respond::ApiError> for Reply {
-    fn from(e: crate::api::respond::ApiError) -> Reply {
-        crate::api::respond::error_response(&e).into()
+/// `{"error": {"code": code, "message": message}}` with `status`: the API's one error shape,
+/// which the server also uses for the refusals it makes on its own.
+pub fn error_json(status: u16, code: &str, message: &str) -> Response {
+    #[derive(serde::Serialize)]
+    struct ErrorBody<'a> {
+        error: ErrorDetail<'a>,
     }
+    #[derive(serde::Serialize)]
+    struct ErrorDetail<'a> {
+        code: &'a str,
+        message: &'a str,
+    }
+    // Two strings always serialize.
+    let body = serde_json::to_vec(&ErrorBody {
+        error: ErrorDetail { code, message },
+    })
+    .unwrap_or_default();
+    Response::new(status, body).with_header("Content-Type", "application/json")
 }

@@ -13,5 +13,5 @@ pub mod head;
 mod message;
 mod server;
 
-pub use message::{ClientInfo, HandOver, Method, Reply, Request, Response};
+pub use message::{error_json, ClientInfo, HandOver, Method, Reply, Request, Response};
 pub use server::{Handler, HttpServer, HttpStats, HttpStatsReader, Limits};

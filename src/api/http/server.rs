@@ -27,8 +27,7 @@ use smol::future::FutureExt;
 use smol::{Async, LocalExecutor, Timer};
 
 use super::conn::{self, linger};
-use super::message::{ClientInfo, Reply, Request, Response};
-use crate::api::respond::{error_json, error_response, ApiError};
+use super::message::{error_json, ClientInfo, Reply, Request, Response};
 
 /// Stack of the I/O thread (connection tasks are boxed on the heap).
 const IO_STACK: usize = 256 * 1024;
@@ -294,7 +293,8 @@ fn work(jobs: &async_channel::Receiver<Job>, handler: &Handler) {
     while let Ok(mut job) = jobs.recv_blocking() {
         let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut job.request, &job.client)))
             .unwrap_or_else(|_| {
-                error_response(&ApiError::Internal("handler panicked".into())).into()
+                log::error!("http: internal error: handler panicked");
+                error_json(500, "internal", "internal error").into()
             });
         // The connection may be gone (client left, server stopping): nothing to do then.
         let _ = job.reply.send_blocking(reply);

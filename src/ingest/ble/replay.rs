@@ -10,13 +10,12 @@
 use super::advert::MAX_LINE_LEN;
 use super::sink::{AdvertSink, Handled, WriterGone};
 use super::{Advert, BleSettings};
-use crate::ingest::Event;
-use crate::stats::Stats;
+use crate::ingest::stats::IngestStats;
+use crate::model::Event;
+use crate::threads::{StopFlag, WorkerThread};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// Bad lines logged one by one; the rest only appear in the final count.
 pub const LOGGED_ERRORS: u64 = 10;
@@ -34,8 +33,7 @@ pub struct ReplaySummary {
 
 /// A running replay; it ends by itself at the end of the file.
 pub struct ReplaySource {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<ReplaySummary>,
+    thread: WorkerThread<ReplaySummary>,
 }
 
 impl ReplaySource {
@@ -43,35 +41,32 @@ impl ReplaySource {
         path: PathBuf,
         settings: BleSettings,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<ReplaySource> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = StopFlag::default();
         let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("ble-replay".into())
-            .spawn(move || {
-                let summary = match std::fs::File::open(&path) {
-                    Ok(file) => replay(file, settings, &tx, &stats, &flag),
-                    Err(e) => {
-                        log::error!("file={} cannot open the BLE capture: {e}", path.display());
-                        ReplaySummary::default()
-                    }
-                };
-                log_summary(&path, &summary);
-                summary
-            })?;
-        Ok(ReplaySource { stop, thread })
+        let thread = WorkerThread::spawn("ble-replay", stop, move || {
+            let summary = match std::fs::File::open(&path) {
+                Ok(file) => replay(file, settings, &tx, &stats, &flag),
+                Err(e) => {
+                    log::error!("file={} cannot open the BLE capture: {e}", path.display());
+                    ReplaySummary::default()
+                }
+            };
+            log_summary(&path, &summary);
+            summary
+        })?;
+        Ok(ReplaySource { thread })
     }
 
     /// Asks the thread to stop after the line in hand, without waiting.
     pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
+        self.thread.request_stop();
     }
 
     /// Stops and waits for the thread; returns what it did.
     pub fn stop(self) -> ReplaySummary {
-        self.request_stop();
-        self.thread.join().unwrap_or_default()
+        self.thread.stop().unwrap_or_default()
     }
 }
 
@@ -93,14 +88,14 @@ pub fn replay(
     input: impl Read,
     settings: BleSettings,
     tx: &async_channel::Sender<Event>,
-    stats: &Stats,
-    stop: &AtomicBool,
+    stats: &IngestStats,
+    stop: &StopFlag,
 ) -> ReplaySummary {
     let mut sink = AdvertSink::new(settings, tx, stats);
     let mut reader = BufReader::new(input);
     let mut summary = ReplaySummary::default();
     let mut line = Vec::new();
-    while !stop.load(Relaxed) {
+    while !stop.is_set() {
         line.clear();
         let parsed = match read_bounded_line(&mut reader, &mut line) {
             Ok(None) => break,

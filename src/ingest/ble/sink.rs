@@ -1,15 +1,14 @@
 //! The one decode path of every BLE source: an [`Advert`] goes through the [`BleDecoder`]
-//! (allow/deny lists, bindkeys, de-duplication), is counted in [`Stats::ble`], and its
+//! (allow/deny lists, bindkeys, de-duplication), is counted in [`IngestStats::ble`], and its
 //! readings go to the writer with transport `ble`.
 //!
 //! Invariants: each advert is counted once in `received` and once in the counter of what
-//! became of it; readings are counted in `readings_received` before they are sent; when the
+//! became of it; readings are counted in `readings.received` before they are sent; when the
 //! writer queue is full the calling thread blocks.
 
 use super::{Advert, BleDecoder, BleSettings, IgnoreReason, Outcome};
-use crate::ingest::Event;
-use crate::model::{now_ms, Transport};
-use crate::stats::Stats;
+use crate::ingest::stats::IngestStats;
+use crate::model::{now_ms, Event, Transport};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// What became of one advert.
@@ -35,14 +34,14 @@ pub struct WriterGone;
 pub struct AdvertSink<'a> {
     decoder: BleDecoder,
     tx: &'a async_channel::Sender<Event>,
-    stats: &'a Stats,
+    stats: &'a IngestStats,
 }
 
 impl<'a> AdvertSink<'a> {
     pub fn new(
         settings: BleSettings,
         tx: &'a async_channel::Sender<Event>,
-        stats: &'a Stats,
+        stats: &'a IngestStats,
     ) -> AdvertSink<'a> {
         AdvertSink {
             decoder: BleDecoder::new(settings),
@@ -61,7 +60,8 @@ impl<'a> AdvertSink<'a> {
                 ble.decoded.fetch_add(1, Relaxed);
                 ble.readings.fetch_add(count as u64, Relaxed);
                 self.stats
-                    .readings_received
+                    .readings
+                    .received
                     .fetch_add(count as u64, Relaxed);
                 self.tx
                     .send_blocking(Event::Readings(Transport::Ble, readings))

@@ -1,8 +1,7 @@
 use super::replay::{replay, ReplaySummary};
 use super::*;
-use crate::ingest::Event;
-use crate::stats::Stats;
-use std::sync::atomic::AtomicBool;
+use crate::ingest::stats::IngestStats;
+use crate::model::Event;
 
 const KEY: &str = "231d39c1d7cc1ab1aee224cd096db932";
 
@@ -233,8 +232,8 @@ fn replay_counts_every_line_and_sends_readings_in_order() {
         capture.as_bytes(),
         BleSettings::default(),
         &tx,
-        &Stats::default(),
-        &AtomicBool::new(false),
+        &IngestStats::default(),
+        &crate::threads::StopFlag::default(),
     );
     assert_eq!(
         summary,

@@ -2,12 +2,10 @@
 //! check it against the keys and frame counters, count the outcome, and hand accepted readings
 //! to the writer together with their frame counter.
 
-use super::stats::LoraCounters;
 use super::uplink::{RadioMeta, Rejected, UplinkDecoder};
-use crate::ingest::Event;
-use crate::model::{now_ms, Transport};
-use crate::stats::Stats;
-use crate::store::FrameCounter;
+use crate::ingest::stats::IngestStats;
+use crate::ingest::stats::LoraCounters;
+use crate::model::{now_ms, Event, FrameCounter, Transport};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +21,7 @@ pub type SharedDecoder = Arc<Mutex<UplinkDecoder>>;
 pub(crate) struct Delivery {
     decoder: SharedDecoder,
     tx: async_channel::Sender<Event>,
-    stats: Arc<Stats>,
+    stats: Arc<IngestStats>,
     log_limit: crate::logging::WarnLimit,
 }
 
@@ -31,7 +29,7 @@ impl Delivery {
     pub(crate) fn new(
         decoder: SharedDecoder,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> Delivery {
         Delivery {
             decoder,
@@ -79,7 +77,8 @@ impl Delivery {
             accepted.readings.len()
         );
         self.stats
-            .readings_received
+            .readings
+            .received
             .fetch_add(accepted.readings.len() as u64, Relaxed);
         let counter = FrameCounter {
             device: accepted.device,
@@ -92,7 +91,10 @@ impl Delivery {
         {
             return false;
         }
-        self.stats.queue_depth.store(self.tx.len() as u64, Relaxed);
+        self.stats
+            .readings
+            .queue_depth
+            .store(self.tx.len() as u64, Relaxed);
         true
     }
 

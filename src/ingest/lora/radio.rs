@@ -9,13 +9,13 @@
 
 use super::uplink::RadioMeta;
 use super::{Delivery, SharedDecoder};
-use crate::ingest::Event;
-use crate::stats::Stats;
+use crate::ingest::stats::IngestStats;
+use crate::model::Event;
+use crate::threads::{StopFlag, WorkerThread};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Longest pause between attempts after repeated receive errors.
@@ -76,8 +76,10 @@ pub struct RadioSettings {
 
 /// A running radio input.
 pub struct RadioSource {
-    stop: async_channel::Sender<()>,
-    thread: JoinHandle<()>,
+    /// Closed on a stop request: it wakes the async loop out of a pending receive, which the
+    /// thread's stop flag alone could not.
+    wake: async_channel::Sender<()>,
+    thread: WorkerThread,
 }
 
 impl RadioSource {
@@ -86,50 +88,50 @@ impl RadioSource {
         open: F,
         decoder: SharedDecoder,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<RadioSource>
     where
         R: Radio,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<R, RadioError>>,
     {
-        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let (wake, stopped) = async_channel::bounded::<()>(1);
         let delivery = Delivery::new(decoder, tx, stats);
-        let thread = std::thread::Builder::new()
-            .name("lora-radio".into())
-            .spawn(move || {
-                smol::block_on(async move {
-                    let radio = smol::future::or(async { Some(open().await) }, async {
-                        let _ = stopped.recv().await;
-                        None
-                    })
-                    .await;
-                    match radio {
-                        Some(Ok(radio)) => {
-                            log::info!("LoRa radio receiving");
-                            receive_loop(radio, delivery, stopped).await;
-                        }
-                        Some(Err(e)) => log::error!("LoRa radio not started: {e}"),
-                        None => {}
-                    }
+        // The loop watches `stopped`, not the flag (see `wake`).
+        let thread = WorkerThread::spawn("lora-radio", StopFlag::default(), move || {
+            smol::block_on(async move {
+                let radio = smol::future::or(async { Some(open().await) }, async {
+                    let _ = stopped.recv().await;
+                    None
                 })
-            })?;
-        Ok(RadioSource { stop, thread })
+                .await;
+                match radio {
+                    Some(Ok(radio)) => {
+                        log::info!("LoRa radio receiving");
+                        receive_loop(radio, delivery, stopped).await;
+                    }
+                    Some(Err(e)) => log::error!("LoRa radio not started: {e}"),
+                    None => {}
+                }
+            })
+        })?;
+        Ok(RadioSource { wake, thread })
     }
 
     /// Asks the loop to end; a pending receive is abandoned.
     pub fn request_stop(&self) {
-        self.stop.close();
+        self.thread.request_stop();
+        self.wake.close();
     }
 
     /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
     pub fn wait_finished(&self, grace: Duration) -> bool {
-        crate::threads::wait_finished(&self.thread, grace)
+        self.thread.wait_finished(grace)
     }
 
     pub fn stop(self) {
         self.request_stop();
-        let _ = self.thread.join();
+        self.thread.stop();
     }
 }
 
@@ -253,7 +255,7 @@ mod tests {
             Ok((uplink(2), meta)),
         ]);
         let (tx, rx) = async_channel::bounded(16);
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(IngestStats::default());
         let source = RadioSource::spawn(
             move || async move { Ok(ScriptedRadio(script)) },
             decoder,
@@ -301,7 +303,7 @@ mod tests {
             },
             decoder,
             tx,
-            Arc::new(Stats::default()),
+            Arc::new(IngestStats::default()),
         )
         .unwrap();
         assert!(source.wait_finished(Duration::from_secs(5)));

@@ -8,14 +8,14 @@
 
 use super::gwmp::{self, Datagram};
 use super::uplink::RadioMeta;
-use super::{Delivery, GatewayStat, SharedDecoder};
-use crate::ingest::Event;
-use crate::stats::Stats;
+use super::{Delivery, SharedDecoder};
+use crate::ingest::stats::{GatewayStat, IngestStats};
+use crate::model::Event;
+use crate::threads::{StopFlag, WorkerThread};
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How often the thread looks at its stop flag while the socket is idle.
@@ -30,8 +30,7 @@ pub struct LoraSettings {
 /// A running GWMP server.
 pub struct GwmpSource {
     local_addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 impl GwmpSource {
@@ -40,27 +39,21 @@ impl GwmpSource {
         settings: LoraSettings,
         decoder: SharedDecoder,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<GwmpSource> {
         let socket = UdpSocket::bind(settings.gwmp_listen)?;
         socket.set_read_timeout(Some(POLL))?;
         let local_addr = socket.local_addr()?;
         log::info!("listen={local_addr} GWMP server ready");
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = StopFlag::default();
         let worker = Worker {
             socket,
             delivery: Delivery::new(decoder, tx, stats),
             stop: stop.clone(),
             pull_addrs: HashMap::new(),
         };
-        let thread = std::thread::Builder::new()
-            .name("lora-gwmp".into())
-            .spawn(move || worker.run())?;
-        Ok(GwmpSource {
-            local_addr,
-            stop,
-            thread,
-        })
+        let thread = WorkerThread::spawn("lora-gwmp", stop, move || worker.run())?;
+        Ok(GwmpSource { local_addr, thread })
     }
 
     /// The bound UDP address (useful with port 0).
@@ -70,24 +63,23 @@ impl GwmpSource {
 
     /// Asks the thread to end; it notices within [`POLL`].
     pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
+        self.thread.request_stop();
     }
 
     /// Waits up to `grace` for the thread to end after `request_stop`; true when it has.
     pub fn wait_finished(&self, grace: Duration) -> bool {
-        crate::threads::wait_finished(&self.thread, grace)
+        self.thread.wait_finished(grace)
     }
 
     pub fn stop(self) {
-        self.request_stop();
-        let _ = self.thread.join();
+        self.thread.stop();
     }
 }
 
 struct Worker {
     socket: UdpSocket,
     delivery: Delivery,
-    stop: Arc<AtomicBool>,
+    stop: StopFlag,
     /// Where each gateway last sent PULL_DATA from: the address downlinks would go to.
     pull_addrs: HashMap<u64, SocketAddr>,
 }
@@ -96,7 +88,7 @@ impl Worker {
     fn run(mut self) {
         // The largest UDP payload; a PUSH_DATA with many rxpk can exceed a few KiB.
         let mut buf = vec![0u8; 65_535];
-        while !self.stop.load(Relaxed) {
+        while !self.stop.is_set() {
             match self.socket.recv_from(&mut buf) {
                 Ok((n, peer)) => {
                     if !self.handle(&buf[..n], peer) {

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::model::{Reading, Transport};
+use crate::model::{DeviceStatus, FrameCounter, Reading, Transport};
 
 pub(super) fn opts(dir: &Path) -> StoreOptions {
     StoreOptions {

@@ -11,14 +11,14 @@
 use super::{ScanSettings, POLL_INTERVAL};
 use crate::ingest::ble::sink::{AdvertSink, WriterGone};
 use crate::ingest::ble::{Advert, BleAddress, Payload};
-use crate::ingest::ble_stats::{BleCounters, ScannerState};
+use crate::ingest::stats::{BleCounters, ScannerState};
+use crate::threads::StopFlag;
 use btleplug::api::bleuuid::BleUuid;
 use btleplug::api::{Central, CentralEvent, CentralState, Manager as _, Peripheral as _};
 use btleplug::api::{PeripheralProperties, ScanFilter};
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use smol::stream::StreamExt;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// How often a quiet adapter is asked whether it is still there.
@@ -65,7 +65,7 @@ pub(super) async fn scan(
     settings: &ScanSettings,
     sink: &mut AdvertSink<'_>,
     counters: &BleCounters,
-    stop: &AtomicBool,
+    stop: &StopFlag,
 ) -> Result<(), ScanError> {
     let manager = call(Manager::new()).await?;
     let (adapter, name) = pick_adapter(&manager, settings.adapter.as_deref()).await?;
@@ -82,7 +82,7 @@ pub(super) async fn scan(
     counters.set_scanner(ScannerState::Running, Some(&name), None);
     log::info!("adapter={name} BLE scanner running");
     let mut last_probe = Instant::now();
-    while !stop.load(Relaxed) {
+    while !stop.is_set() {
         let event = match tokio::time::timeout(POLL_INTERVAL, events.next()).await {
             Ok(Some(event)) => event,
             Ok(None) => return Err(ScanError::EventsEnded),

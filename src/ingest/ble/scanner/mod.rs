@@ -5,7 +5,7 @@
 //! - btleplug's tokio lives only inside this thread (a current-thread runtime); the rest of the
 //!   daemon never sees tokio.
 //! - The scanner never takes the daemon down: a missing bus, bluetoothd or adapter, or a lost
-//!   connection, is recorded in [`Stats::ble`] (state `error`, `last_error`), logged, and the
+//!   connection, is recorded in [`IngestStats::ble`] (state `error`, `last_error`), logged, and the
 //!   scan starts again after a backoff that doubles from 1 s up to `restart_max`; the backoff
 //!   goes back to 1 s after a scan that ran for a minute.
 //! - A stop request is seen within [`POLL_INTERVAL`].
@@ -14,12 +14,12 @@ mod bluez;
 
 use super::sink::AdvertSink;
 use super::BleSettings;
-use crate::ingest::ble_stats::ScannerState;
-use crate::ingest::Event;
-use crate::stats::Stats;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use crate::ingest::stats::IngestStats;
+use crate::ingest::stats::ScannerState;
+use crate::model::Event;
+use crate::threads::{StopFlag, WorkerThread};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use bluez::{payloads_of, ScanError};
@@ -49,8 +49,7 @@ pub fn use_system_bus(address: &str) {
 
 /// The running scanner thread.
 pub struct ScannerSource {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 impl ScannerSource {
@@ -58,25 +57,24 @@ impl ScannerSource {
         scan: ScanSettings,
         settings: BleSettings,
         tx: async_channel::Sender<Event>,
-        stats: Arc<Stats>,
+        stats: Arc<IngestStats>,
     ) -> std::io::Result<ScannerSource> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = StopFlag::default();
         let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("ble-scan".into())
-            .spawn(move || supervise(&scan, settings, &tx, &stats, &flag))?;
-        Ok(ScannerSource { stop, thread })
+        let thread = WorkerThread::spawn("ble-scan", stop, move || {
+            supervise(&scan, settings, &tx, &stats, &flag)
+        })?;
+        Ok(ScannerSource { thread })
     }
 
     /// Asks the thread to stop, without waiting.
     pub fn request_stop(&self) {
-        self.stop.store(true, Relaxed);
+        self.thread.request_stop();
     }
 
     /// Stops and waits for the thread.
     pub fn stop(self) {
-        self.request_stop();
-        let _ = self.thread.join();
+        self.thread.stop();
     }
 }
 
@@ -85,8 +83,8 @@ fn supervise(
     scan: &ScanSettings,
     settings: BleSettings,
     tx: &async_channel::Sender<Event>,
-    stats: &Stats,
-    stop: &AtomicBool,
+    stats: &IngestStats,
+    stop: &StopFlag,
 ) {
     let counters = &stats.ble;
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -121,25 +119,13 @@ fn supervise(
                 counters.set_scanner(ScannerState::Error, None, Some(e.to_string()));
             }
         }
-        if !sleep_unless_stopped(backoff, stop) {
+        if !stop.sleep(backoff, POLL_INTERVAL) {
             break;
         }
         counters.scanner_restarts.fetch_add(1, Relaxed);
         backoff = (backoff * 2).min(scan.restart_max.max(FIRST_BACKOFF));
     }
     counters.set_scanner(ScannerState::Off, None, None);
-}
-
-/// Sleeps `duration` in [`POLL_INTERVAL`] steps; false when asked to stop meanwhile.
-fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) -> bool {
-    let until = Instant::now() + duration;
-    while Instant::now() < until {
-        if stop.load(Relaxed) {
-            return false;
-        }
-        std::thread::sleep(POLL_INTERVAL.min(until.saturating_duration_since(Instant::now())));
-    }
-    !stop.load(Relaxed)
 }
 
 #[cfg(test)]

@@ -37,13 +37,3 @@ fn payloads_are_ordered_and_service_data_without_a_uuid16_is_skipped() {
     );
     assert!(payloads_of(std::iter::empty(), &HashMap::new()).is_empty());
 }
-
-#[test]
-fn the_backoff_sleep_ends_early_when_asked_to_stop() {
-    let stop = AtomicBool::new(true);
-    let started = Instant::now();
-    assert!(!sleep_unless_stopped(Duration::from_secs(30), &stop));
-    assert!(started.elapsed() < Duration::from_secs(30));
-    let running = AtomicBool::new(false);
-    assert!(sleep_unless_stopped(Duration::from_millis(1), &running));
-}

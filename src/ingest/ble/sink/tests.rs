@@ -16,7 +16,7 @@ fn advert(mac: [u8; 6], uuid: u16, hex: &str) -> Advert {
 #[test]
 fn every_advert_is_counted_once_by_what_became_of_it() {
     let (tx, rx) = async_channel::bounded(8);
-    let stats = Stats::default();
+    let stats = IngestStats::default();
     let denied = [0, 0, 0, 0, 0, 1];
     let settings = BleSettings {
         deny: vec![BleAddress(denied)],
@@ -55,7 +55,7 @@ fn every_advert_is_counted_once_by_what_became_of_it() {
     );
     assert_eq!((ble.denied, ble.unknown_format, ble.undecodable), (1, 1, 1));
     assert_eq!(ble.unknown_devices, 0);
-    assert_eq!(stats.readings_received.load(Relaxed), 5);
+    assert_eq!(stats.readings.received.load(Relaxed), 5);
     let Ok(Event::Readings(Transport::Ble, readings)) = rx.try_recv() else {
         panic!("the readings were not sent with transport ble");
     };
@@ -67,7 +67,7 @@ fn every_advert_is_counted_once_by_what_became_of_it() {
 fn a_closed_writer_channel_is_reported() {
     let (tx, rx) = async_channel::bounded(1);
     drop(rx);
-    let stats = Stats::default();
+    let stats = IngestStats::default();
     let mut sink = AdvertSink::new(BleSettings::default(), &tx, &stats);
     let pvvx = advert([3; 6], 0x181a, "f4830238c1a4a9066911b60b58f70d");
     assert_eq!(sink.submit(&pvvx), Err(WriterGone));

@@ -3,8 +3,8 @@
 //!
 //! Invariants: counters only grow (totals since start); every advertisement handed to the
 //! decoder is counted in `received` and in exactly one of `decoded`, `duplicates`, `denied`,
-//! `unknown_devices`, `unknown_format` or `undecodable`. Compiled in every build, so the
-//! health document has the same shape with and without the `ble` feature.
+//! `unknown_devices`, `unknown_format` or `undecodable`. Compiled in every build, like the
+//! other ingest counters.
 
 use portable_atomic::AtomicU64;
 use serde::Serialize;

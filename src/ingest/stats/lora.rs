@@ -3,7 +3,8 @@
 //!
 //! Invariant: the gateway table holds at most [`MAX_GATEWAYS`] entries (GWMP is
 //! unauthenticated, so anyone on the network can invent gateway EUIs); a new gateway beyond it
-//! replaces the one heard from longest ago.
+//! replaces the one heard from longest ago. Compiled in every build, like the other ingest
+//! counters.
 
 use portable_atomic::AtomicU64;
 use serde::Serialize;

@@ -6,7 +6,7 @@ use super::settings::{ingest_filters, mqtt_settings};
 use super::writer::CommitHook;
 use super::StartError;
 use crate::api::ws::{WsHub, WsSettings};
-use crate::bus::live::Live;
+use crate::bus::commits::Live;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::rules::action::ActionPublisher;

@@ -2,14 +2,14 @@
 //! is stored. Parsing (`serde`, unknown fields refused) gives 400; a well-formed rule that makes
 //! no sense (an unknown operator, a wildcard in a topic, ...) gives 422 with the reason.
 
+pub use super::topic::{MAX_TOPIC, PLACEHOLDERS};
 use crate::model::validate_name;
 use serde::{Deserialize, Serialize};
 
 /// Most rules a gateway keeps.
 pub const MAX_RULES: usize = 256;
-/// Longest rule name, topic template and payload template, in bytes.
+/// Longest rule name and payload template, in bytes (topics: [`MAX_TOPIC`]).
 pub const MAX_NAME: usize = 128;
-pub const MAX_TOPIC: usize = 256;
 pub const MAX_PAYLOAD: usize = 4096;
 /// Most firings of one rule in a minute; more are skipped and counted. Far above any sensible
 /// alarm rate, far below what a noisy input could trigger.
@@ -161,9 +161,6 @@ pub struct Rule {
     /// Firings skipped over `MAX_FIRINGS_PER_MIN` since the daemon started (not stored).
     pub rate_limited: u64,
 }
-
-/// Placeholders templates may use.
-pub const PLACEHOLDERS: &[&str] = &["device", "metric", "value", "ts", "rule"];
 
 impl RuleSpec {
     /// The checks that make a parsed rule storable; the error says what to fix.
