@@ -35,6 +35,7 @@ test-api-fuzz:
 
 lint:
 	$(CARGO) fmt --all -- --check
+	python3 dev/module-edges.py >/dev/null || python3 dev/module-edges.py
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -20,13 +20,13 @@ from pathlib import Path
 # Bottom first. A module may use modules of its own rank or below (same rank: no circle).
 LAYERS = [
     ["hex", "timestamp", "model", "threads", "logging"],
+    ["auth"],
     ["config"],
     ["store"],
     ["ingest"],
     ["bus"],
     ["rules", "ml"],
     ["sync"],
-    ["auth"],
     ["api"],
     ["runtime"],
     ["cli"],

@@ -12,17 +12,17 @@
 //! Memory per connection: one buffer of at most the head limit plus the body limit plus one
 //! read, and the response being written.
 
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::{Async, Timer};
 
 use super::head::{self, Head};
-use super::message::{ClientInfo, Method, Reply, Request, Response};
-use super::server::{canned, Job, Shared};
+use super::message::{canned, ClientInfo, Method, Reply, Request, Response};
+use super::shared::{pause, Job, Shared, LINGER};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 4096;
@@ -30,11 +30,6 @@ const READ_CHUNK: usize = 4096;
 const COPY_BODY_BELOW: usize = 16 * 1024;
 /// Largest piece handed to one write, so that a slow reader is measured piece by piece.
 const WRITE_CHUNK: usize = 64 * 1024;
-/// How long a closing connection keeps reading (and discarding) what the client still sends,
-/// so that closing does not reset the connection before the client has read the response.
-const LINGER: Duration = Duration::from_secs(1);
-/// At most this many bytes are discarded while lingering.
-const LINGER_BYTES: usize = 64 * 1024;
 
 enum Read {
     Data,
@@ -262,25 +257,4 @@ async fn refuse(stream: &Async<TcpStream>, response: &Response) {
         let _ = (&*stream).write_all(&bytes).await;
     };
     write.or(pause(LINGER)).await;
-}
-
-/// Half-closes, then reads and discards what the client still sends for a moment so that
-/// closing does not reset the connection before the client could read the response.
-pub(super) async fn linger(stream: &Async<TcpStream>) {
-    let _ = stream.get_ref().shutdown(Shutdown::Write);
-    let drain = async {
-        let mut scratch = [0u8; 1024];
-        let mut total = 0;
-        while total < LINGER_BYTES {
-            match (&*stream).read(&mut scratch).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => total += n,
-            }
-        }
-    };
-    drain.or(pause(LINGER)).await;
-}
-
-async fn pause(duration: Duration) {
-    Timer::after(duration).await;
 }

@@ -239,3 +239,17 @@ pub fn error_json(status: u16, code: &str, message: &str) -> Response {
     .unwrap_or_default();
     Response::new(status, body).with_header("Content-Type", "application/json")
 }
+
+/// A response the connection sends on its own (refusals, timeouts).
+pub(super) fn canned(status: u16, message: &str) -> Response {
+    let code = match status {
+        400 => "bad_request",
+        408 => "request_timeout",
+        411 => "length_required",
+        413 => "payload_too_large",
+        431 => "header_too_large",
+        505 => "http_version_not_supported",
+        _ => "unavailable",
+    };
+    error_json(status, code, message)
+}

@@ -12,6 +12,8 @@ mod conn;
 pub mod head;
 mod message;
 mod server;
+mod shared;
 
 pub use message::{error_json, ClientInfo, HandOver, Method, Reply, Request, Response};
-pub use server::{Handler, HttpServer, HttpStats, HttpStatsReader, Limits};
+pub use server::{Handler, HttpServer};
+pub use shared::{HttpStats, HttpStatsReader, Limits};
