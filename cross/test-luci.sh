@@ -6,7 +6,7 @@
 #   `acs-edge print-config`, and a proof that the contract test fails on a schema option the
 #   form lacks.
 # Schema source: $ACS_EDGE_BIN, else the debug binary of CARGO_TARGET_DIR (or target/), else
-# openwrt/files/acs-edge.config (which tests/cli.rs keeps identical to print-config).
+# openwrt/files/acs-edge.config (which tests/it/cli.rs keeps identical to print-config).
 # Closing line: "test-luci: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,6 +1,7 @@
-//! The command line as a user meets it: version, the default config, config checking, decoding.
+//! The command line as a user meets it: version, the default config, config checking, decoding,
+//! and a build without the `lora` feature refusing the radio options.
 
-mod common;
+use crate::common;
 
 use common::command;
 
@@ -104,4 +105,26 @@ fn decode_frame_prints_readings_as_json_and_rejects_corrupt_frames() {
     let (code, _, err) = run(&["decode", "frame", &hex]);
     assert_eq!(code, 1);
     assert!(!err.is_empty());
+}
+
+/// Without the `lora` feature the radio options cannot work: the daemon says so and stops.
+#[cfg(not(feature = "lora"))]
+#[test]
+fn radio_without_the_lora_feature_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::DaemonConfig::new(common::free_port());
+    cfg.extra = "config lora 'lora'\n\toption radio_enabled '1'\n".into();
+    let path = dir.path().join("acs-edge");
+    common::write_config(&path, dir.path(), common::free_port(), &cfg);
+    let out = common::command()
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs a build with the `lora` feature"),
+        "{err}"
+    );
 }
