@@ -5,7 +5,8 @@
 #      TARGET and run under qemu-<arch>-static (panic=abort tests: -Zpanic-abort-tests)
 #  (b) smoke: `qemu-<arch>-static dist/<triple>/acs-edge --version`
 #  (c) the daemon's black-box tests with the HOST toolchain (rustup's cargo):
-#      ACS_EDGE_BIN=dist/<triple>/acs-edge ACS_EDGE_WRAPPER=qemu-<arch>-static cargo test --tests
+#      ACS_EDGE_BIN=dist/<triple>/acs-edge ACS_EDGE_WRAPPER=qemu-<arch>-static cargo test --test it
+#      (its black-box modules only, selected by module path: cli:: durability:: ...)
 #  (d) when dist/<triple>/acs-edge-full exists: its --version lists ble and lora, and the BLE
 #      replay and LoRa packet-forwarder suites pass against it
 set -euo pipefail
@@ -43,8 +44,9 @@ for short in "$@"; do
     hostenv=(env "${unset_args[@]}" ACS_EDGE_BIN="$BIN" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T")
     "${hostenv[@]}" CARGO_TARGET_DIR="$ROOT/target/cross-selftest-host" nice -n 10 \
         cargo test --manifest-path cross/selftest/Cargo.toml --test plumbing -q
-    # Only the black-box suites: they start the binary under test; the rest test the host build.
-    "${hostenv[@]}" nice -n 10 cargo test --locked --test cli --test durability --test ingest_rest --test openapi --test auth
+    # Only the black-box suites (modules of the one test binary): they start the binary under
+    # test; the rest test the host build.
+    "${hostenv[@]}" nice -n 10 cargo test --locked --test it -- cli:: durability:: ingest_rest:: openapi:: auth::
 
     # The radio variant, when it was built (make cross VARIANT=full): its inputs end to end.
     FULL=$ROOT/dist/$T/acs-edge-full
@@ -55,5 +57,5 @@ for short in "$@"; do
     echo "$out"
     case "$out" in *"features: ble lora"*) ;; *) echo "FAILED: $FULL lacks ble and lora" >&2; exit 1 ;; esac
     env "${unset_args[@]}" ACS_EDGE_BIN="$FULL" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T" \
-        nice -n 10 cargo test --locked --features full --test ble_replay --test lora_gwmp
+        nice -n 10 cargo test --locked --features full --test it -- ble_replay:: lora_gwmp::
 done

@@ -9,7 +9,7 @@
 #   Chromium against a fake router that runs the real rpcd plugin and the built acs-edge. It
 #   says that it skipped when the LuCI files, chromium or the binary are missing.
 # Schema source: $ACS_EDGE_BIN, else the debug binary of CARGO_TARGET_DIR (or target/), else
-# openwrt/files/acs-edge.config (which tests/cli.rs keeps identical to print-config).
+# openwrt/files/acs-edge.config (which tests/it/cli.rs keeps identical to print-config).
 # Closing line: "test-luci: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -93,7 +93,7 @@ seed=()
 echo "fuzz-api: schemathesis $SCHEMATHESIS_VERSION, $EXAMPLES examples per operation, daemon on port $API_PORT"
 status=0
 # /api/v1/ws answers every plain HTTP request with 400 by design (it speaks WebSocket only);
-# its upgrade and messages are held to the spec by tests/openapi.rs and tests/websocket.rs.
+# its upgrade and messages are held to the spec by tests/it/openapi.rs and tests/it/websocket.rs.
 "$VENV/bin/st" run docs/openapi.yaml \
     --url "http://127.0.0.1:$API_PORT" \
     --exclude-path /api/v1/ws \

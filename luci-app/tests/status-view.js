@@ -3,7 +3,7 @@
 // plugin luci.acs-edge hands them over (health wrapped as {"health": ...}; the device list and
 // telemetry bodies as they are), and checks that what a user sees shows them: the service state,
 // the committed count, the store fill, every device and its last values, and no "undefined" or
-// "NaN". tests/luci_status_view.rs starts the daemon and calls this.
+// "NaN". tests/it/luci_status_view.rs starts the daemon and calls this.
 //
 //   node status-view.js DIR     DIR holds health.json, devices.json, latest.json
 //                               (latest.json: {"<device id>": <telemetry body>, ...})

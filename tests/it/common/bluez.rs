@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const PYTHON: &str = "/usr/bin/python3";
-const CONTROL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/common/bluez_mock.py");
+const CONTROL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/common/bluez_mock.py");
 
 /// The private bus and the fake bluetoothd on it; both are killed on drop.
 pub struct FakeBluez {

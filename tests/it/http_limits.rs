@@ -2,7 +2,7 @@
 //! against the server alone (a test handler), then against the real daemon (the attacks a LAN
 //! client can make).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};

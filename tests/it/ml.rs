@@ -3,7 +3,7 @@
 //! published to a real mosquitto, yields anomaly readings above the threshold over REST and
 //! fires a rule; a broken model is refused alone.
 
-mod common;
+use crate::common;
 
 use acs_edge::ml::{LoadedModel, MlError};
 use common::*;

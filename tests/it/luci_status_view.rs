@@ -4,7 +4,7 @@
 //! renders the status view with them (node). A renamed or reshaped field in the API that the
 //! page relies on fails here.
 
-mod common;
+use crate::common;
 
 use common::{patience, wait_until, Broker, Daemon, DaemonConfig, Publisher};
 use serde_json::{json, Value};

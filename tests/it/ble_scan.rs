@@ -4,7 +4,7 @@
 //! ManufacturerData and RSSI) into readings served over REST; a missing adapter or bus is an
 //! error state in the health document that heals when the adapter appears.
 
-mod common;
+use crate::common;
 
 use common::bluez::FakeBluez;
 use common::*;

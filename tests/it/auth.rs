@@ -4,7 +4,7 @@
 //! device's readings are dropped and counted), and the input checks on what names devices,
 //! rules and telemetry pages (device ids, display names, cursors).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

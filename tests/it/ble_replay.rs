@@ -2,7 +2,7 @@
 //! and comes back over REST; repeats are dropped by packet id, RSSI is kept, devices are
 //! registered with transport `ble`, and bad lines are counted without stopping the replay.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

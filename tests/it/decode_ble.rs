@@ -1,7 +1,7 @@
 //! `acs-edge decode ble` as a user meets it: readings as JSON for every supported format, and
 //! clear errors (with distinct exit statuses) for bad hex, a wrong bindkey, an unknown format.
 
-mod common;
+use crate::common;
 
 use common::command;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! client certificates made by the test): outages, broker restarts, daemon crashes, eviction of
 //! unsent readings and a wrong CA.
 
-mod common;
+use crate::common;
 
 use common::cloud::{check_delivery, Certs, Cloud, Collector};
 use common::{command, patience, wait_until, Broker, Daemon, DaemonConfig, Publisher};

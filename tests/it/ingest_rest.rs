@@ -1,7 +1,7 @@
 //! End to end: readings published to a real mosquitto reach the daemon's store and come back
 //! over REST; malformed input is counted and dropped while good input keeps flowing.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,6 +1,7 @@
-//! The command line as a user meets it: version, the default config, config checking, decoding.
+//! The command line as a user meets it: version, the default config, config checking, decoding,
+//! and a build without the `lora` feature warning about the radio options.
 
-mod common;
+use crate::common;
 
 use common::command;
 
@@ -104,4 +105,28 @@ fn decode_frame_prints_readings_as_json_and_rejects_corrupt_frames() {
     let (code, _, err) = run(&["decode", "frame", &hex]);
     assert_eq!(code, 1);
     assert!(!err.is_empty());
+}
+
+/// The config file is the same for every build: a radio switched on in a build without the
+/// `lora` feature is a warning from `check-config` and from the daemon, which runs without it.
+#[cfg(not(feature = "lora"))]
+#[test]
+fn radio_without_the_lora_feature_is_a_warning_and_the_daemon_runs_without_it() {
+    let mut cfg = common::DaemonConfig::new(common::free_port());
+    cfg.extra = "config mqtt 'mqtt'\n\toption enabled '0'\n\n\
+                 config lora 'lora'\n\toption radio_enabled '1'\n"
+        .into();
+    cfg.user = None;
+    let warning = "lora.radio_enabled is on, but this build has no `lora` feature";
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acs-edge");
+    common::write_config(&path, dir.path(), common::free_port(), &cfg);
+    let (code, _, err) = run(&["check-config", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(warning), "{err}");
+
+    let daemon = common::Daemon::start(&cfg);
+    assert_eq!(daemon.health()["status"], "ok");
+    assert!(daemon.log().contains(warning), "{}", daemon.log());
 }

@@ -3,10 +3,10 @@
 //! sections of its config file; readings arrive over REST, forged, replayed and malformed input
 //! is refused, counted, and survives restarts, and a reload applies changed keys.
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)]
-#[path = "../examples/lora_node.rs"]
+#[path = "../../examples/lora_node.rs"]
 mod lora_node;
 
 use common::{patience, wait_until, Daemon, DaemonConfig};
@@ -273,28 +273,6 @@ fn frame_counters_survive_a_restart() {
     });
     assert_eq!(lora.metric_values("node-1", "temperature"), [17.0]);
     assert_eq!(lora.lora_health()["decoded"], 1);
-}
-
-/// Without the `lora` feature the radio options cannot work: the daemon says so and stops.
-#[cfg(not(feature = "lora"))]
-#[test]
-fn radio_without_the_lora_feature_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = DaemonConfig::new(common::free_port());
-    cfg.extra = "config lora 'lora'\n\toption radio_enabled '1'\n".into();
-    let path = dir.path().join("acs-edge");
-    common::write_config(&path, dir.path(), common::free_port(), &cfg);
-    let out = common::command()
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("needs a build with the `lora` feature"),
-        "{err}"
-    );
 }
 
 #[test]

@@ -522,6 +522,8 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     );
     std::fs::write(path, text).unwrap();
 }
+
+#[cfg(feature = "ble")]
 pub mod bluez;
 pub mod cloud;
 

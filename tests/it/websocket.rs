@@ -1,7 +1,7 @@
 //! WebSocket live events end to end: a real mosquitto, the real daemon, a tungstenite client
 //! through the daemon's connection guard.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! `acs-edge decode lorawan` on the shared vectors, on an LPP uplink, and on bad input.
 
-mod common;
+use crate::common;
 
 use common::command;
 use serde_json::Value;

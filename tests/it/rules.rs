@@ -1,7 +1,7 @@
 //! Automation rules end to end: a real mosquitto, the real daemon, rules created over REST,
 //! readings published over MQTT, action messages observed by a real MQTT subscriber.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! Crash safety and bounds with real processes: SIGKILL mid-stream keeps every committed batch,
 //! SIGTERM flushes the pending batch, and the ring buffer stays within its bounds.
 
-mod common;
+use crate::common;
 
 use common::*;
 use rusqlite::Connection;

@@ -5,7 +5,7 @@
 //! direction. Headers a documented response declares (`WWW-Authenticate`, `Retry-After`) must
 //! be sent, and every operation the spec does not mark public must refuse a missing token.
 
-mod common;
+use crate::common;
 
 use common::{
     patience, wait_until, Broker, Daemon, DaemonConfig, Publisher, TEST_PASSWORD, TEST_USER,

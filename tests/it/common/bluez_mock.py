@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Drives python-dbusmock's bluez5 template (a fake bluetoothd, org.bluez on the bus named by
-# DBUS_SYSTEM_BUS_ADDRESS) for tests/ble_scan.rs:
+# DBUS_SYSTEM_BUS_ADDRESS) for the ble_scan tests (tests/it/ble_scan.rs):
 #   bluez_mock.py adapter NAME                           add an adapter (hci0)
 #   bluez_mock.py remove-adapter NAME                    remove it with its devices
 #   bluez_mock.py device ADAPTER MAC                     add a device (no advertisement data)
