@@ -9,10 +9,9 @@
 
 use super::respond::{json_response, read_body_capped, ApiError, JsonResponse};
 use crate::model::{unsafe_text_char, validate_name};
-use crate::store::{DevicePatch, Store};
+use crate::store::{DevicePatch, SharedStore};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use std::sync::Mutex;
 
 pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_LOCATION_CHARS: usize = 128;
@@ -148,7 +147,7 @@ fn merge_metadata(patch: MetadataPatch, current: &Value) -> Result<Value, ApiErr
 
 /// Applies a PATCH body to device `id` and returns the updated device.
 pub fn patch(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     request: &crate::api::Request,
     id: &str,
     actor: &str,
@@ -157,7 +156,7 @@ pub fn patch(
     check_device_id(id)?;
     let body: PatchBody = super::respond::parse_json_object(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid device patch: {e}")))?;
-    let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+    let mut store = store.lock();
     let Some(device) = store.device(id).map_err(internal)? else {
         return Err(ApiError::NotFound(format!("no device {id:?}")));
     };

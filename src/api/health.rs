@@ -62,7 +62,7 @@ struct Health {
 #[inline(never)]
 pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
     let (store, upstream) = {
-        let store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        let store = state.store.lock();
         (store.stats(), state.upstream.snapshot(&store))
     };
     let ingest = &state.ingest;

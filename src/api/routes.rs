@@ -172,7 +172,7 @@ fn route(
 }
 
 fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
-    state.store.lock().unwrap_or_else(|p| p.into_inner())
+    state.store.lock()
 }
 
 fn list_devices(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {

@@ -4,14 +4,14 @@
 use crate::auth::Auth;
 use crate::ingest::stats::IngestStats;
 use crate::ml::MlCounters;
-use crate::store::Store;
+use crate::store::SharedStore;
 use portable_atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What the handlers share.
 pub struct AppState {
-    pub store: Arc<Mutex<Store>>,
+    pub store: SharedStore,
     /// Counters of the parts that health reports (the others answer for themselves below).
     pub ingest: Arc<IngestStats>,
     pub ml: Arc<MlCounters>,

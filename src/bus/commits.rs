@@ -7,7 +7,7 @@
 use super::presence::Presence;
 use super::{Bus, Interest, LiveEvent};
 use crate::model::Reading;
-use crate::store::{Batch, BatchOutcome, Store};
+use crate::store::{Batch, Committed};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -18,20 +18,13 @@ const PRESENCE_TICK: Duration = Duration::from_secs(1);
 
 pub struct Live {
     bus: Arc<Bus>,
-    store: Arc<Mutex<Store>>,
     presence: Mutex<Presence>,
 }
 
 impl Live {
-    pub fn new(
-        bus: Arc<Bus>,
-        store: Arc<Mutex<Store>>,
-        offline_after: Option<Duration>,
-        max_devices: usize,
-    ) -> Arc<Live> {
+    pub fn new(bus: Arc<Bus>, offline_after: Option<Duration>, max_devices: usize) -> Arc<Live> {
         Arc::new(Live {
             bus,
-            store,
             presence: Mutex::new(Presence::new(offline_after, max_devices)),
         })
     }
@@ -40,17 +33,13 @@ impl Live {
         &self.bus
     }
 
-    /// Called by the writer after every successful commit. Messages the store refused
-    /// (registry caps, disabled devices, non-finite values) are left out; telling them apart
-    /// takes the store lock, so it is done only for a batch that had refusals.
-    pub fn on_commit(&self, batch: &Batch, outcome: &BatchOutcome) {
+    /// Called by the writer after every successful commit with what the store said it did:
+    /// messages it refused (registry caps, disabled devices, non-finite values) are left out.
+    pub fn on_commit(&self, batch: &Batch, done: &Committed) {
         let mut stored: Vec<&Reading> = batch.readings.iter().map(|(_, r)| r).collect();
-        if outcome.inserted < stored.len() as u64 {
-            let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-            // Ranges in order: cut from the back so earlier ranges keep their positions.
-            for range in store.refused().iter().rev() {
-                stored.drain(range.clone());
-            }
+        // Ranges in order: cut from the back so earlier ranges keep their positions.
+        for range in done.refused.iter().rev() {
+            stored.drain(range.clone());
         }
         let changes = self
             .lock()

@@ -12,12 +12,12 @@ use super::MlCounters;
 use crate::bus::{Bus, Interest, LiveEvent, Subscription};
 use crate::logging::WarnLimit;
 use crate::model::{Event, Reading, Transport};
-use crate::store::Store;
+use crate::store::SharedStore;
 use smol::future;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Committed batches the `ml` thread may lag behind.
@@ -69,7 +69,7 @@ impl MlRunner {
         settings: &[ModelSettings],
         bus: &Arc<Bus>,
         writer: async_channel::Sender<Event>,
-        store: Arc<Mutex<Store>>,
+        store: SharedStore,
         stats: Arc<MlCounters>,
     ) -> std::io::Result<Option<MlRunner>> {
         let sections: Vec<Section> = settings
@@ -152,7 +152,7 @@ fn load(spec: &ModelSettings, counters: &MlCounters) -> Option<Section> {
 struct Worker {
     sections: Vec<Section>,
     writer: async_channel::Sender<Event>,
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     stats: Arc<MlCounters>,
     /// Transport of each device seen, so derived readings keep the device's transport.
     transports: HashMap<String, Transport>,
@@ -261,7 +261,6 @@ impl Worker {
         let found = self
             .store
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .device(device)
             .ok()
             .flatten()

@@ -19,7 +19,7 @@ pub mod topic;
 
 use crate::bus::Bus;
 use crate::model::now_ms;
-use crate::store::{Store, StoreError, StoredRule};
+use crate::store::{SharedStore, StoreError, StoredRule};
 use action::ActionPublisher;
 use engine::Engine;
 use portable_atomic::AtomicU64;
@@ -58,7 +58,7 @@ pub struct AutomationStats {
 }
 
 pub struct Automation {
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     bus: Arc<Bus>,
     engine: Mutex<Engine>,
     publisher: ActionPublisher,
@@ -77,12 +77,12 @@ impl Automation {
     /// (it stays in the store and is shown by GET as far as possible); one that fails the
     /// checks or would loop through `ingest_filters` is disabled.
     pub fn load(
-        store: Arc<Mutex<Store>>,
+        store: SharedStore,
         bus: Arc<Bus>,
         publisher: ActionPublisher,
         ingest_filters: Vec<String>,
     ) -> Result<Arc<Automation>, StoreError> {
-        let stored = lock(&store).rules()?;
+        let stored = store.lock().rules()?;
         let rules: Vec<Rule> = stored.iter().filter_map(|s| decode(s).ok()).collect();
         if rules.len() < stored.len() {
             log::warn!(
@@ -137,7 +137,7 @@ impl Automation {
             log::warn!("rule={} disabled, it is not evaluated: {why}", rule.id);
             rule.spec.enabled = false;
             let stored = encode(&rule.spec)
-                .and_then(|json| Ok(lock(&self.store).update_rule(rule.id, &json, now_ms())?));
+                .and_then(|json| Ok(self.store.lock().update_rule(rule.id, &json, now_ms())?));
             if let Err(e) = stored {
                 log::error!("rule={} could not be stored disabled: {e}", rule.id);
             }
@@ -146,7 +146,7 @@ impl Automation {
     }
 
     pub fn list(&self) -> Result<Vec<Rule>, RuleError> {
-        let stored = lock(&self.store).rules()?;
+        let stored = self.store.lock().rules()?;
         let mut rules = stored.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         let engine = self.engine();
         for rule in &mut rules {
@@ -156,7 +156,7 @@ impl Automation {
     }
 
     pub fn get(&self, id: i64) -> Result<Rule, RuleError> {
-        let stored = lock(&self.store).rule(id)?;
+        let stored = self.store.lock().rule(id)?;
         let mut rule = decode(&stored.ok_or(RuleError::NotFound(id))?)?;
         rule.rate_limited = self.engine().rule(id).map_or(0, |r| r.rate_limited);
         Ok(rule)
@@ -167,7 +167,7 @@ impl Automation {
         let json = encode(&spec)?;
         let mut engine = self.engine();
         let stored = {
-            let mut store = lock(&self.store);
+            let mut store = self.store.lock();
             if store.rule_count()? >= MAX_RULES {
                 return Err(RuleError::TooMany);
             }
@@ -184,7 +184,9 @@ impl Automation {
         self.check(&spec)?;
         let json = encode(&spec)?;
         let mut engine = self.engine();
-        let stored = lock(&self.store)
+        let stored = self
+            .store
+            .lock()
             .update_rule(id, &json, now_ms())?
             .ok_or(RuleError::NotFound(id))?;
         let mut rule = decode(&stored)?;
@@ -197,7 +199,7 @@ impl Automation {
 
     pub fn delete(&self, id: i64) -> Result<(), RuleError> {
         let mut engine = self.engine();
-        if !lock(&self.store).delete_rule(id)? {
+        if !self.store.lock().delete_rule(id)? {
             return Err(RuleError::NotFound(id));
         }
         engine.remove(id);

@@ -139,7 +139,7 @@ fn fire(a: &Automation, firing: Firing, now: i64, warn: &mut WarnLimit) {
         return;
     }
     a.firings.fetch_add(1, Relaxed);
-    if let Err(e) = lock(&a.store).record_rule_firing(firing.rule, now) {
+    if let Err(e) = a.store.lock().record_rule_firing(firing.rule, now) {
         a.record_errors.fetch_add(1, Relaxed);
         log::error!("rule={} firing not recorded: {e}", firing.rule);
     }

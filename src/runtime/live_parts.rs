@@ -12,9 +12,9 @@ use crate::config::Config;
 use crate::rules::action::ActionPublisher;
 use crate::rules::runner::Runner;
 use crate::rules::Automation;
-use crate::store::Store;
+use crate::store::SharedStore;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub struct LiveParts {
@@ -28,11 +28,10 @@ pub struct LiveParts {
 }
 
 impl LiveParts {
-    pub fn start(config: &Config, store: &Arc<Mutex<Store>>) -> Result<LiveParts, StartError> {
+    pub fn start(config: &Config, store: &SharedStore) -> Result<LiveParts, StartError> {
         let bus = Bus::new();
         let live = Live::new(
             bus.clone(),
-            store.clone(),
             config.main.offline_after,
             config.store.max_devices,
         );

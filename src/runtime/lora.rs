@@ -20,7 +20,7 @@ mod with_lora {
     };
     use crate::ingest::stats::IngestStats;
     use crate::model::Event;
-    use crate::store::Store;
+    use crate::store::SharedStore;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -79,7 +79,7 @@ mod with_lora {
     /// with the persisted frame counters and the keys of the enabled device sections.
     pub(in crate::runtime) fn start_lora(
         config: &Config,
-        store: &Mutex<Store>,
+        store: &SharedStore,
         tx: &async_channel::Sender<Event>,
         stats: &Arc<IngestStats>,
     ) -> Result<LoraInputs, StartError> {
@@ -89,10 +89,7 @@ mod with_lora {
         }
         let keys = lora_keys(config);
         log_keys(&keys, "loaded");
-        let counters = store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .frame_counters()?;
+        let counters = store.lock().frame_counters()?;
         let decoder = Arc::new(Mutex::new(UplinkDecoder::new(keys, counters, DEDUP_WINDOW)));
         inputs.decoder = Some(decoder.clone());
         if config.lora.radio_enabled {
@@ -148,8 +145,8 @@ mod without_lora {
     use crate::config::Config;
     use crate::ingest::stats::IngestStats;
     use crate::model::Event;
-    use crate::store::Store;
-    use std::sync::{Arc, Mutex};
+    use crate::store::SharedStore;
+    use std::sync::Arc;
     use std::time::Duration;
 
     /// No LoRa input runs in a build without the `lora` feature.
@@ -165,7 +162,7 @@ mod without_lora {
 
     pub(in crate::runtime) fn start_lora(
         _config: &Config,
-        _store: &Mutex<Store>,
+        _store: &SharedStore,
         _tx: &async_channel::Sender<Event>,
         _stats: &Arc<IngestStats>,
     ) -> Result<LoraInputs, StartError> {

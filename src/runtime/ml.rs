@@ -13,14 +13,14 @@ mod with_ml {
     use crate::config::ModelSpec;
     use crate::ml::{MlCounters, MlRunner};
     use crate::model::Event;
-    use crate::store::Store;
-    use std::sync::{Arc, Mutex};
+    use crate::store::SharedStore;
+    use std::sync::Arc;
 
     /// The models that run, and what they need to be restarted by a reload.
     pub struct MlPart {
         bus: Arc<Bus>,
         writer: async_channel::Sender<Event>,
-        store: Arc<Mutex<Store>>,
+        store: SharedStore,
         stats: Arc<MlCounters>,
         runner: Option<MlRunner>,
     }
@@ -30,7 +30,7 @@ mod with_ml {
             specs: &[ModelSpec],
             bus: &Arc<Bus>,
             writer: &async_channel::Sender<Event>,
-            store: &Arc<Mutex<Store>>,
+            store: &SharedStore,
             stats: &Arc<MlCounters>,
         ) -> MlPart {
             let mut part = MlPart {
@@ -82,8 +82,8 @@ mod without_ml {
     use crate::config::ModelSpec;
     use crate::ml::MlCounters;
     use crate::model::Event;
-    use crate::store::Store;
-    use std::sync::{Arc, Mutex};
+    use crate::store::SharedStore;
+    use std::sync::Arc;
 
     /// No model runs in a build without the `ml` feature.
     pub struct MlPart {}
@@ -93,7 +93,7 @@ mod without_ml {
             specs: &[ModelSpec],
             _bus: &Arc<Bus>,
             _writer: &async_channel::Sender<Event>,
-            _store: &Arc<Mutex<Store>>,
+            _store: &SharedStore,
             _stats: &Arc<MlCounters>,
         ) -> MlPart {
             warn_not_run(specs);

@@ -25,7 +25,7 @@ use crate::ingest::stats::IngestStats;
 use crate::ingest::WRITER_QUEUE_CAPACITY;
 use crate::ml::MlCounters;
 use crate::model::{now_ms, Event};
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 use crate::sync::{Upstream, UpstreamStatus};
 use lora::LoraInputs;
 use settings::{
@@ -34,7 +34,7 @@ use settings::{
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use writer::WriterSettings;
 
@@ -115,7 +115,7 @@ pub fn run_with(config_path: &Path, options: RunOptions) -> Result<(), StartErro
         config.store.path.display()
     );
 
-    let store = Arc::new(Mutex::new(Store::open(store_options(&config))?));
+    let store = SharedStore::new(Store::open(store_options(&config))?);
     let (run_marker, last_stop_clean) = marker::RunMarker::create(&config.store.path);
     // A start that fails is no crash, so the marker goes on every return; only a panic or a
     // kill leaves it behind.
@@ -139,7 +139,7 @@ fn serve(
     config: Config,
     config_path: &Path,
     options: RunOptions,
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     last_stop_clean: bool,
     gateway_id: String,
 ) -> Result<(), StartError> {
@@ -289,7 +289,7 @@ struct Daemon {
     automation: Arc<crate::rules::Automation>,
     config_path: PathBuf,
     config: Config,
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     stats: Arc<IngestStats>,
     tx: async_channel::Sender<Event>,
     writer_settings: Arc<WriterSettings>,
@@ -355,7 +355,7 @@ impl Daemon {
     /// commits go on), then the store's upkeep: bounds a full disk kept it from reaching, and
     /// its disk-space reserve. True when expired readings are left for another round.
     fn evict_expired(&self) -> bool {
-        let lock = || self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = || self.store.lock();
         let mut evicted = 0;
         let mut pending = false;
         for _ in 0..AGE_EVICTION_CALLS {
@@ -398,11 +398,10 @@ impl Daemon {
         let new = loaded.config;
         log::set_max_level(new.main.log_level.to_filter());
         let options = store_options(&new);
-        let evicted = self
-            .store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_limits(options.max_rows, options.max_bytes, options.max_age_ms);
+        let evicted =
+            self.store
+                .lock()
+                .set_limits(options.max_rows, options.max_bytes, options.max_age_ms);
         match evicted {
             Ok(0) => {}
             Ok(n) => log::info!("evicted={n} readings beyond the new store bounds removed"),

@@ -20,11 +20,11 @@
 use crate::ingest::stats::{IngestStats, ReadingCounters};
 use crate::logging::WarnLimit;
 use crate::model::{now_ms, Event, FrameCounter};
-use crate::store::{Batch, BatchOutcome, Store};
+use crate::store::{Batch, BatchOutcome, Committed, SharedStore};
 use portable_atomic::AtomicU64;
 use smol::future;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -44,11 +44,11 @@ pub struct WriterSettings {
 
 /// Called after every successful commit with the committed batch and what the store did with
 /// it (the live bus hooks in here).
-pub type CommitHook = Box<dyn Fn(&Batch, &BatchOutcome) + Send>;
+pub type CommitHook = Box<dyn Fn(&Batch, &Committed) + Send>;
 
 /// What the writer works with besides its queue.
 pub struct WriterParts {
-    pub store: Arc<Mutex<Store>>,
+    pub store: SharedStore,
     pub settings: Arc<WriterSettings>,
     pub stats: Arc<IngestStats>,
     pub on_commit: Option<CommitHook>,
@@ -211,14 +211,13 @@ impl Committer<'_> {
             }
             let result = store
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
                 .insert_messages(batch, ends, counters, now_ms());
             match result {
-                Ok(outcome) => {
-                    count(stats, &outcome);
+                Ok(done) => {
+                    count(stats, &done.outcome);
                     stats.set_store_error(None);
                     if let Some(hook) = on_commit {
-                        hook(batch, &outcome);
+                        hook(batch, &done);
                     }
                     return;
                 }

@@ -64,7 +64,7 @@
 //! - `locking_mode=EXCLUSIVE` before the first WAL access when `StoreOptions::exclusive`
 //!   (default): on jffs2 the `-shm` file cannot be mmapped shared; in exclusive mode SQLite
 //!   keeps the WAL index on the heap. It means ONE connection per file, so the daemon shares
-//!   one `Store` behind a `Mutex`; a second process opening the file gets
+//!   one `Store` through [`SharedStore`] (one lock); a second process opening the file gets
 //!   [`StoreError::Locked`].
 //! - `journal_mode=WAL`: one sequential append per commit instead of rewriting pages in place
 //!   and a rollback journal; readers are never blocked by the writer.
@@ -101,6 +101,7 @@ mod reserve;
 mod ring;
 mod rules;
 mod schema;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -113,8 +114,9 @@ use serde::Serialize;
 pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
-pub use ring::{Batch, BatchOutcome};
+pub use ring::{Batch, BatchOutcome, Committed};
 pub use rules::StoredRule;
+pub use shared::SharedStore;
 
 /// Most rows [`Store::evict_expired`] deletes per call, so one call is bounded work.
 pub const EXPIRE_CHUNK: u64 = 10_000;
@@ -260,14 +262,12 @@ pub(crate) struct State {
     pub device_keys: HashMap<i64, String>,
     pub metrics: HashMap<String, i64>,
     pub metric_names: HashMap<i64, String>,
-    /// The messages the last insert refused, as ranges of its batch's readings.
-    pub refused: Vec<std::ops::Range<usize>>,
     /// Refusals by the registry caps are logged, at a bounded rate.
     pub cap_log: crate::logging::WarnLimit,
 }
 
 /// The ring buffer and device registry in one SQLite file. One writer; `Send`, not `Sync`:
-/// share it behind a `Mutex`.
+/// the daemon shares it as a [`SharedStore`].
 pub struct Store {
     conn: Connection,
     st: State,
@@ -421,7 +421,6 @@ impl State {
             device_keys: HashMap::new(),
             metrics: HashMap::new(),
             metric_names: HashMap::new(),
-            refused: Vec::new(),
             cap_log: crate::logging::WarnLimit::new("messages refused by the registry caps"),
         };
         let mut stmt = conn.prepare("SELECT id, key, enabled FROM devices")?;

@@ -42,6 +42,15 @@ pub struct BatchOutcome {
     pub dropped_disabled: u64,
 }
 
+/// What [`Store::insert_messages`] stored: its outcome, and which messages it refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    pub outcome: BatchOutcome,
+    /// The ranges of `batch.readings` refused (each one message), in order; every other
+    /// reading of the batch was stored.
+    pub refused: Vec<Range<usize>>,
+}
+
 /// Counters a transaction works on; copied into `State` after commit.
 #[derive(Debug, Clone, Copy)]
 struct Counters {
@@ -75,23 +84,23 @@ impl Store {
         now_ms: i64,
     ) -> Result<BatchOutcome, StoreError> {
         self.insert_messages(batch, &[], counters, now_ms)
+            .map(|done| done.outcome)
     }
 
     /// [`Store::insert_batch_with_counters`] for a batch of messages: `message_ends[i]` is the
     /// end (exclusive) in `batch.readings` of message `i`, which starts where the one before it
     /// ended; readings after the last end are one message each. Each message is stored whole
-    /// or refused whole; [`Store::refused`] tells which were refused.
+    /// or refused whole; the result says which were refused.
     pub fn insert_messages(
         &mut self,
         batch: &Batch,
         message_ends: &[usize],
         counters: &[FrameCounter],
         now_ms: i64,
-    ) -> Result<BatchOutcome, StoreError> {
-        let mut out = BatchOutcome::default();
-        self.st.refused.clear();
+    ) -> Result<Committed, StoreError> {
+        let mut done = Committed::default();
         if batch.readings.is_empty() && batch.statuses.is_empty() && counters.is_empty() {
-            return Ok(out);
+            return Ok(done);
         }
         let mut added = Added::default();
         let st = &mut self.st;
@@ -100,7 +109,7 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .ctx("insert_batch: begin")?;
-            let c = write_batch(&tx, st, batch, message_ends, now_ms, &mut out, &mut added)?;
+            let c = write_batch(&tx, st, batch, message_ends, now_ms, &mut done, &mut added)?;
             write_frame_counters(&tx, counters)?;
             tx.commit().ctx("insert_batch: commit")?;
             Ok(c)
@@ -108,27 +117,20 @@ impl Store {
         match res {
             Ok(c) => {
                 st.apply(c);
-                if out.evicted_unsynced > 0 {
+                if done.outcome.evicted_unsynced > 0 {
                     log::warn!(
                         "evicted_unsynced={} evicted_total={} ring buffer full: evicted readings not yet synced upstream",
-                        out.evicted_unsynced,
+                        done.outcome.evicted_unsynced,
                         st.evicted_total
                     );
                 }
-                Ok(out)
+                Ok(done)
             }
             Err(e) => {
                 st.forget(&added);
-                st.refused.clear();
                 Err(e)
             }
         }
-    }
-
-    /// The ranges of `batch.readings` that the last insert refused (each one message), in
-    /// order; every other reading of that batch was stored.
-    pub fn refused(&self) -> &[Range<usize>] {
-        &self.st.refused
     }
 
     /// Deletes every row whose `ts < now_ms - max_age_ms`, whatever order it arrived in.
@@ -373,9 +375,13 @@ fn write_batch(
     batch: &Batch,
     message_ends: &[usize],
     now_ms: i64,
-    out: &mut BatchOutcome,
+    done: &mut Committed,
     added: &mut Added,
 ) -> Result<Counters, StoreError> {
+    let Committed {
+        outcome: out,
+        refused,
+    } = done;
     let mut c = st.counters();
     // Device id -> transport of its latest reading; one UPDATE per device per batch.
     let mut seen: HashMap<i64, Transport> = HashMap::new();
@@ -406,7 +412,7 @@ fn write_batch(
                     Refusal::MetricCap(_) => out.rejected_metric_cap += count,
                 }
                 log_refusal(st, &message[0].1.device, count, refusal);
-                st.refused.push(range);
+                refused.push(range);
                 continue;
             }
             for (transport, r) in message {

@@ -20,10 +20,10 @@ pub mod roots;
 pub mod status;
 mod worker;
 
-use crate::store::Store;
+use crate::store::SharedStore;
 use crate::threads::{StopFlag, WorkerThread};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use endpoint::Endpoint;
@@ -82,7 +82,7 @@ impl Upstream {
     /// with the configuration is reported here, before anything runs.
     pub fn start(
         settings: SyncSettings,
-        store: Arc<Mutex<Store>>,
+        store: SharedStore,
         status: Arc<UpstreamStatus>,
     ) -> Result<Upstream, SyncError> {
         let endpoint = Endpoint::from_settings(&settings)?;

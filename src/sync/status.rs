@@ -3,7 +3,7 @@
 //! the serializable [`SyncStatus`] snapshot that `/health` and WebSocket events carry.
 
 use crate::model::now_ms;
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 use portable_atomic::{AtomicI64, AtomicU64};
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
@@ -120,7 +120,7 @@ impl UpstreamStatus {
 }
 
 /// The upstream sync status for `/health` and WebSocket events: locks the store briefly.
-pub fn sync_status(status: &UpstreamStatus, store: &Mutex<Store>) -> SyncStatus {
-    let store = store.lock().unwrap_or_else(|p| p.into_inner());
+pub fn sync_status(status: &UpstreamStatus, store: &SharedStore) -> SyncStatus {
+    let store = store.lock();
     status.snapshot(&store)
 }

@@ -14,7 +14,7 @@ use super::message::{self, BATCH_READINGS_HINT};
 use super::status::{SyncState, UpstreamStatus};
 use super::{Endpoint, SyncSettings};
 use crate::model::now_ms;
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 use crate::threads::StopFlag;
 use rumqttc::v5::mqttbytes::v5::{Packet, PubAck, PubAckReason};
 use rumqttc::v5::mqttbytes::QoS;
@@ -24,7 +24,7 @@ use rumqttc::Outgoing;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most batches published and not yet acknowledged: bounds memory, the repeats after an outage
@@ -58,7 +58,7 @@ struct InFlight {
 pub(super) struct Worker {
     settings: SyncSettings,
     endpoint: Endpoint,
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     status: Arc<UpstreamStatus>,
     stop: StopFlag,
 }
@@ -67,7 +67,7 @@ impl Worker {
     pub(super) fn new(
         settings: SyncSettings,
         endpoint: Endpoint,
-        store: Arc<Mutex<Store>>,
+        store: SharedStore,
         status: Arc<UpstreamStatus>,
         stop: StopFlag,
     ) -> Worker {
@@ -134,7 +134,7 @@ impl Worker {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        self.store.lock()
     }
 }
 

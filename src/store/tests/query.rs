@@ -232,16 +232,18 @@ fn a_message_that_does_not_fit_the_registry_caps_is_refused_whole() {
         readings,
         statuses: vec![],
     };
-    let out = s.insert_messages(&b, &ends, &[], 1).unwrap();
+    let done = s.insert_messages(&b, &ends, &[], 1).unwrap();
+    let out = done.outcome;
     assert_eq!(out.inserted, 2 + 1 + 2);
     assert_eq!((out.rejected_metric_cap, out.rejected_device_cap), (3, 2));
-    assert_eq!(s.refused(), &[2..5, 6..8]);
+    assert_eq!(done.refused, [2..5, 6..8]);
     assert_eq!((s.stats().devices, s.stats().metrics), (2, 3));
     // Without message boundaries every reading is a message of its own: only m3 is refused.
-    let out = s.insert_batch(&b, 1).unwrap();
+    let done = s.insert_messages(&b, &[], &[], 1).unwrap();
+    let out = done.outcome;
     assert_eq!((out.inserted, out.rejected_metric_cap), (7, 1));
     assert_eq!(out.rejected_device_cap, 2);
-    assert_eq!(s.refused(), &[4..5, 6..7, 7..8]);
+    assert_eq!(done.refused, [4..5, 6..7, 7..8]);
 }
 
 #[test]
