@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 pub const ML_QUEUE: usize = 16;
 
 /// What one enabled `config model` section asks for; built by
-/// `runtime::settings::model_settings`.
+/// `runtime::settings::ml::model_settings`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSettings {
     /// The section name, for logs.

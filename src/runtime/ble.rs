@@ -10,7 +10,7 @@ pub(super) use without_ble::*;
 
 #[cfg(feature = "ble")]
 mod with_ble {
-    use super::super::settings::{ble_scan_settings, ble_settings};
+    use super::super::settings::ble::{ble_scan_settings, ble_settings};
     use super::super::StartError;
     use crate::config::Config;
     use crate::ingest::ble::replay::ReplaySource;

@@ -11,7 +11,7 @@ pub(super) use without_lora::*;
 
 #[cfg(feature = "lora")]
 mod with_lora {
-    use super::super::settings::{lora_keys, lora_settings, radio_settings};
+    use super::super::settings::lora::{lora_keys, lora_settings, radio_settings};
     use super::super::StartError;
     use crate::config::Config;
     use crate::ingest::lora::uplink::UplinkDecoder;

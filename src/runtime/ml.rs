@@ -52,7 +52,7 @@ mod with_ml {
 
         fn load(&mut self, specs: &[ModelSpec]) {
             match MlRunner::start(
-                &crate::runtime::settings::model_settings(specs),
+                &crate::runtime::settings::ml::model_settings(specs),
                 &self.bus,
                 self.writer.clone(),
                 self.store.clone(),

@@ -1,5 +1,5 @@
 //! Device keys of the LoRa source, as plain structs ([`LoraKeys`]) so that the source does not
-//! depend on the config layer: `runtime::settings::lora_keys` fills them from the UCI sections
+//! depend on the config layer: `runtime::settings::lora::lora_keys` fills them from the UCI sections
 //! `config lorawan_device` and `config lora_frame_device`, at start and on every reload.
 //! Invariants: keys never appear in `Debug` output or logs.
 
