@@ -212,6 +212,14 @@ ACS_EDGE_USERID="acs-edge:acs-edge"
 # against the system CA bundle (/etc/ssl/certs/ca-certificates.crt, from ca-bundle, which the
 # default image has); the binary is static (no libc dependency).
 ACS_EDGE_DEPENDS="procd, ca-bundle"
+# Recommends: a local broker to ingest from (mqtt.host is 127.0.0.1 by default). Not a Depends,
+# because a gateway may ingest from a broker elsewhere. opkg installs a recommended package that
+# a configured feed has (and only notes it when none has). apk-tools 3 keeps `recommends` in the
+# package and in repository indexes (`apk adbdump`, `apk query --fields recommends`) but installs
+# nothing for it; it has no alternatives, so the .apk names the small variant (mosquitto-ssl
+# serves as well).
+ACS_EDGE_RECOMMENDS_IPK="mosquitto-nossl | mosquitto-ssl"
+ACS_EDGE_RECOMMENDS_APK="mosquitto-nossl"
 # The rpcd plugin of the LuCI app fetches the daemon's API with uclient-fetch.
 LUCI_DEPENDS="luci-base, rpcd, uclient-fetch, acs-edge"
 
