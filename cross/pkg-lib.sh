@@ -201,8 +201,9 @@ ACS_EDGE_ML_DESCRIPTION="Edge daemon for sensor networks, with local inference: 
  bounded crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules,
  store-and-forward sync, and ONNX models (tract) that score telemetry windows on the router and
  write their outputs as readings. Ships a temperature anomaly model. Replaces acs-edge."
-LUCI_DESCRIPTION="LuCI support for acs-edge: settings (general, store, MQTT, API, upstream)
- and a status page with ingest rate, store fill, upstream backlog and the devices' last values."
+LUCI_DESCRIPTION="LuCI support for acs-edge: a status page (health, ingest rate, store fill,
+ upstream state, the devices' last values, a history chart), the settings of every section, and
+ an Access page for users and API tokens, so no ssh is needed."
 
 # Users the acs-edge package asks for (OpenWrt's USERID / control `Require-User`): created by
 # default_postinst (add_group_and_user) with the next free uid/gid.
