@@ -1,5 +1,5 @@
 # acs-edge: the one entry point. `make run` runs the daemon locally, `make test` runs every test.
-.PHONY: run test lint fmt bench soak check-no-std fuzz clean help test-api-fuzz
+.PHONY: run test lint fmt bench soak check-no-std fuzz clean help test-api-fuzz test-readme
 
 CARGO ?= cargo
 DEV_CONFIG := dev/acs-edge.config
@@ -11,11 +11,14 @@ help:
 	@echo "make soak          1 h at 1,000 readings/s under rotating attacks (SOAK_SECONDS=...)"
 	@echo "make fuzz          every fuzz target for SECONDS each (default 60)"
 	@echo "make test-api-fuzz schemathesis against docs/openapi.yaml and the real daemon (part of make test)"
+	@echo "make test-readme   the README's <!-- runnable --> blocks against mosquitto + daemon (part of make test)"
 	@echo "make cross         static router binaries (TARGET=mipsel-unknown-linux-musl for one)"
 	@echo "make size          stripped binary sizes per target"
 	@echo "make test-cross    integration tests against cross binaries under qemu-user"
 	@echo "make ipk           OpenWrt packages in dist/ (TARGET=\"mips mipsel\" for some; builds missing binaries)"
 	@echo "make test-packages structure checks of the packages in dist/, rebuild + sha256 compare"
+	@echo "make apk           OpenWrt 25.12 packages in dist/apk/ with apk-tools 3 (APK=...)"
+	@echo "make test-apk      install, upgrade, remove the .apk packages with the real apk (root)"
 	@echo "make test-luci     LuCI app: JSON, view syntax, ESLint, form/schema contract (part of make test)"
 
 run:
@@ -32,6 +35,10 @@ test: lint
 
 test-api-fuzz:
 	tests/fuzz-api.sh
+
+# Also part of the workspace tests above (tests/it/readme.rs); this runs it alone.
+test-readme:
+	$(CARGO) test --all-features --test it readme::
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -77,10 +77,10 @@ apk_scripts() {
     chmod 0755 "$dir/post-install" "$dir/post-upgrade" "$dir/pre-deinstall"
 }
 
-# mkapk NAME ARCH DATA SCRIPTS ORIGIN DEPENDS PROVIDES DESCRIPTION [USERID CONFFILE]
+# mkapk NAME ARCH DATA SCRIPTS ORIGIN DEPENDS PROVIDES DESCRIPTION [USERID CONFFILE RECOMMENDS]
 mkapk() {
     local name=$1 arch=$2 data=$3 scripts=$4 origin=$5 depends=$6 provides=$7 description=$8
-    local userid=${9:-} conffile=${10:-}
+    local userid=${9:-} conffile=${10:-} recommends=${11:-}
     local meta="$data/lib/apk/packages"
     mkdir -p "$meta"
     [ -z "$userid" ] || echo "$userid" >"$meta/$name.rusers"
@@ -103,6 +103,7 @@ mkapk() {
         --info "url:$PKG_URL" --info "maintainer:$PKG_MAINTAINER"
         --info "depends:$(echo "$depends" | tr -d ',')")
     [ -z "$provides" ] || info+=(--info "provides:$provides")
+    [ -z "$recommends" ] || info+=(--info "recommends:$recommends")
     SOURCE_DATE_EPOCH=$epoch "$APK" mkpkg "${info[@]}" \
         --script "post-install:$scripts/post-install" --script "post-upgrade:$scripts/post-upgrade" \
         --script "pre-deinstall:$scripts/pre-deinstall" \
@@ -130,7 +131,7 @@ for t in "${triples[@]}"; do
         description=$ACS_EDGE_DESCRIPTION
         case "$v" in full) description=$ACS_EDGE_FULL_DESCRIPTION ;; ml) description=$ACS_EDGE_ML_DESCRIPTION ;; esac
         mkapk "$name" "$arch" "$data" "$scripts" acs-edge "$ACS_EDGE_DEPENDS" "$provides" "$description" \
-            "$ACS_EDGE_USERID" /etc/config/acs-edge
+            "$ACS_EDGE_USERID" /etc/config/acs-edge "$ACS_EDGE_RECOMMENDS_APK"
     done
 done
 

@@ -76,11 +76,12 @@ pack() {
 # control file fields in the order OpenWrt's package-pack.mk writes them.
 write_control() {
     local file=$1 name=$2 arch=$3 depends=$4 source=$5 section=$6 description=$7 user=${8:-}
-    local provides=${9:-} conflicts=${10:-}
+    local provides=${9:-} conflicts=${10:-} recommends=${11:-}
     {
         echo "Package: $name"
         echo "Version: $version"
         echo "Depends: $depends"
+        [ -z "$recommends" ] || echo "Recommends: $recommends"
         [ -z "$conflicts" ] || echo "Conflicts: $conflicts"
         [ -z "$provides" ] || echo "Provides: $provides"
         echo "Source: $source"
@@ -111,11 +112,12 @@ for t in "${triples[@]}"; do
         # install /usr/bin/acs-edge, so one replaces another: opkg remove, then install.
         case "$v" in
             default) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
-                "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID" "" "acs-edge-full, acs-edge-ml" ;;
+                "$ACS_EDGE_DESCRIPTION" "$ACS_EDGE_USERID" "" "acs-edge-full, acs-edge-ml" \
+                "$ACS_EDGE_RECOMMENDS_IPK" ;;
             full) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
-                "$ACS_EDGE_FULL_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge acs-edge-ml ;;
+                "$ACS_EDGE_FULL_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge acs-edge-ml "$ACS_EDGE_RECOMMENDS_IPK" ;;
             ml) write_control "$control/control" "$name" "$arch" "$ACS_EDGE_DEPENDS" openwrt utils \
-                "$ACS_EDGE_ML_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge acs-edge-full ;;
+                "$ACS_EDGE_ML_DESCRIPTION" "$ACS_EDGE_USERID" acs-edge acs-edge-full "$ACS_EDGE_RECOMMENDS_IPK" ;;
         esac
         echo /etc/config/acs-edge >"$control/conffiles"
         chmod 0644 "$control/conffiles"

@@ -201,8 +201,9 @@ ACS_EDGE_ML_DESCRIPTION="Edge daemon for sensor networks, with local inference: 
  bounded crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules,
  store-and-forward sync, and ONNX models (tract) that score telemetry windows on the router and
  write their outputs as readings. Ships a temperature anomaly model. Replaces acs-edge."
-LUCI_DESCRIPTION="LuCI support for acs-edge: settings (general, store, MQTT, API, upstream)
- and a status page with ingest rate, store fill, upstream backlog and the devices' last values."
+LUCI_DESCRIPTION="LuCI support for acs-edge: a status page (health, ingest rate, store fill,
+ upstream state, the devices' last values, a history chart), the settings of every section, and
+ an Access page for users and API tokens, so no ssh is needed."
 
 # Users the acs-edge package asks for (OpenWrt's USERID / control `Require-User`): created by
 # default_postinst (add_group_and_user) with the next free uid/gid.
@@ -212,6 +213,14 @@ ACS_EDGE_USERID="acs-edge:acs-edge"
 # against the system CA bundle (/etc/ssl/certs/ca-certificates.crt, from ca-bundle, which the
 # default image has); the binary is static (no libc dependency).
 ACS_EDGE_DEPENDS="procd, ca-bundle"
+# Recommends: a local broker to ingest from (mqtt.host is 127.0.0.1 by default). Not a Depends,
+# because a gateway may ingest from a broker elsewhere. opkg installs a recommended package that
+# a configured feed has (and only notes it when none has). apk-tools 3 keeps `recommends` in the
+# package and in repository indexes (`apk adbdump`, `apk query --fields recommends`) but installs
+# nothing for it; it has no alternatives, so the .apk names the small variant (mosquitto-ssl
+# serves as well).
+ACS_EDGE_RECOMMENDS_IPK="mosquitto-nossl | mosquitto-ssl"
+ACS_EDGE_RECOMMENDS_APK="mosquitto-nossl"
 # The rpcd plugin of the LuCI app fetches the daemon's API with uclient-fetch.
 LUCI_DEPENDS="luci-base, rpcd, uclient-fetch, acs-edge"
 

@@ -82,9 +82,9 @@ query() { apk_in "$1" query --fields "$3" "$2" 2>/dev/null | sed -n "s/^[A-Za-z-
 scripts_log() { cat "$1/var/log/pkg-scripts.log" 2>/dev/null; }
 mode() { stat -c %a "$1" 2>/dev/null; }
 
-# Metadata written into the package file: check_metadata FILE NAME ARCH DEPENDS PROVIDES
+# Metadata written into the package file: check_metadata FILE NAME ARCH DEPENDS PROVIDES [RECOMMENDS]
 check_metadata() {
-    local f=$1 name=$2 arch=$3 depends=$4 provides=$5 dump field value
+    local f=$1 name=$2 arch=$3 depends=$4 provides=$5 recommends=${6:-} dump field value
     dump=$("$APK" adbdump "$f" 2>&1) || { bad "$name/$arch: apk adbdump $f: $dump"; return 1; }
     for field in "name:$name" "version:$version" "arch:$arch" "license:$PKG_LICENSE" \
         "url:$PKG_URL" "maintainer:$PKG_MAINTAINER"; do
@@ -95,6 +95,7 @@ check_metadata() {
     same "$name/$arch: info depends" "$(echo "$dump" | sed -n '/^  depends:/,/^[^ ]\|^  [a-z]/s/^    - //p' | sort | tr '\n' ' ')" \
         "$(echo "$depends" | tr -d ',' | tr ' ' '\n' | sort | tr '\n' ' ')"
     same "$name/$arch: info provides" "$(echo "$dump" | sed -n '/^  provides:/,/^[^ ]\|^  [a-z]/s/^    - //p')" "$provides"
+    same "$name/$arch: info recommends" "$(echo "$dump" | sed -n '/^  recommends:/,/^[^ ]\|^  [a-z]/s/^    - //p')" "$recommends"
     same "$name/$arch: no build time (reproducible)" "$(echo "$dump" | grep -c '^  build-time:')" 0
     same "$name/$arch: every owner root" "$(echo "$dump" | grep -E '^ *(user|group): ' | grep -vc ': root$')" 0
     same "$name/$arch: every mtime SOURCE_DATE_EPOCH" "$(echo "$dump" | grep '^ *mtime: ' | grep -vc ": $epoch$")" 0
@@ -117,12 +118,15 @@ check_daemon() {
     local name=$1 arch=$2 f="$dist/$2/$1-$version.apk" r="$work/root-$1-$2" provides="" p
     expect "$name/$arch: file exists ($f)" test -s "$f" || return 0
     [ "$name" = acs-edge ] || provides="acs-edge=$version"
-    check_metadata "$f" "$name" "$arch" "$ACS_EDGE_DEPENDS" "$provides"
+    check_metadata "$f" "$name" "$arch" "$ACS_EDGE_DEPENDS" "$provides" "$ACS_EDGE_RECOMMENDS_APK"
     new_root "$r" "$arch"
     # shellcheck disable=SC2046
     expect "$name/$arch: apk add installs it" apk_in "$r" add $(standins procd ca-bundle) "$f"
     same "$name/$arch: installed version" "$(query "$r" "$name" version)" "$version"
     same "$name/$arch: installed origin" "$(query "$r" "$name" origin)" acs-edge
+    # apk installs nothing for a recommendation (and its installed database does not keep it).
+    same "$name/$arch: the recommended broker is not installed with it" \
+        "$(query "$r" "$ACS_EDGE_RECOMMENDS_APK" name)" ""
     for p in "usr/bin/acs-edge 755" "etc/init.d/acs-edge 755" "etc/config/acs-edge 600" \
         "lib/apk/packages/$name.list 644" "lib/apk/packages/$name.rusers 644" \
         "lib/apk/packages/$name.conffiles 644" "lib/apk/packages/$name.conffiles_static 644"; do

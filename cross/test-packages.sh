@@ -117,6 +117,8 @@ check_daemon_package() {
         acs-edge-ml) conflicts=acs-edge-full ;;
     esac
     same "$name/$arch: Conflicts" "$(sed -n 's/^Conflicts: //p' "$d/control/control")" "$conflicts"
+    same "$name/$arch: Recommends a local broker" "$(sed -n 's/^Recommends: //p' "$d/control/control")" \
+        "$ACS_EDGE_RECOMMENDS_IPK"
     [ "$name" = acs-edge ] ||
         same "$name/$arch: Provides" "$(sed -n 's/^Provides: //p' "$d/control/control")" acs-edge
     for m in $models; do

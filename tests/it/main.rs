@@ -14,6 +14,7 @@ mod http_limits;
 mod ingest_rest;
 mod luci_status_view;
 mod openapi;
+mod readme;
 mod rules;
 mod sync;
 mod websocket;
