@@ -72,17 +72,29 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     parse(&text)
 }
 
-/// Parses the text of a config file.
+/// Parses the text of a config file; the error is the first one [`check`] finds.
 pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
-    let sections = uci::parse(text)?;
+    check(text).map_err(|errors| match errors.into_iter().next() {
+        Some(first) => first,
+        None => unreachable!("check reports at least one error when it fails"),
+    })
+}
+
+/// Parses the text of a config file and reports every error, section by section in file order
+/// (the checks that involve several sections last). A syntax error ends the list: past it the file's structure
+/// is unknown. An option with a wrong value keeps its default, and an instance with an error is
+/// left out, so the checks after it still run on the rest.
+pub fn check(text: &str) -> Result<Loaded, Vec<ConfigError>> {
+    let sections = uci::parse(text).map_err(|e| vec![e.into()])?;
     let mut values = Values::defaults();
     let mut warnings = Vec::new();
+    let mut errors = Vec::new();
     // Known section types seen so far, with the line of the latest one.
     let mut seen: Vec<(&'static str, usize)> = Vec::new();
     let mut instances: Vec<Instance> = Vec::new();
     for section in &sections {
         if let Some(multi) = MULTI_SECTIONS.iter().find(|m| m.name == section.kind) {
-            instances.push(parse_instance(multi, section, &mut warnings)?);
+            instances.extend(parse_instance(multi, section, &mut warnings, &mut errors));
             continue;
         }
         let Some(spec) = SECTIONS.iter().find(|s| s.name == section.kind) else {
@@ -104,10 +116,15 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
             None => seen.push((spec.name, section.line)),
         }
         for entry in &section.options {
-            set_entry(&mut values, spec.name, entry, &mut warnings)?;
+            if let Err(e) = set_entry(&mut values, spec.name, entry, &mut warnings) {
+                errors.push(e);
+            }
         }
     }
-    let config = Config::from_values(&values, &instances)?;
+    let config = Config::from_values(&values, &instances, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     warn_missing_features(&config, &mut warnings);
     Ok(Loaded { config, warnings })
 }
@@ -154,10 +171,12 @@ pub struct Config {
 impl Default for Config {
     /// The defaults of the option table (the same as parsing an empty file).
     fn default() -> Config {
-        match Config::from_values(&Values::defaults(), &[]) {
-            Ok(config) => config,
-            Err(e) => panic!("the option table's defaults are invalid: {e}"),
+        let mut errors = Vec::new();
+        let config = Config::from_values(&Values::defaults(), &[], &mut errors);
+        if let Some(e) = errors.first() {
+            panic!("the option table's defaults are invalid: {e}");
         }
+        config
     }
 }
 
@@ -180,19 +199,21 @@ impl Config {
             .unwrap_or_else(|| format!("acs-edge-{}", self.gateway_id()))
     }
 
-    fn from_values(v: &Values, named: &[Instance]) -> Result<Config, ConfigError> {
+    /// The typed config; what the checks across options and instances refuse goes to
+    /// `errors` (the config returned is then only good for finding more of them).
+    fn from_values(v: &Values, named: &[Instance], errors: &mut Vec<ConfigError>) -> Config {
         let main = sections::main_from(v);
         let store = sections::store_from(v);
         let mqtt = sections::mqtt_from(v);
         let api = sections::api_from(v);
         let lora = sections::lora_from(v);
-        let lora_devices = lora_devices::lora_devices_from(named)?;
+        let lora_devices = lora_devices::lora_devices_from(named, errors);
         let auth = instances::auth_from(v, named);
-        let ble = ble::ble_from(v, named)?;
-        let models = models::models_from(named)?;
+        let ble = ble::ble_from(v, named, errors);
+        let models = models::models_from(named, errors);
         // Last: an error in a named section is reported before the upstream checks.
-        let upstream = sections::upstream_from(v)?;
-        Ok(Config {
+        let upstream = sections::upstream_from(v, errors);
+        Config {
             main,
             store,
             mqtt,
@@ -203,7 +224,7 @@ impl Config {
             auth,
             ble,
             models,
-        })
+        }
     }
 }
 
