@@ -98,9 +98,9 @@ pub fn ble_from(v: &Values, instances: &[Instance], errors: &mut Vec<ConfigError
             }
             let bindkey = match i.values.text(Text::BleDeviceBindkey) {
                 "" => None,
-                key => Some(
-                    parse_bindkey(key).map_err(|e| fail(format!("option 'bindkey': {e}")))?,
-                ),
+                key => {
+                    Some(parse_bindkey(key).map_err(|e| fail(format!("option 'bindkey': {e}")))?)
+                }
             };
             Ok((mac, bindkey))
         })();

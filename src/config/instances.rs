@@ -63,9 +63,9 @@ pub fn parse_instance(
             .find(|o| o.name == *required)
             .is_some_and(|o| values.is_given(o.kind));
         // An option refused above is not also reported missing.
-        let refused = errors[before..].iter().any(
-            |e| matches!(e, ConfigError::Invalid { option, .. } if option == required),
-        );
+        let refused = errors[before..]
+            .iter()
+            .any(|e| matches!(e, ConfigError::Invalid { option, .. } if option == required));
         if !given && !refused {
             errors.push(fail(&name, format!("option '{required}' is required")));
         }

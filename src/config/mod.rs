@@ -74,18 +74,28 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// Parses the text of a config file; the error is the first one [`check`] finds.
 pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
-    check(text).map_err(|errors| match errors.into_iter().next() {
-        Some(first) => first,
-        None => unreachable!("check reports at least one error when it fails"),
-    })
+    let checked = check(text)?;
+    match checked.errors.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(checked.loaded),
+    }
 }
 
-/// Parses the text of a config file and reports every error, section by section in file order
-/// (the checks that involve several sections last). A syntax error ends the list: past it the file's structure
-/// is unknown. An option with a wrong value keeps its default, and an instance with an error is
-/// left out, so the checks after it still run on the rest.
-pub fn check(text: &str) -> Result<Loaded, Vec<ConfigError>> {
-    let sections = uci::parse(text).map_err(|e| vec![e.into()])?;
+/// What [`check`] found in a file that is valid UCI.
+#[derive(Debug)]
+pub struct Checked {
+    /// The config with the default wherever a value was refused and without refused instances:
+    /// only good for further checks while `errors` is not empty.
+    pub loaded: Loaded,
+    /// Section by section in file order, the checks that involve several sections last.
+    pub errors: Vec<ConfigError>,
+}
+
+/// Parses the text of a config file and reports every error. A syntax error is the `Err`:
+/// past it the file's structure is unknown. An option with a wrong value keeps its default,
+/// and an instance with an error is left out, so the checks after it still run on the rest.
+pub fn check(text: &str) -> Result<Checked, ConfigError> {
+    let sections = uci::parse(text)?;
     let mut values = Values::defaults();
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
@@ -122,11 +132,11 @@ pub fn check(text: &str) -> Result<Loaded, Vec<ConfigError>> {
         }
     }
     let config = Config::from_values(&values, &instances, &mut errors);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     warn_missing_features(&config, &mut warnings);
-    Ok(Loaded { config, warnings })
+    Ok(Checked {
+        loaded: Loaded { config, warnings },
+        errors,
+    })
 }
 
 /// The config file is the same for every build; an input switched on in a build without its
