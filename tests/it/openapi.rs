@@ -978,3 +978,43 @@ fn health_with_lora_gateways_matches_its_schema() {
         "{gateways}"
     );
 }
+
+/// With MQTT ingest on and no broker, health turns `degraded` once the connect grace (10 s)
+/// is over, naming the broker and the connection error, and matches its schema; it is `ok`
+/// again once a broker answers.
+#[test]
+fn health_is_degraded_while_the_broker_is_unreachable() {
+    let broker_port = common::free_port();
+    let daemon = Daemon::start(&DaemonConfig::new(broker_port));
+    let first = daemon.health();
+    if first["uptime_s"].as_u64().unwrap() < 8 {
+        assert_eq!(first["status"], "ok", "within the grace: {first}");
+    }
+    let spec = Spec::load();
+    let grace = Duration::from_secs(10);
+    let answer = wait_until("health degraded", patience() + grace, || {
+        let answer = call(&daemon, "GET", "/api/v1/health");
+        (answer.body["status"] == "degraded").then_some(answer)
+    });
+    assert!(
+        answer.body["uptime_s"].as_u64().unwrap() >= 10,
+        "{}",
+        answer.body
+    );
+    check(&spec, "degraded health", "/api/v1/health", "GET", &answer);
+    let reasons = answer.body["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let reason = reasons[0].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "mqtt: not connected to the broker 127.0.0.1:{broker_port}: "
+        )) && reason.contains("refused"),
+        "{reason}"
+    );
+
+    let _broker = Broker::start_on(broker_port);
+    wait_until("health ok with the broker up", patience(), || {
+        (daemon.health()["status"] == "ok").then_some(())
+    });
+    assert!(daemon.health().get("reasons").is_none());
+}
