@@ -822,7 +822,14 @@ fn websocket_messages_match_their_schemas() {
     }
     let spec = Spec::load();
     let broker = Broker::start();
-    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    // An upstream broker that comes up once the client listens: an `upstream.status` event.
+    let cloud_port = common::free_port();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.extra = format!(
+        "config upstream 'upstream'\n\toption enabled '1'\n\
+         \toption url 'mqtt://127.0.0.1:{cloud_port}'\n\toption reconnect_max_s '1'\n"
+    );
+    let daemon = Daemon::start(&cfg);
     let token = daemon.token.as_deref();
     let answer = call_with(
         &daemon,
@@ -840,6 +847,7 @@ fn websocket_messages_match_their_schemas() {
         .unwrap();
     ws.send(tungstenite::Message::text("{\"unsubscribe\": true}"))
         .unwrap();
+    let _cloud = Broker::start_on(cloud_port);
     let publisher = Publisher::connect(broker.port);
     publisher.publish("acs/dev-a/status", "online");
     let t0 = 1_767_225_600_000_i64;
@@ -851,7 +859,7 @@ fn websocket_messages_match_their_schemas() {
     let live = json!({"$ref": "#/components/schemas/LiveEvent"});
     ws.get_ref().set_read_timeout(Some(patience())).unwrap();
     let mut kinds = std::collections::BTreeSet::new();
-    while kinds.len() < 5 {
+    while kinds.len() < 6 {
         if let tungstenite::Message::Text(text) = ws.read().unwrap() {
             let event: Value = serde_json::from_str(&text).unwrap();
             spec.validate(&live, &event, "a WebSocket message");
@@ -864,6 +872,7 @@ fn websocket_messages_match_their_schemas() {
         "error",
         "subscribed",
         "telemetry.live",
+        "upstream.status",
     ];
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), expected);
 }
