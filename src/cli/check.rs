@@ -1,6 +1,7 @@
 //! `acs-edge check-config [FILE]`: every error of the file with its line, then the files it
-//! names (TLS certificates and keys, model files), which must exist and be readable. Stricter
-//! than the daemon's own start only in that a missing file is found without starting it.
+//! names (TLS certificates and keys, model files), which must exist and be readable. The
+//! daemon refuses to start without its upstream files and skips a model whose file it cannot
+//! load; this finds both before a start.
 //!
 //! A named file is an error when the part that reads it is switched on, and a warning when it
 //! is off (the file matters once it is switched on).
