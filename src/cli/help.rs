@@ -161,10 +161,6 @@ pub fn requested(args: &[String]) -> Option<String> {
         .map(String::as_str)
         .take_while(|w| !w.starts_with('-'))
         .collect();
-    if args.first().is_some_and(|a| a == "help") && leading.len() < words.len() {
-        // `help --config x`: not a command name.
-        return Some(words.join(" "));
-    }
     for n in (1..=leading.len()).rev() {
         let candidate = leading[..n].join(" ");
         if ENTRIES.iter().any(|e| belongs(e, &candidate)) {
@@ -196,7 +192,7 @@ mod tests {
             ("token create ci --help", Some("token create")),
             ("--config x --help", Some("")),
             ("frobnicate --help", Some("frobnicate")),
-            ("help --config", Some("--config")),
+            ("help passwd --config x", Some("passwd")),
             ("passwd alice", None),
             ("", None),
         ];
