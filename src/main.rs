@@ -4,29 +4,6 @@ use acs_edge::{cli, runtime};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-Usage:
-  acs-edge [--config FILE]           run the daemon (default config /etc/config/acs-edge)
-           [--replay-ble CAPTURE]    ... and ingest the BLE advertisements of a capture file
-  acs-edge check-config [FILE]       validate a config file and print warnings
-  acs-edge print-config              print the fully commented default config
-  acs-edge decode frame HEX          decode an acs-proto frame and print its readings as JSON
-  acs-edge decode ble (--service-data UUID16:HEX | --manufacturer-data COMPANY:HEX)
-           [--mac MAC] [--bindkey HEX] [--frame-company COMPANY]
-                                     decode a BLE advertisement payload and print its readings
-  acs-edge decode lorawan HEX --nwkskey HEX --appskey HEX
-                                     check and decrypt a LoRaWAN uplink, print it as JSON
-  acs-edge passwd USER [--config FILE]
-                                     create a user or set its password (asked twice on a
-                                     terminal, else the first line of stdin)
-  acs-edge token create NAME [--config FILE]
-                                     add an API token for a machine client; prints it once
-  acs-edge token revoke NAME [--config FILE]
-                                     remove an API token
-  acs-edge --version                 print version, git revision and target
-  acs-edge --help                    print this help
-";
-
 enum Command {
     Run(PathBuf, runtime::RunOptions),
     CheckConfig(PathBuf),
@@ -44,11 +21,19 @@ enum Command {
     TokenCreate(String, PathBuf),
     TokenRevoke(String, PathBuf),
     Version,
-    Help,
+    /// `help [COMMAND]`, `COMMAND --help`: the topic, "" for every command.
+    Help(String),
 }
 
 fn parse_args() -> Result<Command, lexopt::Error> {
     use lexopt::prelude::*;
+    let words: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(topic) = cli::help::requested(&words) {
+        return Ok(Command::Help(topic));
+    }
     let mut parser = lexopt::Parser::from_env();
     let mut config = PathBuf::from(acs_edge::config::DEFAULT_PATH);
     let Some(arg) = parser.next()? else {
@@ -56,7 +41,6 @@ fn parse_args() -> Result<Command, lexopt::Error> {
     };
     let command = match arg {
         Short('V') | Long("version") => Command::Version,
-        Short('h') | Long("help") => Command::Help,
         Short('c') | Long("config") => {
             config = parser.value()?.into();
             run_command(&mut parser, config, runtime::RunOptions::default())?
@@ -172,27 +156,35 @@ fn config_option(parser: &mut lexopt::Parser, default: PathBuf) -> Result<PathBu
     }
 }
 
+/// The daemon found no config file at all (rather than a wrong one).
+fn is_missing_config(e: &runtime::StartError) -> bool {
+    use acs_edge::config::ConfigError;
+    matches!(e, runtime::StartError::Config(ConfigError::Read { source, .. })
+        if source.kind() == std::io::ErrorKind::NotFound)
+}
+
 fn main() -> ExitCode {
     let command = match parse_args() {
         Ok(command) => command,
         Err(e) => {
-            eprintln!("acs-edge: {e}\n\n{USAGE}");
+            eprintln!("acs-edge: {e}\n\n{}", cli::help::overview());
             return ExitCode::from(2);
         }
     };
     match command {
-        Command::Help => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Command::Version => {
-            println!("{}", cli::version_line());
-            ExitCode::SUCCESS
-        }
-        Command::PrintConfig => {
-            print!("{}", acs_edge::config::default_config_text());
-            ExitCode::SUCCESS
-        }
+        Command::Help(topic) if topic.is_empty() => cli::print_stdout(&cli::help::overview()),
+        Command::Help(topic) => match cli::help::topic(&topic) {
+            Some(text) => cli::print_stdout(&text),
+            None => {
+                eprintln!(
+                    "acs-edge: no command {topic:?}\n\n{}",
+                    cli::help::overview()
+                );
+                ExitCode::from(2)
+            }
+        },
+        Command::Version => cli::print_stdout(&format!("{}\n", cli::version_line())),
+        Command::PrintConfig => cli::print_stdout(&acs_edge::config::default_config_text()),
         Command::CheckConfig(path) => cli::check_config(&path),
         Command::DecodeFrame(hex) => cli::decode_frame(&hex),
         #[cfg(feature = "ble")]
@@ -211,6 +203,9 @@ fn main() -> ExitCode {
             Err(e) => {
                 log::error!("{e}");
                 eprintln!("acs-edge: {e}");
+                if is_missing_config(&e) {
+                    eprintln!("{}", cli::no_config_hint(&path));
+                }
                 ExitCode::from(1)
             }
         },

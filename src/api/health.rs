@@ -2,6 +2,9 @@
 //! (ingest, auth, ml, the HTTP server, bus, rules, WebSocket hub, store, upstream sync), plus
 //! the API's own request counters ([`super::state::ApiCounters`]).
 //!
+//! `status` is `degraded`, with `reasons`, while the MQTT broker is unreachable (past a grace
+//! after the start) or store commits fail; an offline upstream is normal store-and-forward.
+//!
 //! The document's shape and field order are a contract (docs/openapi.yaml, the LuCI status
 //! page): the parts appear in the order of the fields of `Health` and `Counters`, in every
 //! build (a part without its Cargo feature reports zeros).
@@ -14,6 +17,11 @@ use crate::ml::MlSnapshot;
 use crate::store::StoreStats;
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// How long after MQTT ingest starts an unconnected broker is not yet a fault: rumqttc gives a
+/// connection attempt 5 s, and at boot a broker on the router starts beside the daemon.
+const MQTT_CONNECT_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Serialize)]
 pub struct ApiSnapshot {
@@ -66,12 +74,14 @@ pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
         (store.stats(), state.upstream.snapshot(&store))
     };
     let ingest = &state.ingest;
-    let reasons: Vec<String> = ingest
-        .readings
-        .store_error()
-        .map(|e| format!("store: {e}"))
-        .into_iter()
-        .collect();
+    // The upstream link is left out: offline, the store keeps what it has not sent.
+    let reasons: Vec<String> = [
+        ingest.mqtt.broker_problem(MQTT_CONNECT_GRACE),
+        ingest.readings.store_error().map(|e| format!("store: {e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(json_response(
         200,
         &Health {

@@ -1,6 +1,6 @@
 //! The live event bus: fan-out of what the ingest path committed (readings, device status
-//! changes) and of automation firings to in-process subscribers (the rules engine, WebSocket
-//! clients).
+//! changes), of automation firings and of upstream link changes to in-process subscribers (the
+//! rules engine, WebSocket clients).
 //!
 //! Invariants:
 //! - Publishing never blocks and never waits for a subscriber: every subscriber has its own
@@ -29,7 +29,8 @@ impl Interest {
     pub const TELEMETRY: Interest = Interest(1);
     pub const STATUS: Interest = Interest(2);
     pub const TRIGGER: Interest = Interest(4);
-    pub const ALL: Interest = Interest(7);
+    pub const UPSTREAM: Interest = Interest(8);
+    pub const ALL: Interest = Interest(15);
 
     pub const fn union(self, other: Interest) -> Interest {
         Interest(self.0 | other.0)
@@ -83,6 +84,9 @@ pub enum LiveEvent {
     Readings(Arc<Vec<Reading>>),
     Status(Arc<StatusChange>),
     Trigger(Arc<TriggerFired>),
+    /// The upstream link came up or went down: the sync's status object as JSON, serialized
+    /// by `sync` (above the bus in the layers), the same object as health's `upstream`.
+    Upstream(Arc<str>),
 }
 
 impl LiveEvent {
@@ -91,6 +95,7 @@ impl LiveEvent {
             LiveEvent::Readings(_) => Interest::TELEMETRY,
             LiveEvent::Status(_) => Interest::STATUS,
             LiveEvent::Trigger(_) => Interest::TRIGGER,
+            LiveEvent::Upstream(_) => Interest::UPSTREAM,
         }
     }
 }

@@ -19,9 +19,6 @@ pub struct DecodeBle {
     pub frame_company: Option<u16>,
 }
 
-pub const USAGE: &str = "decode ble (--service-data UUID16:HEX | --manufacturer-data COMPANY:HEX) \
-[--mac MAC] [--bindkey HEX] [--frame-company COMPANY]";
-
 /// Parses the arguments after `decode ble`.
 pub fn parse_args(parser: &mut lexopt::Parser) -> Result<DecodeBle, lexopt::Error> {
     use lexopt::prelude::*;
@@ -77,10 +74,7 @@ pub fn decode_ble(args: &DecodeBle) -> ExitCode {
         frame_company_id: args.frame_company,
     };
     match args.payload.decode(&context) {
-        Ok(adv) => {
-            println!("{}", describe(&adv, args.mac));
-            ExitCode::SUCCESS
-        }
+        Ok(adv) => super::print_stdout(&format!("{}\n", describe(&adv, args.mac))),
         Err(e) => {
             eprintln!("acs-edge decode ble: {}: {e}", args.payload.describe());
             ExitCode::from(1)

@@ -2,6 +2,9 @@
 //! in place (see `config::edit`) and tell the user to reload the daemon. Secrets are read from
 //! the terminal without echo, or from stdin when it is not a terminal, and are never written
 //! anywhere but as hashes; a new API token is printed once, on stdout.
+//!
+//! The config file must exist: a mistyped `--config` would otherwise become a new file holding
+//! one section, while the daemon goes on reading the real one.
 
 use crate::auth::{password, tokens};
 use crate::config::{edit, uci, MAX_INSTANCE_NAME};
@@ -12,6 +15,33 @@ use std::process::ExitCode;
 fn fail(command: &str, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("acs-edge {command}: {message}");
     ExitCode::from(1)
+}
+
+/// The config file's text; a missing file (or directory) is refused with what to do about it.
+fn read_config(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                Err(format!(
+                    "{shown}: the directory {} does not exist; give the config file with \
+                     --config FILE",
+                    dir.display()
+                ))
+            } else {
+                Err(format!(
+                    "no config file at {shown} (nothing changed).\n{}",
+                    super::no_config_hint(path)
+                ))
+            }
+        }
+        Err(e) => Err(format!("{shown}: {e}")),
+    }
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), String> {
@@ -66,6 +96,10 @@ pub fn passwd(user: &str, config: &Path) -> ExitCode {
     if let Err(e) = check_name("user name", user) {
         return fail(CMD, e);
     }
+    let text = match read_config(config) {
+        Ok(t) => t,
+        Err(e) => return fail(CMD, e),
+    };
     let password = match read_password(user) {
         Ok(p) => p,
         Err(e) => return fail(CMD, e),
@@ -74,8 +108,7 @@ pub fn passwd(user: &str, config: &Path) -> ExitCode {
         Ok(h) => h,
         Err(e) => return fail(CMD, e),
     };
-    let result = edit::read_or_empty(config)
-        .and_then(|text| edit::set_option(&text, "user", user, "password_hash", &hash))
+    let result = edit::set_option(&text, "user", user, "password_hash", &hash)
         .and_then(|text| edit::write_atomically(config, &text));
     match result {
         Ok(()) => {
@@ -96,7 +129,7 @@ pub fn token_create(name: &str, config: &Path) -> ExitCode {
     if let Err(e) = check_name("token name", name) {
         return fail(CMD, e);
     }
-    let text = match edit::read_or_empty(config) {
+    let text = match read_config(config) {
         Ok(t) => t,
         Err(e) => return fail(CMD, e),
     };
@@ -119,26 +152,34 @@ pub fn token_create(name: &str, config: &Path) -> ExitCode {
     let hash = tokens::format_hash(&tokens::digest(&token));
     let result = edit::set_option(&text, "api_token", name, "token_hash", &hash)
         .and_then(|text| edit::write_atomically(config, &text));
-    match result {
-        Ok(()) => {
-            println!("{token}");
-            eprintln!(
-                "token '{name}' added to {}; it is shown only this once. Reload the daemon to \
-                 apply it.",
-                config.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(CMD, format!("{}: {e}", config.display())),
+    if let Err(e) = result {
+        return fail(CMD, format!("{}: {e}", config.display()));
     }
+    if let Err(e) = super::write_stdout(&format!("{token}\n")) {
+        return fail(
+            CMD,
+            format!(
+                "token '{name}' was added to {} but could not be printed ({e}); revoke it \
+                 (acs-edge token revoke {name}) and create it again",
+                config.display()
+            ),
+        );
+    }
+    eprintln!(
+        "token '{name}' added to {}; it is shown only this once. Reload the daemon to apply it.",
+        config.display()
+    );
+    ExitCode::SUCCESS
 }
 
 /// Removes API token `name`.
 pub fn token_revoke(name: &str, config: &Path) -> ExitCode {
     const CMD: &str = "token revoke";
-    let result =
-        edit::read_or_empty(config).and_then(|text| edit::remove_section(&text, "api_token", name));
-    let text = match result {
+    let text = match read_config(config) {
+        Ok(t) => t,
+        Err(e) => return fail(CMD, e),
+    };
+    let text = match edit::remove_section(&text, "api_token", name) {
         Ok(Some(text)) => text,
         Ok(None) => {
             return fail(

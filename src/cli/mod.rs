@@ -1,14 +1,50 @@
 //! Offline subcommands of the `acs-edge` binary: they read files or arguments, print, and
 //! exit; none of them touches a running daemon's store. `credentials` edits the config file.
+//!
+//! What they print goes through [`print_stdout`], so a reader that stops early
+//! (`acs-edge print-config | head -1`) ends the command quietly instead of with a panic.
 
+mod check;
 mod credentials;
+pub mod help;
+pub use check::check_config;
 pub use credentials::{passwd, token_create, token_revoke};
 
 #[cfg(feature = "ble")]
 pub mod ble;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+
+/// Writes `text` to stdout and flushes it.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Writes `text` to stdout: exit 0 when it is written or when the reader went away (a pipe
+/// closed early is the reader's choice, as for any Unix filter), 1 for another write error.
+pub fn print_stdout(text: &str) -> ExitCode {
+    match write_stdout(text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("acs-edge: cannot write the output: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What to do when the config file `path` does not exist.
+pub fn no_config_hint(path: &Path) -> String {
+    format!(
+        "Write a commented default config there with\n  acs-edge print-config > {}\n\
+         or name another file with --config PATH.",
+        path.display()
+    )
+}
 
 /// `acs-edge 0.1.0 (rev 1a2b3c4, mipsel-unknown-linux-musl, features: ble lora)`
 pub fn version_line() -> String {
@@ -39,23 +75,6 @@ pub fn not_built(what: &str, feature: &str) -> String {
     )
 }
 
-/// Validates a config file: exit 0 when it loads (warnings are printed), 1 otherwise.
-pub fn check_config(path: &Path) -> ExitCode {
-    match crate::config::load(path) {
-        Ok(loaded) => {
-            for warning in &loaded.warnings {
-                eprintln!("warning: {warning}");
-            }
-            println!("{}: ok", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            ExitCode::from(1)
-        }
-    }
-}
-
 /// Decodes an acs-proto frame given in hex and prints its header and readings as JSON.
 pub fn decode_frame(hex: &str) -> ExitCode {
     let bytes = match crate::hex::decode(hex) {
@@ -66,10 +85,7 @@ pub fn decode_frame(hex: &str) -> ExitCode {
         }
     };
     match crate::ingest::frame::describe_frame(&bytes, crate::model::now_ms()) {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
-        }
+        Ok(json) => print_stdout(&format!("{json}\n")),
         Err(e) => {
             eprintln!("acs-edge decode frame: {e}");
             ExitCode::from(1)
@@ -96,10 +112,7 @@ pub fn decode_lorawan(frame: &str, nwk_s_key: &str, app_s_key: &str) -> ExitCode
         }
     };
     match crate::ingest::lora::describe::describe_lorawan(&bytes, &nwk, &app) {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
-        }
+        Ok(json) => print_stdout(&format!("{json}\n")),
         Err(e) => {
             eprintln!("acs-edge decode lorawan: {e}");
             ExitCode::from(1)

@@ -69,8 +69,9 @@ pub fn format_mac(mac: &[u8; 6]) -> String {
 }
 
 /// The typed BLE configuration; `ble_device` sections are checked here (bindkeys, repeated
-/// addresses), since the option table only knows single values.
-pub fn ble_from(v: &Values, instances: &[Instance]) -> Result<Ble, ConfigError> {
+/// addresses), since the option table only knows single values; a refused one goes to `errors`
+/// and is left out.
+pub fn ble_from(v: &Values, instances: &[Instance], errors: &mut Vec<ConfigError>) -> Ble {
     let macs = |key| -> Vec<[u8; 6]> {
         v.list(key)
             .iter()
@@ -85,18 +86,30 @@ pub fn ble_from(v: &Values, instances: &[Instance]) -> Result<Ble, ConfigError> 
             name: i.name.clone(),
             message,
         };
-        let mac = parse_mac(i.values.text(Text::BleDeviceMac)).map_err(&fail)?;
-        if let Some(other) = devices.iter().find(|d| d.mac == mac) {
-            return Err(fail(format!(
-                "address {} is already used by ble_device '{}' (line {})",
-                format_mac(&mac),
-                other.name,
-                other.line
-            )));
-        }
-        let bindkey = match i.values.text(Text::BleDeviceBindkey) {
-            "" => None,
-            key => Some(parse_bindkey(key).map_err(|e| fail(format!("option 'bindkey': {e}")))?),
+        let checked = (|| {
+            let mac = parse_mac(i.values.text(Text::BleDeviceMac)).map_err(&fail)?;
+            if let Some(other) = devices.iter().find(|d| d.mac == mac) {
+                return Err(fail(format!(
+                    "address {} is already used by ble_device '{}' (line {})",
+                    format_mac(&mac),
+                    other.name,
+                    other.line
+                )));
+            }
+            let bindkey = match i.values.text(Text::BleDeviceBindkey) {
+                "" => None,
+                key => {
+                    Some(parse_bindkey(key).map_err(|e| fail(format!("option 'bindkey': {e}")))?)
+                }
+            };
+            Ok((mac, bindkey))
+        })();
+        let (mac, bindkey) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
         devices.push(BleDevice {
             name: i.name.clone(),
@@ -106,7 +119,7 @@ pub fn ble_from(v: &Values, instances: &[Instance]) -> Result<Ble, ConfigError> 
             line: i.line,
         });
     }
-    Ok(Ble {
+    Ble {
         enabled: v.flag(Flag::BleEnabled),
         adapter: v.opt_text(Text::BleAdapter),
         dbus_address: v.opt_text(Text::BleDbusAddress),
@@ -115,7 +128,7 @@ pub fn ble_from(v: &Values, instances: &[Instance]) -> Result<Ble, ConfigError> 
         deny: macs(List::BleDeny),
         restart_max: std::time::Duration::from_secs(v.int(Int::BleRestartMaxS)),
         devices,
-    })
+    }
 }
 
 /// 32 hex digits; the message never repeats the key.

@@ -175,18 +175,6 @@ pub fn remove_section(text: &str, kind: &str, name: &str) -> Result<Option<Strin
     Ok(Some(edited))
 }
 
-/// The file's text, or "" when it does not exist yet.
-pub fn read_or_empty(path: &Path) -> Result<String, EditError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(EditError::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
 /// Replaces `path` with `text`: a temporary file in the same directory, fsynced, given the
 /// old file's mode and owner (0600 for a new file), renamed over the old one. A symlink is
 /// followed, so the file it points to is replaced.

@@ -22,11 +22,13 @@ pub struct Instance {
     pub values: Values,
 }
 
+/// The checked instance, or `None` when it has errors (each one goes to `errors`).
 pub fn parse_instance(
     multi: &MultiSectionSpec,
     section: &uci::Section,
     warnings: &mut Vec<String>,
-) -> Result<Instance, ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) -> Option<Instance> {
     let fail = |name: &str, message: String| ConfigError::Instance {
         line: section.line,
         kind: multi.name,
@@ -34,20 +36,25 @@ pub fn parse_instance(
         message,
     };
     let Some(name) = section.name.clone() else {
-        return Err(fail(
+        errors.push(fail(
             "",
             format!("needs a name: config {0} 'NAME'", multi.name),
         ));
+        return None;
     };
     if name.len() > MAX_INSTANCE_NAME {
-        return Err(fail(
+        errors.push(fail(
             &name,
             format!("the name is longer than {MAX_INSTANCE_NAME} characters"),
         ));
+        return None;
     }
+    let before = errors.len();
     let mut values = Values::defaults();
     for entry in &section.options {
-        set_entry(&mut values, multi.name, entry, warnings)?;
+        if let Err(e) = set_entry(&mut values, multi.name, entry, warnings) {
+            errors.push(e);
+        }
     }
     for required in multi.required {
         let given = multi
@@ -55,11 +62,15 @@ pub fn parse_instance(
             .iter()
             .find(|o| o.name == *required)
             .is_some_and(|o| values.is_given(o.kind));
-        if !given {
-            return Err(fail(&name, format!("option '{required}' is required")));
+        // An option refused above is not also reported missing.
+        let refused = errors[before..]
+            .iter()
+            .any(|e| matches!(e, ConfigError::Invalid { option, .. } if option == required));
+        if !given && !refused {
+            errors.push(fail(&name, format!("option '{required}' is required")));
         }
     }
-    Ok(Instance {
+    (errors.len() == before).then_some(Instance {
         kind: multi.name,
         name,
         line: section.line,

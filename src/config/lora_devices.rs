@@ -60,8 +60,9 @@ pub struct LoraFrameDevice {
     pub line: usize,
 }
 
-/// The typed LoRa devices of the `lorawan_device` and `lora_frame_device` instances.
-pub fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, ConfigError> {
+/// The typed LoRa devices of the `lorawan_device` and `lora_frame_device` instances; a device
+/// whose EUI or id repeats another's is refused into `errors` and left out.
+pub fn lora_devices_from(instances: &[Instance], errors: &mut Vec<ConfigError>) -> LoraDevices {
     let mut devices = LoraDevices::default();
     // (device id, kind, section name, line of the section or of its device_id option)
     let mut ids: Vec<(String, &'static str, &str, usize)> = Vec::new();
@@ -75,7 +76,7 @@ pub fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, ConfigEr
         let frame_eui = is_frame.then(|| hex_u64(v.text(Text::LoraFrameDeviceEui)));
         if let Some(eui) = frame_eui {
             if let Some(other) = devices.frames.iter().find(|d| d.eui == eui) {
-                return Err(ConfigError::Instance {
+                errors.push(ConfigError::Instance {
                     line: v.line(Text::LoraFrameDeviceEui).unwrap_or(i.line),
                     kind,
                     name: i.name.clone(),
@@ -84,6 +85,7 @@ pub fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, ConfigEr
                         other.name, other.line
                     ),
                 });
+                continue;
             }
         }
         let id_key = if is_frame {
@@ -98,7 +100,7 @@ pub fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, ConfigEr
             (None, None) => i.name.clone(),
         };
         if let Some((_, other_kind, other, line)) = ids.iter().find(|(id, ..)| *id == device_id) {
-            return Err(ConfigError::Instance {
+            errors.push(ConfigError::Instance {
                 line: id_line,
                 kind,
                 name: i.name.clone(),
@@ -107,6 +109,7 @@ pub fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, ConfigEr
                      {line}; each LoRa device needs its own (set option device_id)"
                 ),
             });
+            continue;
         }
         ids.push((device_id.clone(), kind, &i.name, id_line));
         match frame_eui {
@@ -130,7 +133,7 @@ pub fn lora_devices_from(instances: &[Instance]) -> Result<LoraDevices, ConfigEr
             }),
         }
     }
-    Ok(devices)
+    devices
 }
 
 /// The option table has checked the digits (8 or 16 of them) and the required check their

@@ -72,17 +72,39 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     parse(&text)
 }
 
-/// Parses the text of a config file.
+/// Parses the text of a config file; the error is the first one [`check`] finds.
 pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
+    let checked = check(text)?;
+    match checked.errors.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(checked.loaded),
+    }
+}
+
+/// What [`check`] found in a file that is valid UCI.
+#[derive(Debug)]
+pub struct Checked {
+    /// The config with the default wherever a value was refused and without refused instances:
+    /// only good for further checks while `errors` is not empty.
+    pub loaded: Loaded,
+    /// Section by section in file order, the checks that involve several sections last.
+    pub errors: Vec<ConfigError>,
+}
+
+/// Parses the text of a config file and reports every error. A syntax error is the `Err`:
+/// past it the file's structure is unknown. An option with a wrong value keeps its default,
+/// and an instance with an error is left out, so the checks after it still run on the rest.
+pub fn check(text: &str) -> Result<Checked, ConfigError> {
     let sections = uci::parse(text)?;
     let mut values = Values::defaults();
     let mut warnings = Vec::new();
+    let mut errors = Vec::new();
     // Known section types seen so far, with the line of the latest one.
     let mut seen: Vec<(&'static str, usize)> = Vec::new();
     let mut instances: Vec<Instance> = Vec::new();
     for section in &sections {
         if let Some(multi) = MULTI_SECTIONS.iter().find(|m| m.name == section.kind) {
-            instances.push(parse_instance(multi, section, &mut warnings)?);
+            instances.extend(parse_instance(multi, section, &mut warnings, &mut errors));
             continue;
         }
         let Some(spec) = SECTIONS.iter().find(|s| s.name == section.kind) else {
@@ -104,12 +126,17 @@ pub fn parse(text: &str) -> Result<Loaded, ConfigError> {
             None => seen.push((spec.name, section.line)),
         }
         for entry in &section.options {
-            set_entry(&mut values, spec.name, entry, &mut warnings)?;
+            if let Err(e) = set_entry(&mut values, spec.name, entry, &mut warnings) {
+                errors.push(e);
+            }
         }
     }
-    let config = Config::from_values(&values, &instances)?;
+    let config = Config::from_values(&values, &instances, &mut errors);
     warn_missing_features(&config, &mut warnings);
-    Ok(Loaded { config, warnings })
+    Ok(Checked {
+        loaded: Loaded { config, warnings },
+        errors,
+    })
 }
 
 /// The config file is the same for every build; an input switched on in a build without its
@@ -154,10 +181,12 @@ pub struct Config {
 impl Default for Config {
     /// The defaults of the option table (the same as parsing an empty file).
     fn default() -> Config {
-        match Config::from_values(&Values::defaults(), &[]) {
-            Ok(config) => config,
-            Err(e) => panic!("the option table's defaults are invalid: {e}"),
+        let mut errors = Vec::new();
+        let config = Config::from_values(&Values::defaults(), &[], &mut errors);
+        if let Some(e) = errors.first() {
+            panic!("the option table's defaults are invalid: {e}");
         }
+        config
     }
 }
 
@@ -180,19 +209,21 @@ impl Config {
             .unwrap_or_else(|| format!("acs-edge-{}", self.gateway_id()))
     }
 
-    fn from_values(v: &Values, named: &[Instance]) -> Result<Config, ConfigError> {
+    /// The typed config; what the checks across options and instances refuse goes to
+    /// `errors` (the config returned is then only good for finding more of them).
+    fn from_values(v: &Values, named: &[Instance], errors: &mut Vec<ConfigError>) -> Config {
         let main = sections::main_from(v);
         let store = sections::store_from(v);
         let mqtt = sections::mqtt_from(v);
         let api = sections::api_from(v);
         let lora = sections::lora_from(v);
-        let lora_devices = lora_devices::lora_devices_from(named)?;
+        let lora_devices = lora_devices::lora_devices_from(named, errors);
         let auth = instances::auth_from(v, named);
-        let ble = ble::ble_from(v, named)?;
-        let models = models::models_from(named)?;
+        let ble = ble::ble_from(v, named, errors);
+        let models = models::models_from(named, errors);
         // Last: an error in a named section is reported before the upstream checks.
-        let upstream = sections::upstream_from(v)?;
-        Ok(Config {
+        let upstream = sections::upstream_from(v, errors);
+        Config {
             main,
             store,
             mqtt,
@@ -203,7 +234,7 @@ impl Config {
             auth,
             ble,
             models,
-        })
+        }
     }
 }
 

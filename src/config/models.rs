@@ -32,8 +32,9 @@ pub struct ModelSpec {
     pub line: usize,
 }
 
-/// The typed model sections, with the checks that involve more than one option.
-pub fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigError> {
+/// The typed model sections, with the checks that involve more than one option; a refused one
+/// goes to `errors` and is left out.
+pub fn models_from(named: &[Instance], errors: &mut Vec<ConfigError>) -> Vec<ModelSpec> {
     let mut models = Vec::new();
     for i in named.iter().filter(|i| i.kind == MODEL.name) {
         let v: &Values = &i.values;
@@ -52,11 +53,12 @@ pub fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigError> {
             .filter(|o| o.kind == MODEL.name)
             .find(|o| o.values.list(List::ModelMetrics).contains(&output))
         {
-            return Err(fail(format!(
+            errors.push(fail(format!(
                 "output '{output}' is an input metric of model '{}': a model may not consume \
                  model outputs",
                 other.name
             )));
+            continue;
         }
         let window = v.int(Int::ModelWindow) as usize;
         let hop = v.int(Int::ModelHop) as usize;
@@ -73,5 +75,5 @@ pub fn models_from(named: &[Instance]) -> Result<Vec<ModelSpec>, ConfigError> {
             line: i.line,
         });
     }
-    Ok(models)
+    models
 }

@@ -182,9 +182,9 @@ pub fn api_from(v: &Values) -> Api {
     }
 }
 
-/// The upstream section, refused when it is enabled without a usable URL or with half a client
-/// certificate.
-pub fn upstream_from(v: &Values) -> Result<Upstream, ConfigError> {
+/// The upstream section; refused into `errors` when it is enabled without a usable URL or with
+/// half a client certificate.
+pub fn upstream_from(v: &Values, errors: &mut Vec<ConfigError>) -> Upstream {
     let up = Upstream {
         enabled: v.flag(Flag::UpstreamEnabled),
         url: v.opt_text(Text::UpstreamUrl),
@@ -198,7 +198,7 @@ pub fn upstream_from(v: &Values) -> Result<Upstream, ConfigError> {
         reconnect_max: secs(v, Int::UpstreamReconnectMaxS),
     };
     if !up.enabled {
-        return Ok(up);
+        return up;
     }
     let invalid = |option: &'static str, key: Text, message: String| ConfigError::Invalid {
         line: v.line(key).or(v.line(Flag::UpstreamEnabled)),
@@ -207,21 +207,16 @@ pub fn upstream_from(v: &Values) -> Result<Upstream, ConfigError> {
         message,
     };
     match up.url.as_deref() {
-        None => {
-            return Err(invalid(
-                "url",
-                Text::UpstreamUrl,
-                "is required when upstream is enabled (mqtts://host:8883 or mqtt://host:1883)"
-                    .into(),
-            ))
-        }
-        Some(url) if !is_mqtt_url(url) => {
-            return Err(invalid(
-                "url",
-                Text::UpstreamUrl,
-                format!("expected mqtts://host[:port] or mqtt://host[:port], got '{url}'"),
-            ))
-        }
+        None => errors.push(invalid(
+            "url",
+            Text::UpstreamUrl,
+            "is required when upstream is enabled (mqtts://host:8883 or mqtt://host:1883)".into(),
+        )),
+        Some(url) if !is_mqtt_url(url) => errors.push(invalid(
+            "url",
+            Text::UpstreamUrl,
+            format!("expected mqtts://host[:port] or mqtt://host[:port], got '{url}'"),
+        )),
         Some(_) => {}
     }
     if up.cert_file.is_some() != up.key_file.is_some() {
@@ -230,13 +225,13 @@ pub fn upstream_from(v: &Values) -> Result<Upstream, ConfigError> {
         } else {
             ("cert_file", Text::UpstreamCertFile)
         };
-        return Err(invalid(
+        errors.push(invalid(
             missing,
             key,
             "cert_file and key_file must be set together".into(),
         ));
     }
-    Ok(up)
+    up
 }
 
 fn is_mqtt_url(url: &str) -> bool {

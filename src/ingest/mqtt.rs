@@ -70,6 +70,9 @@ impl MqttSource {
             options.set_credentials(user, settings.password.as_deref().unwrap_or(""));
         }
         let (client, connection) = Client::new(options, 64);
+        stats
+            .mqtt
+            .set_broker(Some(format!("{}:{}", settings.host, settings.port)));
         let stop = StopFlag::default();
         let worker = Worker {
             settings,
@@ -167,6 +170,7 @@ impl Worker {
         }
         self.stats.mqtt.connected.store(false, Relaxed);
         self.stats.mqtt.subscribed.store(false, Relaxed);
+        self.stats.mqtt.set_broker(None);
     }
 
     /// The ingest filters in the order they are subscribed, which is the order of the broker's

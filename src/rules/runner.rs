@@ -115,7 +115,7 @@ async fn run(a: &Automation, stop: &AtomicBool) {
             Wake::Event(LiveEvent::Status(change)) => {
                 a.engine().on_status(&change, now, &mut firings)
             }
-            Wake::Event(LiveEvent::Trigger(_)) | Wake::Changed => {}
+            Wake::Event(LiveEvent::Trigger(_) | LiveEvent::Upstream(_)) | Wake::Changed => {}
             Wake::Tick => a.engine().tick(now, &mut firings),
         }
         for firing in firings {

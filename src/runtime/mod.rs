@@ -173,6 +173,7 @@ fn serve(
             sync_settings(&config),
             store.clone(),
             upstream_status.clone(),
+            live.bus.clone(),
         )?)
     } else {
         None

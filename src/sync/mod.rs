@@ -13,6 +13,10 @@
 //! - Each connection attempt gets a fresh MQTT client and event loop with a clean session, so a
 //!   publish from a dead connection can never be mistaken for one of the next connection.
 //! - The store lock is held for one batch read or one cursor commit at a time.
+//!
+//! The link's changes go on the bus as `upstream.status` events (WebSocket clients): when it
+//! comes up, and when an attempt fails or the link is lost, once per outage and again when
+//! the reason changes (like the log), not at every retry.
 
 pub mod endpoint;
 pub mod message;
@@ -20,6 +24,7 @@ pub mod roots;
 pub mod status;
 mod worker;
 
+use crate::bus::Bus;
 use crate::store::SharedStore;
 use crate::threads::{StopFlag, WorkerThread};
 use std::path::PathBuf;
@@ -78,16 +83,25 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// Checks the settings (URL, certificates, key) and starts the sync thread. Every problem
-    /// with the configuration is reported here, before anything runs.
+    /// Checks the settings (URL, certificates, key) and starts the sync thread, which reports
+    /// to `status` and announces the link's changes on `bus`. Every problem with the
+    /// configuration is reported here, before anything runs.
     pub fn start(
         settings: SyncSettings,
         store: SharedStore,
         status: Arc<UpstreamStatus>,
+        bus: Arc<Bus>,
     ) -> Result<Upstream, SyncError> {
         let endpoint = Endpoint::from_settings(&settings)?;
         let stop = StopFlag::default();
-        let worker = worker::Worker::new(settings, endpoint, store, status, stop.clone());
+        let worker = worker::Worker {
+            settings,
+            endpoint,
+            store,
+            status,
+            bus,
+            stop: stop.clone(),
+        };
         let thread = WorkerThread::spawn("upstream-sync", stop, move || worker.run())
             .map_err(SyncError::Spawn)?;
         Ok(Upstream { thread })

@@ -11,8 +11,9 @@
 //! the batch is sent again after the backoff.
 
 use super::message::{self, BATCH_READINGS_HINT};
-use super::status::{SyncState, UpstreamStatus};
+use super::status::{sync_status, SyncState, UpstreamStatus};
 use super::{Endpoint, SyncSettings};
+use crate::bus::{Bus, Interest, LiveEvent};
 use crate::model::now_ms;
 use crate::store::{SharedStore, Store};
 use crate::threads::StopFlag;
@@ -56,27 +57,23 @@ struct InFlight {
 }
 
 pub(super) struct Worker {
-    settings: SyncSettings,
-    endpoint: Endpoint,
-    store: SharedStore,
-    status: Arc<UpstreamStatus>,
-    stop: StopFlag,
+    pub(super) settings: SyncSettings,
+    pub(super) endpoint: Endpoint,
+    pub(super) store: SharedStore,
+    pub(super) status: Arc<UpstreamStatus>,
+    pub(super) bus: Arc<Bus>,
+    pub(super) stop: StopFlag,
 }
 
 impl Worker {
-    pub(super) fn new(
-        settings: SyncSettings,
-        endpoint: Endpoint,
-        store: SharedStore,
-        status: Arc<UpstreamStatus>,
-        stop: StopFlag,
-    ) -> Worker {
-        Worker {
-            settings,
-            endpoint,
-            store,
-            status,
-            stop,
+    /// Publishes the status as it is now (after a change) for WebSocket clients.
+    fn announce(&self) {
+        if !self.bus.wants(Interest::UPSTREAM) {
+            return;
+        }
+        let status = sync_status(&self.status, &self.store);
+        if let Ok(json) = serde_json::to_string(&status) {
+            self.bus.publish(LiveEvent::Upstream(json.into()));
         }
     }
 
@@ -96,8 +93,9 @@ impl Worker {
             let Err(error) = result else {
                 break; // stopped
             };
-            // One line per outage, and again whenever the reason changes.
-            if recovered || last_logged.as_deref() != Some(error.as_str()) {
+            // One line (and one event) per outage, and again whenever the reason changes.
+            let news = recovered || last_logged.as_deref() != Some(error.as_str());
+            if news {
                 log::warn!(
                     "upstream={broker} retry_max_s={} upstream connection failed, retrying: {error}",
                     self.settings.reconnect_max.as_secs()
@@ -107,6 +105,9 @@ impl Worker {
                 log::debug!("upstream={broker} upstream connection failed again: {error}");
             }
             self.status.set_error(SyncState::Backoff, error);
+            if news {
+                self.announce();
+            }
             self.stop.sleep(backoff.next(), Duration::from_millis(50));
         }
     }
@@ -211,6 +212,7 @@ impl Session {
                     }
                     self.connected = true;
                     worker.status.connected();
+                    worker.announce();
                     log::info!(
                         "upstream={}:{} cursor={} connected to the upstream broker",
                         worker.endpoint.host,

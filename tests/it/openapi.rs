@@ -822,7 +822,14 @@ fn websocket_messages_match_their_schemas() {
     }
     let spec = Spec::load();
     let broker = Broker::start();
-    let daemon = Daemon::start(&DaemonConfig::new(broker.port));
+    // An upstream broker that comes up once the client listens: an `upstream.status` event.
+    let cloud_port = common::free_port();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.extra = format!(
+        "config upstream 'upstream'\n\toption enabled '1'\n\
+         \toption url 'mqtt://127.0.0.1:{cloud_port}'\n\toption reconnect_max_s '1'\n"
+    );
+    let daemon = Daemon::start(&cfg);
     let token = daemon.token.as_deref();
     let answer = call_with(
         &daemon,
@@ -840,6 +847,7 @@ fn websocket_messages_match_their_schemas() {
         .unwrap();
     ws.send(tungstenite::Message::text("{\"unsubscribe\": true}"))
         .unwrap();
+    let _cloud = Broker::start_on(cloud_port);
     let publisher = Publisher::connect(broker.port);
     publisher.publish("acs/dev-a/status", "online");
     let t0 = 1_767_225_600_000_i64;
@@ -851,7 +859,7 @@ fn websocket_messages_match_their_schemas() {
     let live = json!({"$ref": "#/components/schemas/LiveEvent"});
     ws.get_ref().set_read_timeout(Some(patience())).unwrap();
     let mut kinds = std::collections::BTreeSet::new();
-    while kinds.len() < 5 {
+    while kinds.len() < 6 {
         if let tungstenite::Message::Text(text) = ws.read().unwrap() {
             let event: Value = serde_json::from_str(&text).unwrap();
             spec.validate(&live, &event, "a WebSocket message");
@@ -864,6 +872,7 @@ fn websocket_messages_match_their_schemas() {
         "error",
         "subscribed",
         "telemetry.live",
+        "upstream.status",
     ];
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), expected);
 }
@@ -977,4 +986,44 @@ fn health_with_lora_gateways_matches_its_schema() {
             .any(|g| g["last_stat"]["rxfw"].is_null() && g["last_stat"]["rxok"] == 2),
         "{gateways}"
     );
+}
+
+/// With MQTT ingest on and no broker, health turns `degraded` once the connect grace (10 s)
+/// is over, naming the broker and the connection error, and matches its schema; it is `ok`
+/// again once a broker answers.
+#[test]
+fn health_is_degraded_while_the_broker_is_unreachable() {
+    let broker_port = common::free_port();
+    let daemon = Daemon::start(&DaemonConfig::new(broker_port));
+    let first = daemon.health();
+    if first["uptime_s"].as_u64().unwrap() < 8 {
+        assert_eq!(first["status"], "ok", "within the grace: {first}");
+    }
+    let spec = Spec::load();
+    let grace = Duration::from_secs(10);
+    let answer = wait_until("health degraded", patience() + grace, || {
+        let answer = call(&daemon, "GET", "/api/v1/health");
+        (answer.body["status"] == "degraded").then_some(answer)
+    });
+    assert!(
+        answer.body["uptime_s"].as_u64().unwrap() >= 10,
+        "{}",
+        answer.body
+    );
+    check(&spec, "degraded health", "/api/v1/health", "GET", &answer);
+    let reasons = answer.body["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let reason = reasons[0].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "mqtt: not connected to the broker 127.0.0.1:{broker_port}: "
+        )) && reason.contains("refused"),
+        "{reason}"
+    );
+
+    let _broker = Broker::start_on(broker_port);
+    wait_until("health ok with the broker up", patience(), || {
+        (daemon.health()["status"] == "ok").then_some(())
+    });
+    assert!(daemon.health().get("reasons").is_none());
 }

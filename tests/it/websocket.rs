@@ -363,3 +363,48 @@ fn a_client_that_floods_messages_without_reading_is_cut_off_while_the_api_answer
     polite.send(json!({"subscribe": {"devices": ["a"]}}));
     polite.until("the subscription answer", |e| is(e, "subscribed"));
 }
+
+/// The upstream link's changes reach every client as `upstream.status`, carrying health's
+/// `upstream` object: an outage once (not at every retry), the link coming up, and the link
+/// lost with its reason. A real mosquitto plays the cloud broker.
+#[test]
+fn a_client_hears_the_upstream_link_come_up_and_go_down() {
+    let broker = Broker::start();
+    let cloud_port = free_port();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.extra = format!(
+        "config upstream 'upstream'\n\toption enabled '1'\n\
+         \toption url 'mqtt://127.0.0.1:{cloud_port}'\n\toption reconnect_max_s '1'\n"
+    );
+    let daemon = Daemon::start(&cfg);
+    wait_until("the outage in health", patience(), || {
+        (daemon.health()["upstream"]["state"] == "backoff").then_some(())
+    });
+    let mut ws = Ws::connect(&daemon).unwrap();
+    // A device filter does not hide events about no device.
+    ws.send(json!({"subscribe": {"devices": ["nobody"]}}));
+    // The same failure again and again (a retry every second) is no news.
+    let quiet_until = Instant::now() + Duration::from_millis(2500);
+    while let Some(event) = ws.next(quiet_until.saturating_duration_since(Instant::now())) {
+        assert!(!is(&event, "upstream.status"), "a retry announced: {event}");
+    }
+
+    let cloud = Broker::start_on(cloud_port);
+    let seen = ws.until("the link up", |e| is(e, "upstream.status"));
+    let up = &seen.last().unwrap()["data"];
+    assert_eq!(up["state"], "connected", "{up}");
+    assert_eq!(up["last_error"], Value::Null, "{up}");
+    assert_eq!(up["connects"], 1, "{up}");
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(
+        keys(up),
+        keys(&daemon.health()["upstream"]),
+        "health's object"
+    );
+
+    drop(cloud);
+    let seen = ws.until("the link lost", |e| is(e, "upstream.status"));
+    let down = &seen.last().unwrap()["data"];
+    assert_eq!(down["state"], "backoff", "{down}");
+    assert!(!down["last_error"].as_str().unwrap().is_empty(), "{down}");
+}

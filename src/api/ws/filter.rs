@@ -3,7 +3,8 @@
 //! Client messages (text frames, JSON):
 //! `{"subscribe": {"devices": ["dev1"], "metrics": ["temperature"]}}` replaces the filter; an
 //! empty or missing list means "all". Until a client subscribes it gets everything. The device
-//! list applies to every event; the metric list to `telemetry.live`. The server answers
+//! list applies to every event about a device; the metric list to `telemetry.live`;
+//! `upstream.status` (about no device) goes to every client. The server answers
 //! `{"event": "subscribed", "data": {"devices": [...], "metrics": [...]}}`, or
 //! `{"event": "error", "data": {"code": "bad_request", "message": ...}}` for a message it does not
 //! understand (the connection stays open).
@@ -110,6 +111,9 @@ impl Filter {
                     push(envelope("automation.trigger", &**fired));
                 }
             }
+            LiveEvent::Upstream(status) => {
+                push(format!(r#"{{"event":"upstream.status","data":{status}}}"#));
+            }
         }
         skipped
     }
@@ -200,6 +204,19 @@ mod tests {
             assert!(f.apply(bad).starts_with(r#"{"event":"error""#), "{bad}");
             assert_eq!(f, before);
         }
+    }
+
+    #[test]
+    fn upstream_events_reach_every_filter_whole() {
+        let mut f = Filter::default();
+        f.apply(r#"{"subscribe":{"devices":["a"],"metrics":["t"]}}"#);
+        let mut out = Vec::new();
+        let event = LiveEvent::Upstream(r#"{"state":"connected"}"#.into());
+        f.render(&event, 10, &mut out);
+        assert_eq!(
+            out,
+            [r#"{"event":"upstream.status","data":{"state":"connected"}}"#]
+        );
     }
 
     #[test]

@@ -334,3 +334,36 @@ fn secrets_are_not_in_debug_output() {
     );
     assert!(debug.contains("\"***\""));
 }
+
+#[test]
+fn check_reports_every_error_section_by_section_and_parse_the_first() {
+    let text = "config mqtt 'mqtt'\n\toption port 'eighty'\n\toption qos '7'\n\n\
+                config user 'alice'\n\toption enabled 'maybe'\n\n\
+                config user 'bob'\n\n\
+                config upstream 'upstream'\n\toption enabled '1'\n\toption key_file '/k'\n";
+    let errors: Vec<String> = check(text)
+        .unwrap()
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "line 2: option 'port' in section 'mqtt': expected an integer 1..=65535, got 'eighty'",
+            "line 3: option 'qos' in section 'mqtt': expected an integer 0..=1, got '7'",
+            "line 6: option 'enabled' in section 'user': expected a boolean (1/0, true/false, \
+             yes/no, on/off, enabled/disabled), got 'maybe'",
+            "line 5: user 'alice': option 'password_hash' is required",
+            "line 8: user 'bob': option 'password_hash' is required",
+            "line 11: option 'url' in section 'upstream': is required when upstream is enabled \
+             (mqtts://host:8883 or mqtt://host:1883)",
+            "line 11: option 'cert_file' in section 'upstream': cert_file and key_file must be \
+             set together",
+        ]
+    );
+    assert_eq!(error(text).to_string(), errors[0]);
+    // Past a syntax error the structure is unknown: that error alone.
+    let e = check("config mqtt\n\toption port 'x\nconfig api\n").unwrap_err();
+    assert!(matches!(e, ConfigError::Syntax(_)), "{e}");
+}

@@ -20,6 +20,7 @@ use portable_atomic::{AtomicI64, AtomicU64};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Everything the ingest path counts.
 #[derive(Default)]
@@ -59,6 +60,8 @@ pub struct MqttCounters {
     malformed_frame: AtomicU64,
     malformed_status: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// `host:port` of the running source and when it started; `None` while MQTT ingest is off.
+    broker: Mutex<Option<(String, Instant)>>,
 }
 
 impl MqttCounters {
@@ -77,6 +80,28 @@ impl MqttCounters {
         if let Ok(mut slot) = self.last_error.lock() {
             *slot = error;
         }
+    }
+
+    /// Set by the source when it starts (`Some(host:port)`) and ends (`None`).
+    pub fn set_broker(&self, broker: Option<String>) {
+        if let Ok(mut slot) = self.broker.lock() {
+            *slot = broker.map(|b| (b, Instant::now()));
+        }
+    }
+
+    /// Why health is `degraded` because of the broker: ingest is on, has had `grace` since it
+    /// started to connect, and is not connected now.
+    pub fn broker_problem(&self, grace: Duration) -> Option<String> {
+        let slot = self.broker.lock().ok()?;
+        let (broker, since) = slot.as_ref()?;
+        if self.connected.load(Relaxed) || since.elapsed() < grace {
+            return None;
+        }
+        let error = self.last_error.lock().ok().and_then(|e| e.clone());
+        Some(format!(
+            "mqtt: not connected to the broker {broker}: {}",
+            error.as_deref().unwrap_or("no answer yet")
+        ))
     }
 
     pub fn snapshot(&self) -> MqttSnapshot {
