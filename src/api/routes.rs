@@ -1,4 +1,5 @@
-//! The REST API under `/api/v1`, in the shapes the cloud API uses:
+//! The REST API under `/api/v1`, in the shapes the cloud API uses (and `/metrics`, health for
+//! Prometheus):
 //! lists are `{"items": [...], "next_cursor": ...}`, errors `{"error": {"code", "message"}}`.
 //! Handlers hold the store lock only for the duration of one query.
 //!
@@ -166,6 +167,12 @@ fn route(
         ["api", "v1", "telemetry"] => {
             get_only()?;
             telemetry(state, params)
+        }
+        // Prometheus' conventional path, beside the API on the same listener.
+        ["metrics"] => {
+            get_only()?;
+            reject_params(params, &[])?;
+            super::metrics::metrics(state)
         }
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
