@@ -1,7 +1,7 @@
 //! `GET /metrics` against the real daemon and broker: the bearer token is required, the figures
 //! are health's, Prometheus' own `promtool check metrics` accepts the text, and a real
-//! Prometheus (Debian's `prometheus` package) scrapes the daemon with an API token and answers
-//! queries with the daemon's values. Without `promtool`/`prometheus` on PATH those two steps
+//! Prometheus (Debian's `prometheus` package) scrapes the daemon with a `metrics_only` API token
+//! (refused everywhere else) and answers queries with the daemon's values. Without `promtool`/`prometheus` on PATH those two steps
 //! are skipped with a message (CI installs the package).
 
 use crate::common::*;
@@ -213,11 +213,7 @@ impl Drop for Prometheus {
 }
 
 #[test]
-fn a_real_prometheus_scrapes_the_daemon_with_an_api_token() {
-    if !on_path("prometheus") {
-        eprintln!("SKIPPED: prometheus is not installed (Debian package prometheus)");
-        return;
-    }
+fn a_metrics_only_token_opens_only_metrics_and_prometheus_scrapes_with_it() {
     let broker = Broker::start();
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
     let out = command()
@@ -232,13 +228,48 @@ fn a_real_prometheus_scrapes_the_daemon_with_an_api_token() {
         String::from_utf8_lossy(&out.stderr)
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    // A scrape token: it opens /metrics and nothing else.
+    let config = std::fs::read_to_string(&daemon.config_path).unwrap();
+    let header = "config api_token 'prometheus'\n";
+    assert!(config.contains(header), "{config}");
+    let scoped = header.to_owned() + "\toption metrics_only '1'\n";
+    std::fs::write(&daemon.config_path, config.replace(header, &scoped)).unwrap();
     daemon.signal("HUP");
     let bearer = format!("Bearer {token}");
     wait_until("the API token after SIGHUP", patience(), || {
         (scrape(&daemon, Some(&bearer)).0 == 200).then_some(())
     });
+    for path in [
+        "/api/v1/devices",
+        "/api/v1/telemetry",
+        "/api/v1/automation/rules",
+    ] {
+        let request = ureq::get(&daemon.url(path)).set("Authorization", &bearer);
+        let (status, body, _) = answer(request.call());
+        assert_eq!(status, 401, "{path} with the metrics-only token: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("only /metrics"),
+            "{body}"
+        );
+    }
+    let (status, body, _) = answer(
+        ureq::post(&daemon.url("/api/v1/automation/rules"))
+            .set("Authorization", &bearer)
+            .send_json(serde_json::json!({})),
+    );
+    assert_eq!(
+        status, 401,
+        "a rule written with the metrics-only token: {body}"
+    );
     ingest(&broker, &daemon, 5);
 
+    if !on_path("prometheus") {
+        eprintln!("SKIPPED the scrape: prometheus is not installed (Debian package prometheus)");
+        return;
+    }
     let prometheus = Prometheus::start(&format!("127.0.0.1:{}", daemon.api_port), &token);
     let scrape_wait = patience() + Duration::from_secs(20);
     let target = wait_until("Prometheus to scrape the daemon", scrape_wait, || {
