@@ -1,10 +1,12 @@
-//! The REST API: its HTTP server (see [`http`]), routes, the health report, and JSON response
+//! The REST API: its HTTP server (see [`http`]), routes, the health report and its Prometheus
+//! form (`/metrics`), and JSON response
 //! helpers.
 
 pub mod auth;
 pub mod devices;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod respond;
 pub mod routes;
 pub mod rules;

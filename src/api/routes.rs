@@ -1,10 +1,12 @@
-//! The REST API under `/api/v1`, in the shapes the cloud API uses:
+//! The REST API under `/api/v1`, in the shapes the cloud API uses (and `/metrics`, health for
+//! Prometheus):
 //! lists are `{"items": [...], "next_cursor": ...}`, errors `{"error": {"code", "message"}}`.
 //! Handlers hold the store lock only for the duration of one query.
 //!
 //! Authentication is checked in one place, [`handle`], before routing: every path except
 //! [`PUBLIC_PATHS`] needs a bearer token (see [`super::auth::authorize`]); the WebSocket path
 //! [`WS_PATH`] also takes it as `?access_token=`, which is then removed from the parameters.
+//! A `metrics_only` API token opens [`METRICS_PATH`] and is refused (401) everywhere else.
 //! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
 use super::health::health;
@@ -23,6 +25,8 @@ pub const MAX_LIMIT: usize = 10_000;
 pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
 /// The WebSocket upgrade path, where the token may also come as `?access_token=`.
 pub const WS_PATH: &str = "/api/v1/ws";
+/// Prometheus' scrape path, the only one a `metrics_only` API token opens.
+pub const METRICS_PATH: &str = "/metrics";
 
 /// The caller of a request that passed the check in [`handle`]; `None` on public paths.
 type Caller = Option<Principal>;
@@ -41,7 +45,13 @@ fn authenticate(
     }
     let is_ws = path == WS_PATH;
     let query = is_ws.then_some(params.as_slice());
-    let result = super::auth::authorize(&state.auth, request, query);
+    let result =
+        super::auth::authorize(&state.auth, request, query).and_then(|caller| match caller {
+            Principal::MetricsToken(_) if path != METRICS_PATH => Err(ApiError::Unauthorized(
+                "this token opens only /metrics (api_token metrics_only)".into(),
+            )),
+            caller => Ok(caller),
+        });
     if result.is_err() {
         state.auth.stats().unauthorized.fetch_add(1, Relaxed);
     }
@@ -166,6 +176,12 @@ fn route(
         ["api", "v1", "telemetry"] => {
             get_only()?;
             telemetry(state, params)
+        }
+        // Prometheus' conventional path, beside the API on the same listener.
+        ["metrics"] => {
+            get_only()?;
+            reject_params(params, &[])?;
+            super::metrics::metrics(state)
         }
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }

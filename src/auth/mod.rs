@@ -43,12 +43,14 @@ pub enum Principal {
     User(String),
     /// A configured machine token (`config api_token`).
     ApiToken(String),
+    /// A configured machine token that opens only `/metrics` (`option metrics_only '1'`).
+    MetricsToken(String),
 }
 
 impl Principal {
     pub fn name(&self) -> &str {
         match self {
-            Principal::User(n) | Principal::ApiToken(n) => n,
+            Principal::User(n) | Principal::ApiToken(n) | Principal::MetricsToken(n) => n,
         }
     }
 }
@@ -93,6 +95,8 @@ pub struct ApiTokenSettings {
     /// `sha256:<hex>` of the token.
     pub token_hash: String,
     pub enabled: bool,
+    /// The token opens only `/metrics` (see [`Principal::MetricsToken`]).
+    pub metrics_only: bool,
 }
 
 /// A successful login.
@@ -111,6 +115,7 @@ struct UserEntry {
 struct TokenEntry {
     name: String,
     digest: TokenDigest,
+    metrics_only: bool,
 }
 
 struct State {
@@ -215,6 +220,7 @@ impl Auth {
                 Some(TokenEntry {
                     name: t.name.clone(),
                     digest,
+                    metrics_only: t.metrics_only,
                 })
             })
             .collect::<Vec<_>>();
@@ -323,7 +329,15 @@ impl Auth {
         let api = tokens::find_ct(&digest, st.api_tokens.iter().map(|t| &t.digest));
         let session = st.sessions.lookup(&digest, Instant::now());
         match (api, session) {
-            (Some(i), _) => Ok(Principal::ApiToken(st.api_tokens[i].name.clone())),
+            (Some(i), _) => {
+                let entry = &st.api_tokens[i];
+                let name = entry.name.clone();
+                Ok(if entry.metrics_only {
+                    Principal::MetricsToken(name)
+                } else {
+                    Principal::ApiToken(name)
+                })
+            }
             (None, Lookup::Valid(user)) => Ok(Principal::User(user)),
             (None, Lookup::Expired) => Err(AuthError::ExpiredToken),
             (None, Lookup::Unknown) => Err(AuthError::InvalidToken),

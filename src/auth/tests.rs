@@ -131,11 +131,18 @@ fn configured_api_tokens_are_recognised_until_disabled() {
         name: "ci".into(),
         token_hash: tokens::format_hash(&tokens::digest(&token)),
         enabled: true,
+        metrics_only: false,
     });
     let auth = Auth::new(&cfg, Arc::default());
     assert_eq!(
         auth.check_token(&token),
         Ok(Principal::ApiToken("ci".into()))
+    );
+    cfg.api_tokens[0].metrics_only = true;
+    auth.reload(&cfg);
+    assert_eq!(
+        auth.check_token(&token),
+        Ok(Principal::MetricsToken("ci".into()))
     );
     cfg.api_tokens[0].enabled = false;
     auth.reload(&cfg);

@@ -108,6 +108,8 @@ pub struct ApiToken {
     /// `sha256:<hex>` of the token.
     pub token_hash: Secret,
     pub enabled: bool,
+    /// The token opens only `/metrics`.
+    pub metrics_only: bool,
     pub line: usize,
 }
 
@@ -135,6 +137,7 @@ pub fn auth_from(v: &Values, instances: &[Instance]) -> Auth {
                 name: i.name.clone(),
                 token_hash: Secret::new(i.values.text(Text::ApiTokenTokenHash)),
                 enabled: i.values.flag(Flag::ApiTokenEnabled),
+                metrics_only: i.values.flag(Flag::ApiTokenMetricsOnly),
                 line: i.line,
             })
             .collect(),

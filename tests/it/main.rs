@@ -13,6 +13,7 @@ mod durability;
 mod http_limits;
 mod ingest_rest;
 mod luci_status_view;
+mod metrics;
 mod openapi;
 mod readme;
 mod rules;

@@ -192,6 +192,11 @@ fn call_with(
     let text = response.into_string().expect("read body");
     let body = if method == "HEAD" || (status == 204 && text.is_empty()) {
         Value::Null
+    } else if content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("text/plain"))
+    {
+        Value::String(text)
     } else {
         serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text:?}"))
@@ -256,6 +261,15 @@ fn check(spec: &Spec, what: &str, template: &str, method: &str, answer: &Answer)
             Value::Null,
             "{what}: the spec documents no body"
         );
+        return;
+    }
+    if let Some(text) = response["content"].get("text/plain") {
+        assert_eq!(
+            answer.content_type.as_deref(),
+            Some(METRICS_CONTENT_TYPE),
+            "{what}: Content-Type"
+        );
+        spec.validate(&text["schema"], &answer.body, what);
         return;
     }
     let content = &response["content"]["application/json"];
@@ -387,6 +401,9 @@ fn rule_cases() -> Vec<Case> {
 }
 
 const HEALTH: Option<&str> = Some("/api/v1/health");
+const METRICS: Option<&str> = Some("/metrics");
+/// The one body that is not JSON: Prometheus' text exposition format.
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const DEVICES: Option<&str> = Some("/api/v1/devices");
 const DEVICE: Option<&str> = Some("/api/v1/devices/{id}");
 const TELEMETRY: Option<&str> = Some("/api/v1/telemetry");
@@ -434,6 +451,10 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
         case("GET", "/api/v1/health/", 200, HEALTH),
         case("GET", "/api/v1/health?verbose=1", 400, HEALTH),
         case("POST", "/api/v1/health", 405, HEALTH),
+        case("GET", "/metrics", 200, METRICS),
+        case("GET", "/metrics?name=x", 400, METRICS),
+        case("POST", "/metrics", 405, METRICS),
+        anonymous("GET", "/metrics", 401, METRICS),
         case("GET", "/api/v1/devices", 200, DEVICES),
         case("GET", "/api/v1/devices?limit=1", 200, DEVICES),
         case("GET", "/api/v1/devices?limit=1&cursor=dev-a", 200, DEVICES),
@@ -754,8 +775,8 @@ fn every_operation_in_the_spec_is_served_by_the_daemon() {
         }
     }
     assert_eq!(
-        operations, 12,
-        "the spec describes the twelve operations served today"
+        operations, 13,
+        "the spec describes the thirteen operations served today"
     );
 
     // Every operation the spec does not mark public refuses a request without a token.

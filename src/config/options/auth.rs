@@ -48,7 +48,8 @@ pub const API_TOKEN: MultiSectionSpec = MultiSectionSpec {
     example: "config api_token 'dashboard'\n\
               \toption token_hash \
               'sha256:3c5e0a1b9f2d47e86a0c1f4b7d2e9a35c8b6f0e1d4a7c2b9e5f8a1d3c6b0e4f7'\n\
-              \toption enabled '1'\n",
+              \toption enabled '1'\n\
+              \toption metrics_only '0'\n",
     options: &[
         OptionSpec {
             name: "token_hash",
@@ -67,6 +68,14 @@ pub const API_TOKEN: MultiSectionSpec = MultiSectionSpec {
             default: "1",
             reload: true,
             doc: "0 refuses this token.",
+        },
+        OptionSpec {
+            name: "metrics_only",
+            kind: Kind::Bool(Flag::ApiTokenMetricsOnly),
+            default: "0",
+            reload: true,
+            doc: "1 lets this token open GET /metrics and nothing else: a Prometheus scrape\n\
+                  token that cannot read or change devices, readings or rules.",
         },
     ],
 };

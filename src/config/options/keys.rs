@@ -16,6 +16,7 @@ pub enum Flag {
     LoraRadioEnabled,
     UserEnabled,
     ApiTokenEnabled,
+    ApiTokenMetricsOnly,
     BleEnabled,
     LorawanDeviceEnabled,
     LoraFrameDeviceEnabled,

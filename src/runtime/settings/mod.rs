@@ -116,6 +116,7 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
                 name: t.name.clone(),
                 token_hash: t.token_hash.expose().to_owned(),
                 enabled: t.enabled,
+                metrics_only: t.metrics_only,
             })
             .collect(),
     }

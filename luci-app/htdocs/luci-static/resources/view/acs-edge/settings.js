@@ -301,6 +301,8 @@ return view.extend({
 		s.addremove = false;
 		s.tab('token', _('Token'));
 		opt(s, 'token', form.Flag, 'enabled', _('Enabled'), null, '1');
+		opt(s, 'token', form.Flag, 'metrics_only', _('Only /metrics'),
+			_('The token opens GET /metrics and nothing else: a Prometheus scrape token that cannot read or change devices, readings or rules.'), '0');
 
 		// models: local inference, run by the acs-edge-ml package (other builds log and skip them)
 		s = m.section(form.TypedSection, 'model', _('Models'),
