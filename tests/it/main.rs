@@ -16,6 +16,7 @@ mod luci_status_view;
 mod openapi;
 mod readme;
 mod rules;
+mod sources;
 mod sync;
 mod websocket;
 

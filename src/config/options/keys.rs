@@ -20,6 +20,7 @@ pub enum Flag {
     LorawanDeviceEnabled,
     LoraFrameDeviceEnabled,
     ModelEnabled,
+    SourceEnabled,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +98,7 @@ pub enum Text {
     ModelDevice,
     ModelOutput,
     ModelThreshold,
+    SourceDevicePrefix,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +106,7 @@ pub enum List {
     BleAllow,
     BleDeny,
     ModelMetrics,
+    SourceTopic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +118,7 @@ pub enum ChoiceSlot {
     LoraRadioCr,
     LoraRadioSyncWord,
     LorawanDevicePayload,
+    SourceFormat,
 }
 
 /// Any of the keys above, for what every value has whatever its type: the line that set it.
