@@ -41,9 +41,10 @@ pub const SOURCE: MultiSectionSpec = MultiSectionSpec {
             },
             default: "",
             reload: true,
-            doc: "MQTT filters (`list topic`, one line each); none: the format's defaults,\n\
-                  zigbee2mqtt/# | tele/+/SENSOR tele/+/STATE tele/+/LWT | +/events/rpc |\n\
-                  +/sensor/+/state +/binary_sensor/+/state +/status. The QoS is mqtt.qos.",
+            doc: "MQTT filters (`list topic 'zigbee2mqtt/#'`, one line each); none: the format's\n\
+                  defaults, zigbee2mqtt/# | tele/+/SENSOR tele/+/STATE tele/+/LWT |\n\
+                  +/events/rpc | +/sensor/+/state +/binary_sensor/+/state +/status.\n\
+                  The QoS is mqtt.qos.",
         },
         OptionSpec {
             name: "device_prefix",
