@@ -287,19 +287,18 @@ impl Worker {
         if !ours {
             if let Some((source, filter)) = sources::route(&self.settings.sources, topic_name) {
                 self.check_size(payload)?;
-                return Ok(
-                    match sources::decode(source, filter, topic_name, payload, now_ms())? {
-                        Decoded::Readings(readings) => Event::Readings(Transport::Mqtt, readings),
-                        Decoded::Status(device, online) => Event::Status(DeviceStatus {
-                            device,
-                            transport: Transport::Mqtt,
-                            online,
-                            ts_ms: now_ms(),
-                        }),
-                        Decoded::Nothing => return Ok(None),
-                    },
-                )
-                .map(Some);
+                let now = now_ms();
+                let event = match sources::decode(source, filter, topic_name, payload, now)? {
+                    Decoded::Readings(readings) => Event::Readings(Transport::Mqtt, readings),
+                    Decoded::Status(device, online) => Event::Status(DeviceStatus {
+                        device,
+                        transport: Transport::Mqtt,
+                        online,
+                        ts_ms: now,
+                    }),
+                    Decoded::Nothing => return Ok(None),
+                };
+                return Ok(Some(event));
             }
         }
         let (device, kind) = topic::parse(&self.settings.topic_prefix, topic_name)
