@@ -26,7 +26,6 @@ mod models;
 mod options;
 mod secret;
 mod sections;
-mod sources;
 pub mod uci;
 mod values;
 
@@ -46,11 +45,9 @@ pub use options::lora::RadioChip;
 pub use options::lora_devices::LorawanPayload;
 pub use options::main::LogLevel;
 pub use options::render::default_config_text;
-pub use options::source::SourceFormat;
 use options::table::{MULTI_SECTIONS, SECTIONS};
 pub use secret::Secret;
 pub use sections::{Api, Lora, Main, Mqtt, Store, Upstream};
-pub use sources::SourceSpec;
 use values::{set_entry, Values};
 
 use crate::model::validate_name;
@@ -179,8 +176,6 @@ pub struct Config {
     pub ble: Ble,
     /// `config model` sections, in file order.
     pub models: Vec<ModelSpec>,
-    /// `config source` sections, in file order.
-    pub sources: Vec<SourceSpec>,
 }
 
 impl Default for Config {
@@ -226,7 +221,6 @@ impl Config {
         let auth = instances::auth_from(v, named);
         let ble = ble::ble_from(v, named, errors);
         let models = models::models_from(named, errors);
-        let sources = sources::sources_from(named);
         // Last: an error in a named section is reported before the upstream checks.
         let upstream = sections::upstream_from(v, errors);
         Config {
@@ -240,7 +234,6 @@ impl Config {
             auth,
             ble,
             models,
-            sources,
         }
     }
 }

@@ -17,7 +17,6 @@ mod metrics;
 mod openapi;
 mod readme;
 mod rules;
-mod sources;
 mod sync;
 mod websocket;
 

@@ -21,7 +21,6 @@ pub enum Flag {
     LorawanDeviceEnabled,
     LoraFrameDeviceEnabled,
     ModelEnabled,
-    SourceEnabled,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +98,6 @@ pub enum Text {
     ModelDevice,
     ModelOutput,
     ModelThreshold,
-    SourceDevicePrefix,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +105,6 @@ pub enum List {
     BleAllow,
     BleDeny,
     ModelMetrics,
-    SourceTopic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +116,6 @@ pub enum ChoiceSlot {
     LoraRadioCr,
     LoraRadioSyncWord,
     LorawanDevicePayload,
-    SourceFormat,
 }
 
 /// Any of the keys above, for what every value has whatever its type: the line that set it.
