@@ -31,15 +31,7 @@ for t in ${@:-mips mipsel armv7 aarch64}; do
 done
 
 read -r -a variants <<<"${VARIANTS:-default full}"
-for v in "${variants[@]}"; do
-    name=$(variant_package "$v")
-    missing=()
-    for t in "${triples[@]}"; do [ -x "dist/$t/$name" ] || missing+=("$t"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "cross/apk.sh: building the missing static binaries ($name): ${missing[*]}"
-        make --no-print-directory cross VARIANT="$v" TARGET="${missing[*]}"
-    fi
-done
+build_missing_binaries apk.sh "${variants[@]}"
 
 version=$(pkg_version)
 epoch=$(source_date_epoch)

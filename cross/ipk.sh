@@ -19,14 +19,7 @@ cd "$PKG_ROOT"
 ALL="mips-unknown-linux-musl mipsel-unknown-linux-musl armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl"
 triples=()
 for t in ${@:-$ALL}; do
-    case "$t" in
-        mips) t=mips-unknown-linux-musl ;;
-        mipsel) t=mipsel-unknown-linux-musl ;;
-        armv7 | arm) t=armv7-unknown-linux-musleabihf ;;
-        aarch64 | arm64) t=aarch64-unknown-linux-musl ;;
-        *_*) t=$(rust_triple "$t") ;;
-    esac
-    openwrt_arch "$t" >/dev/null
+    t=$(triple_of "$t") || exit 2
     triples+=("$t")
 done
 
@@ -41,15 +34,7 @@ trap 'rm -rf "$work"' EXIT
 umask 022
 
 read -r -a variants <<<"${VARIANTS:-default full}"
-for v in "${variants[@]}"; do
-    name=$(variant_package "$v")
-    missing=()
-    for t in "${triples[@]}"; do [ -x "dist/$t/$name" ] || missing+=("$t"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "cross/ipk.sh: building the missing static binaries ($name): ${missing[*]}"
-        make --no-print-directory cross VARIANT="$v" TARGET="${missing[*]}"
-    fi
-done
+build_missing_binaries ipk.sh "${variants[@]}"
 
 # control.tar.gz + data.tar.gz + debian-binary -> <name>_<version>_<arch>.ipk
 # Usage: pack NAME ARCH STAGE_DIR CONTROL_DIR

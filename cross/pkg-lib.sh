@@ -37,6 +37,22 @@ triple_of() {
     esac
 }
 
+# build_missing_binaries CALLER VARIANT...: `make cross` for the binaries of each variant that
+# dist/<triple>/ lacks, for the triples in the caller's `triples` array.
+build_missing_binaries() {
+    local caller=$1 v name t missing
+    shift
+    for v in "$@"; do
+        name=$(variant_package "$v")
+        missing=()
+        for t in "${triples[@]}"; do [ -x "dist/$t/$name" ] || missing+=("$t"); done
+        if [ ${#missing[@]} -gt 0 ]; then
+            echo "cross/$caller: building the missing static binaries ($name): ${missing[*]}"
+            make --no-print-directory cross VARIANT="$v" TARGET="${missing[*]}"
+        fi
+    done
+}
+
 # OpenWrt package architecture -> Rust target triple.
 rust_triple() {
     case "$1" in

@@ -1,7 +1,6 @@
 //! The shared public BLE test vectors: every case decodes to exactly the expected values, or is
-//! refused. `tests/vectors/ble.json` is a committed copy of the project's shared vector file;
-//! when the shared file itself sits beside the repository (`../shared/vectors/ble.json`), its
-//! cases run too, so a newer shared file is tested before the copy is refreshed.
+//! refused. `tests/vectors/ble.json` is a committed copy of the project's shared public vector
+//! file (its source is named inside); refresh the copy to test newer cases.
 //!
 //! The vector file names fields as the formats' documents do; the gateway's names differ for
 //! three of them, mapped here: `pressure_pa` is `pressure` in hPa, `packet_id` / `sequence` are
@@ -26,12 +25,7 @@ fn mac_text(mac: [u8; 6]) -> String {
 
 fn vector_files() -> Vec<std::path::PathBuf> {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = vec![manifest.join("tests/vectors/ble.json")];
-    let shared = manifest.join("../../shared/vectors/ble.json");
-    if shared.exists() {
-        files.push(shared);
-    }
-    files
+    vec![manifest.join("tests/vectors/ble.json")]
 }
 
 fn load(path: &std::path::Path) -> Json {

@@ -10,7 +10,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -279,18 +278,7 @@ fn sighup_picks_up_a_new_user_and_api_tokens_come_and_go_with_reloads() {
         (daemon.login("second", "another good password").0 == 200).then_some(())
     });
 
-    let out = command()
-        .args(["token", "create", "dashboard", "--config"])
-        .arg(&daemon.config_path)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let api_token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let api_token = common::create_api_token(&daemon.config_path, "dashboard");
     assert_eq!(api_token.len(), 64);
     let config = std::fs::read_to_string(&daemon.config_path).unwrap();
     assert!(config.contains("config api_token 'dashboard'") && !config.contains(&api_token));

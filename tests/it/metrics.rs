@@ -216,18 +216,7 @@ impl Drop for Prometheus {
 fn a_metrics_only_token_opens_only_metrics_and_prometheus_scrapes_with_it() {
     let broker = Broker::start();
     let daemon = Daemon::start(&DaemonConfig::new(broker.port));
-    let out = command()
-        .args(["token", "create", "prometheus", "--config"])
-        .arg(&daemon.config_path)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let token = create_api_token(&daemon.config_path, "prometheus");
     // A scrape token: it opens /metrics and nothing else.
     let config = std::fs::read_to_string(&daemon.config_path).unwrap();
     let header = "config api_token 'prometheus'\n";

@@ -254,6 +254,22 @@ pub fn command() -> Command {
     }
 }
 
+/// `acs-edge token create NAME --config CONFIG`: the new API token (64 hex digits).
+pub fn create_api_token(config: &Path, name: &str) -> String {
+    let out = command()
+        .args(["token", "create", name, "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// Runs `acs-edge passwd USER --config FILE` with the password on stdin.
 pub fn passwd(config: &Path, user: &str, password: &str) -> std::process::Output {
     use std::io::Write;
