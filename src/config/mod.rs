@@ -26,6 +26,7 @@ mod models;
 mod options;
 mod secret;
 mod sections;
+mod sources;
 pub mod uci;
 mod values;
 
@@ -45,9 +46,11 @@ pub use options::lora::RadioChip;
 pub use options::lora_devices::LorawanPayload;
 pub use options::main::LogLevel;
 pub use options::render::default_config_text;
+pub use options::source::SourceFormat;
 use options::table::{MULTI_SECTIONS, SECTIONS};
 pub use secret::Secret;
 pub use sections::{Api, Lora, Main, Mqtt, Store, Upstream};
+pub use sources::SourceSpec;
 use values::{set_entry, Values};
 
 use crate::model::validate_name;
@@ -176,6 +179,8 @@ pub struct Config {
     pub ble: Ble,
     /// `config model` sections, in file order.
     pub models: Vec<ModelSpec>,
+    /// `config source` sections, in file order.
+    pub sources: Vec<SourceSpec>,
 }
 
 impl Default for Config {
@@ -221,6 +226,7 @@ impl Config {
         let auth = instances::auth_from(v, named);
         let ble = ble::ble_from(v, named, errors);
         let models = models::models_from(named, errors);
+        let sources = sources::sources_from(named);
         // Last: an error in a named section is reported before the upstream checks.
         let upstream = sections::upstream_from(v, errors);
         Config {
@@ -234,6 +240,7 @@ impl Config {
             auth,
             ble,
             models,
+            sources,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod frame;
 #[cfg(feature = "lora")]
 pub mod lora;
 pub mod mqtt;
+pub mod sources;
 pub mod stats;
 pub mod telemetry;
 pub mod topic;

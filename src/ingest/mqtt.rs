@@ -1,6 +1,8 @@
 //! MQTT ingest: one thread drives rumqttc's blocking MQTT 5 connection (rumqttc runs a private
-//! tokio runtime inside it), subscribes to the three ingest topics, decodes each publish and
-//! sends the resulting events to the writer.
+//! tokio runtime inside it), subscribes to the three ingest topics and to the filters of every
+//! enabled `config source` ([`sources`]), decodes each publish and sends the resulting events to
+//! the writer. A publish that no `acs/` filter matches goes to the first source whose filter
+//! does.
 //!
 //! No message can block the session: an MQTT client can refuse a packet only by closing the
 //! connection, before its PUBACK, and on a persistent session the broker then redelivers it
@@ -15,6 +17,7 @@
 //! queue is full this thread blocks, which stops reading from the socket, so the broker holds
 //! (QoS 1) or drops (QoS 0) what the daemon cannot take yet.
 
+use super::sources::{self, Decoded, SourceSettings};
 use super::stats::{IngestStats, Malformed};
 use super::topic::{self, Kind};
 use super::{frame, telemetry};
@@ -41,6 +44,25 @@ pub struct MqttSettings {
     pub keepalive: Duration,
     pub max_payload: usize,
     pub reconnect_max: Duration,
+    /// The enabled `config source` sections, in file order.
+    pub sources: Vec<SourceSettings>,
+}
+
+impl MqttSettings {
+    /// The ingest filters in the order they are subscribed, which is the order of the broker's
+    /// answers in its SUBACK: the `acs/` topics, then each source's (a filter once).
+    pub fn filters(&self) -> Vec<String> {
+        let mut filters: Vec<String> = Kind::ALL
+            .into_iter()
+            .map(|kind| topic::filter(&self.topic_prefix, kind))
+            .collect();
+        for filter in self.sources.iter().flat_map(|s| &s.filters) {
+            if !filters.contains(filter) {
+                filters.push(filter.clone());
+            }
+        }
+        filters
+    }
 }
 
 /// A running MQTT source; dropping it without `stop` leaves the thread running.
@@ -173,13 +195,8 @@ impl Worker {
         self.stats.mqtt.set_broker(None);
     }
 
-    /// The ingest filters in the order they are subscribed, which is the order of the broker's
-    /// answers in its SUBACK.
     fn filters(&self) -> Vec<String> {
-        Kind::ALL
-            .into_iter()
-            .map(|kind| topic::filter(&self.settings.topic_prefix, kind))
-            .collect()
+        self.settings.filters()
     }
 
     /// One SUBSCRIBE for every ingest filter, so one SUBACK says when ingest is live.
@@ -231,7 +248,8 @@ impl Worker {
         // MQTT 5 requires UTF-8 topics; one that is not cannot match our filters anyway.
         let topic_name = std::str::from_utf8(topic_name).unwrap_or("<not UTF-8>");
         let event = match self.decode(topic_name, payload) {
-            Ok(event) => event,
+            Ok(Some(event)) => event,
+            Ok(None) => return true,
             Err((kind, reason)) => {
                 self.stats.mqtt.count_malformed(kind);
                 self.log_limit.warn(format_args!(
@@ -256,9 +274,57 @@ impl Worker {
         true
     }
 
-    fn decode(&self, topic_name: &str, payload: &[u8]) -> Result<Event, (Malformed, String)> {
+    /// The event of one publish; `None` for a source's message that carries no readings.
+    fn decode(
+        &self,
+        topic_name: &str,
+        payload: &[u8],
+    ) -> Result<Option<Event>, (Malformed, String)> {
+        let prefix = &self.settings.topic_prefix;
+        let ours = Kind::ALL
+            .into_iter()
+            .any(|kind| topic::matches(&topic::filter(prefix, kind), topic_name));
+        if !ours {
+            if let Some((source, filter)) = sources::route(&self.settings.sources, topic_name) {
+                self.check_size(payload)?;
+                let now = now_ms();
+                let event = match sources::decode(source, filter, topic_name, payload, now)? {
+                    Decoded::Readings(readings) => Event::Readings(Transport::Mqtt, readings),
+                    Decoded::Status(device, online) => Event::Status(DeviceStatus {
+                        device,
+                        transport: Transport::Mqtt,
+                        online,
+                        ts_ms: now,
+                    }),
+                    Decoded::Nothing => return Ok(None),
+                };
+                return Ok(Some(event));
+            }
+        }
         let (device, kind) = topic::parse(&self.settings.topic_prefix, topic_name)
             .map_err(|e| (Malformed::Topic, e))?;
+        self.check_size(payload)?;
+        let now = now_ms();
+        let readings = match kind {
+            Kind::Telemetry => telemetry::decode_telemetry(device, payload, now)
+                .map_err(|e| (Malformed::Json, e))?,
+            Kind::Frame => {
+                frame::decode_frame(device, payload, now).map_err(|e| (Malformed::Frame, e))?
+            }
+            Kind::Status => {
+                let online = topic::parse_status(payload).map_err(|e| (Malformed::Status, e))?;
+                return Ok(Some(Event::Status(DeviceStatus {
+                    device: device.to_owned(),
+                    transport: Transport::Mqtt,
+                    online,
+                    ts_ms: now,
+                })));
+            }
+        };
+        Ok(Some(Event::Readings(Transport::Mqtt, readings)))
+    }
+
+    fn check_size(&self, payload: &[u8]) -> Result<(), (Malformed, String)> {
         if payload.len() > self.settings.max_payload {
             return Err((
                 Malformed::TooLarge,
@@ -269,24 +335,7 @@ impl Worker {
                 ),
             ));
         }
-        let now = now_ms();
-        let readings = match kind {
-            Kind::Telemetry => telemetry::decode_telemetry(device, payload, now)
-                .map_err(|e| (Malformed::Json, e))?,
-            Kind::Frame => {
-                frame::decode_frame(device, payload, now).map_err(|e| (Malformed::Frame, e))?
-            }
-            Kind::Status => {
-                let online = topic::parse_status(payload).map_err(|e| (Malformed::Status, e))?;
-                return Ok(Event::Status(DeviceStatus {
-                    device: device.to_owned(),
-                    transport: Transport::Mqtt,
-                    online,
-                    ts_ms: now,
-                }));
-            }
-        };
-        Ok(Event::Readings(Transport::Mqtt, readings))
+        Ok(())
     }
 }
 

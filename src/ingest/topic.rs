@@ -1,5 +1,7 @@
 //! The MQTT ingest topic contract: `<prefix>/<device_id>/<kind>` with kind `telemetry`,
-//! `frame` or `status`. The prefix may itself contain `/` (for example `home/acs`).
+//! `frame` or `status`. The prefix may itself contain `/` (for example `home/acs`). Also the
+//! MQTT filter match (rumqttc has none), used to route a publish to the source whose filter
+//! took it and by rules to keep their actions out of every ingest filter.
 
 use crate::model::validate_name;
 
@@ -44,6 +46,34 @@ pub fn parse<'t>(prefix: &str, topic: &'t str) -> Result<(&'t str, Kind), String
     Ok((device, kind))
 }
 
+/// Whether `filter` matches `topic` by MQTT's rules (MQTT 5 section 4.7): `+` takes one level,
+/// a trailing `#` the parent level and everything below it, and a filter starting with a
+/// wildcard does not match the broker's own `$` topics. `any_level` says which topic levels
+/// match every filter level (rules pass their template placeholders; ingest none).
+pub fn matches_with(filter: &str, topic: &str, any_level: impl Fn(&str) -> bool) -> bool {
+    if topic.starts_with('$') && filter.starts_with(['+', '#']) {
+        return false;
+    }
+    let mut levels = topic.split('/');
+    for f in filter.split('/') {
+        if f == "#" {
+            return true;
+        }
+        let Some(level) = levels.next() else {
+            return false;
+        };
+        if f != "+" && f != level && !any_level(level) {
+            return false;
+        }
+    }
+    levels.next().is_none()
+}
+
+/// Whether the topic of a received publish matches `filter`.
+pub fn matches(filter: &str, topic: &str) -> bool {
+    matches_with(filter, topic, |_| false)
+}
+
 /// `online` / `offline` (any case, surrounding whitespace ignored).
 pub fn parse_status(payload: &[u8]) -> Result<bool, String> {
     let text = std::str::from_utf8(payload).map_err(|_| "status is not UTF-8")?;
@@ -85,6 +115,29 @@ mod tests {
             "acs/d$/status",
         ] {
             assert!(parse("acs", topic).is_err(), "{topic}");
+        }
+    }
+
+    #[test]
+    fn filters_match_by_mqtt_rules() {
+        for (filter, topic) in [
+            ("zigbee2mqtt/#", "zigbee2mqtt/kitchen/floor light"),
+            ("zigbee2mqtt/#", "zigbee2mqtt"),
+            ("tele/+/SENSOR", "tele/plug_1/SENSOR"),
+            ("+/sensor/+/state", "node1/sensor/temp/state"),
+            ("#", "a/b"),
+        ] {
+            assert!(matches(filter, topic), "{filter} {topic}");
+        }
+        for (filter, topic) in [
+            ("tele/+/SENSOR", "tele/a/b/SENSOR"),
+            ("tele/+/SENSOR", "tele/a/STATE"),
+            ("+/status", "a/b/status"),
+            ("+/status", "$SYS/status"),
+            ("#", "$SYS/broker/load"),
+            ("a/b", "a"),
+        ] {
+            assert!(!matches(filter, topic), "{filter} {topic}");
         }
     }
 

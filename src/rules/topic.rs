@@ -40,19 +40,7 @@ pub fn check_loop(topic: &str, filters: &[String]) -> Result<(), String> {
 }
 
 fn could_match(filter: &str, topic: &str) -> bool {
-    let mut levels = topic.split('/');
-    for f in filter.split('/') {
-        if f == "#" {
-            return true;
-        }
-        let Some(level) = levels.next() else {
-            return false;
-        };
-        if f != "+" && f != level && !has_placeholder(level) {
-            return false;
-        }
-    }
-    levels.next().is_none()
+    crate::ingest::topic::matches_with(filter, topic, has_placeholder)
 }
 
 fn has_placeholder(level: &str) -> bool {

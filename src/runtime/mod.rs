@@ -448,8 +448,10 @@ impl Daemon {
         }
         // Model files may have been replaced even when their sections did not change.
         self.ml.reload(&new.models);
-        let mqtt_changed = new.mqtt != self.config.mqtt;
-        if new.mqtt.topic_prefix != self.config.mqtt.topic_prefix {
+        // A source section changes what ingest subscribes to, so it reconnects like an edit of
+        // the mqtt section does.
+        let mqtt_changed = new.mqtt != self.config.mqtt || new.sources != self.config.sources;
+        if ingest_filters(&new) != ingest_filters(&self.config) {
             // Before ingest subscribes to the new filters, so no rule loops through them.
             self.automation.set_ingest_filters(ingest_filters(&new));
         }

@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod readme;
 mod rules;
+mod sources;
 mod sync;
 mod websocket;
 

@@ -21,6 +21,7 @@ pub enum Flag {
     LorawanDeviceEnabled,
     LoraFrameDeviceEnabled,
     ModelEnabled,
+    SourceEnabled,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +99,7 @@ pub enum Text {
     ModelDevice,
     ModelOutput,
     ModelThreshold,
+    SourceDevicePrefix,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +107,7 @@ pub enum List {
     BleAllow,
     BleDeny,
     ModelMetrics,
+    SourceTopic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +119,7 @@ pub enum ChoiceSlot {
     LoraRadioCr,
     LoraRadioSyncWord,
     LorawanDevicePayload,
+    SourceFormat,
 }
 
 /// Any of the keys above, for what every value has whatever its type: the line that set it.

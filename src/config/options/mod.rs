@@ -18,6 +18,7 @@ pub mod main;
 pub mod model;
 pub mod mqtt;
 pub mod render;
+pub mod source;
 pub mod spec;
 pub mod store;
 pub mod table;

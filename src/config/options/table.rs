@@ -1,7 +1,7 @@
 //! The whole option table: every section in the order `print-config` renders it.
 
 use super::spec::{MultiSectionSpec, OptionSpec, SectionSpec};
-use super::{api, auth, ble, lora, lora_devices, main, model, mqtt, store, upstream};
+use super::{api, auth, ble, lora, lora_devices, main, model, mqtt, source, store, upstream};
 
 pub const SECTIONS: &[SectionSpec] = &[
     main::MAIN,
@@ -20,6 +20,7 @@ pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[
     lora_devices::LORAWAN_DEVICE,
     lora_devices::LORA_FRAME_DEVICE,
     model::MODEL,
+    source::SOURCE,
 ];
 
 /// The options of a section type, single or multi-instance (none for an unknown type).

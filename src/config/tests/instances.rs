@@ -91,7 +91,8 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
                 + loaded.config.ble.devices.len()
                 + lora.lorawan.len()
                 + lora.frames.len()
-                + loaded.config.models.len(),
+                + loaded.config.models.len()
+                + loaded.config.sources.len(),
             1,
             "{}",
             multi.name
@@ -105,4 +106,44 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
     assert!(defaults.auth.users.is_empty() && defaults.auth.api_tokens.is_empty());
     assert!(defaults.ble.devices.is_empty());
     assert_eq!(defaults.lora_devices, Default::default());
+    assert!(defaults.sources.is_empty());
+}
+
+#[test]
+fn source_sections_take_a_format_filters_and_a_prefix() {
+    let loaded = parse(
+        "config source 'z'\n\toption format 'zigbee2mqtt'\n\
+         config source 't'\n\toption format 'tasmota'\n\tlist topic 'tasmota/+/tele/SENSOR'\n\
+         \toption device_prefix 'plug.'\n\toption enabled '0'\n",
+    )
+    .unwrap();
+    let sources = &loaded.config.sources;
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[0].format, crate::config::SourceFormat::Zigbee2mqtt);
+    assert!(sources[0].enabled && sources[0].topics.is_empty());
+    assert_eq!(sources[1].format, crate::config::SourceFormat::Tasmota);
+    assert_eq!(sources[1].topics, ["tasmota/+/tele/SENSOR"]);
+    assert_eq!(
+        (sources[1].device_prefix.as_str(), sources[1].enabled),
+        ("plug.", false)
+    );
+    for (bad, needle) in [
+        ("config source 's'\n", "'format' is required"),
+        ("config source 's'\n\toption format 'hue'\n", "hue"),
+        (
+            "config source 's'\n\toption format 'shelly'\n\tlist topic 'a/b#'\n",
+            "MQTT filter",
+        ),
+        (
+            "config source 's'\n\toption format 'shelly'\n\tlist topic '#/a'\n",
+            "MQTT filter",
+        ),
+        (
+            "config source 's'\n\toption format 'shelly'\n\toption device_prefix 'a b'\n",
+            "up to 32",
+        ),
+    ] {
+        let e = parse(bad).expect_err(bad).to_string();
+        assert!(e.contains(needle), "{bad}: {e}");
+    }
 }

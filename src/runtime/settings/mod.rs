@@ -8,6 +8,7 @@ pub mod ble;
 pub mod lora;
 #[cfg(feature = "ml")]
 pub mod ml;
+pub mod sources;
 
 use crate::api::Limits;
 use crate::auth::{ApiTokenSettings, AuthSettings, UserSettings};
@@ -43,17 +44,14 @@ pub fn mqtt_settings(config: &Config) -> MqttSettings {
         keepalive: mqtt.keepalive,
         max_payload: mqtt.max_payload_bytes,
         reconnect_max: mqtt.reconnect_max,
+        sources: sources::source_settings(config),
     }
 }
 
-/// The filters the MQTT source subscribes to. Rule actions must stay out of them even while
-/// ingest is off, since a reload may turn it on.
+/// The filters the MQTT source subscribes to (the `acs/` topics and every enabled source's).
+/// Rule actions must stay out of them even while ingest is off, since a reload may turn it on.
 pub fn ingest_filters(config: &Config) -> Vec<String> {
-    use crate::ingest::topic::{filter, Kind};
-    Kind::ALL
-        .into_iter()
-        .map(|kind| filter(&config.mqtt.topic_prefix, kind))
-        .collect()
+    mqtt_settings(config).filters()
 }
 
 pub fn api_limits(config: &Config) -> Limits {

@@ -47,6 +47,24 @@ function validateTopicPrefix(sectionId, value) {
 	return true;
 }
 
+function validateFilter(sectionId, value) {
+	if (value === '')
+		return true;
+	if (value.length > 256 || value.split('').some(function(c) { return c.charCodeAt(0) < 32; }))
+		return _('An MQTT filter of 1 to 256 characters');
+	var levels = value.split('/');
+	for (var i = 0; i < levels.length; i++)
+		if ((levels[i].length > 1 && /[+#]/.test(levels[i])) || (levels[i] === '#' && i !== levels.length - 1))
+			return _('+ and # stand for whole topic levels, # only last');
+	return true;
+}
+
+function validateDevicePrefix(sectionId, value) {
+	if (value.length <= 32 && /^[A-Za-z0-9_.:-]*$/.test(value))
+		return true;
+	return _('Up to 32 letters, digits, or _ - . :');
+}
+
 function validateUpstreamTopic(sectionId, value) {
 	if (value === '' || /[+#]/.test(value))
 		return _('A topic without the wildcards + or #');
@@ -337,6 +355,31 @@ return view.extend({
 			_('Empty: every output is stored. A number: only outputs at or above it.'), '');
 		o.placeholder = '2.0';
 		o.datatype = 'float';
+
+		// sources: home-automation formats on the ingest broker
+		s = m.section(form.TypedSection, 'source', _('Sources'),
+			_('Devices that publish zigbee2mqtt, Tasmota, Shelly (Gen2/Gen3) or ESPHome messages to the MQTT ingest broker; ' +
+			  'their readings are stored like any other. Applied by a reload.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.tab('source', _('Source'));
+		opt(s, 'source', form.Flag, 'enabled', _('Enabled'), null, '1');
+		o = s.taboption('source', form.ListValue, 'format', _('Format'));
+		o.value('zigbee2mqtt', _('zigbee2mqtt'));
+		o.value('tasmota', _('Tasmota'));
+		o.value('shelly', _('Shelly (Gen2/Gen3 RPC notifications)'));
+		o.value('esphome', _('ESPHome (MQTT component)'));
+		o.rmempty = false;
+		o = s.taboption('source', form.DynamicList, 'topic', _('Topic filters'),
+			_('None: the format\'s defaults (zigbee2mqtt/#; tele/+/SENSOR, tele/+/STATE, tele/+/LWT; +/events/rpc; ' +
+			  '+/sensor/+/state, +/binary_sensor/+/state, +/status).'));
+		o.default = '';
+		o.placeholder = 'zigbee2mqtt/#';
+		o.validate = validateFilter;
+		o = opt(s, 'source', form.Value, 'device_prefix', _('Device id prefix'),
+			_('Put in front of every device id from this source, for example z2m.'), '');
+		o.placeholder = 'z2m.';
+		o.validate = validateDevicePrefix;
 
 		// lora
 		s = m.section(form.NamedSection, 'lora', 'lora', _('LoRa'),

@@ -1,0 +1,36 @@
+//! `config source` sections -> what MQTT ingest subscribes to and decodes: only enabled
+//! sections, each with its filters or, when it names none, its format's defaults.
+
+use crate::config::{Config, SourceFormat};
+use crate::ingest::sources::{Format, SourceSettings};
+
+pub fn source_settings(config: &Config) -> Vec<SourceSettings> {
+    config
+        .sources
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| {
+            let format = match s.format {
+                SourceFormat::Zigbee2mqtt => Format::Zigbee2mqtt,
+                SourceFormat::Tasmota => Format::Tasmota,
+                SourceFormat::Shelly => Format::Shelly,
+                SourceFormat::Esphome => Format::Esphome,
+            };
+            let filters = if s.topics.is_empty() {
+                format
+                    .default_filters()
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect()
+            } else {
+                s.topics.clone()
+            };
+            SourceSettings {
+                name: s.name.clone(),
+                format,
+                filters,
+                device_prefix: s.device_prefix.clone(),
+            }
+        })
+        .collect()
+}
