@@ -10,7 +10,7 @@ cd "$ROOT"
 
 # Optional Cargo features to cost, one build each (on FEATURE_TARGET) with only that feature
 # (`full` is ble + lora, the acs-edge-full package).
-FEATURES=${FEATURES:-"ble lora full"}
+FEATURES=${FEATURES:-"ble lora sources full"}
 FEATURE_TARGET=$(full_triple "${FEATURE_TARGET:-mipsel}")
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }

@@ -33,4 +33,6 @@ pub const BUILD_FEATURES: &[&str] = &[
     "lora",
     #[cfg(feature = "ml")]
     "ml",
+    #[cfg(feature = "sources")]
+    "sources",
 ];

@@ -162,6 +162,11 @@ fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
     if !cfg!(feature = "ble") && config.ble.enabled {
         warnings.push(missing("ble.enabled", "ble"));
     }
+    if !cfg!(feature = "sources") {
+        for source in config.sources.iter().filter(|s| s.enabled) {
+            warnings.push(missing(&format!("source '{}'", source.name), "sources"));
+        }
+    }
 }
 
 /// The whole configuration. See `openwrt/files/acs-edge.config` for what each option does.

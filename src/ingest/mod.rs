@@ -12,7 +12,12 @@ pub mod frame;
 #[cfg(feature = "lora")]
 pub mod lora;
 pub mod mqtt;
+#[cfg(feature = "sources")]
 pub mod sources;
+#[cfg(not(feature = "sources"))]
+pub mod without_sources;
+#[cfg(not(feature = "sources"))]
+pub use without_sources as sources;
 pub mod stats;
 pub mod telemetry;
 pub mod topic;

@@ -56,7 +56,7 @@ impl MqttSettings {
             .into_iter()
             .map(|kind| topic::filter(&self.topic_prefix, kind))
             .collect();
-        for filter in self.sources.iter().flat_map(|s| &s.filters) {
+        for filter in self.sources.iter().flat_map(|s| s.filters()) {
             if !filters.contains(filter) {
                 filters.push(filter.clone());
             }

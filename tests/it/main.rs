@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod readme;
 mod rules;
+#[cfg(feature = "sources")]
 mod sources;
 mod sync;
 mod websocket;

@@ -77,8 +77,10 @@ fn multi_instance_sections_need_a_name_their_required_options_and_valid_values()
 fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none() {
     for multi in MULTI_SECTIONS {
         let loaded = parse(multi.example).unwrap();
+        // A build without the `sources` feature warns that the example source does not run.
+        let surprising = loaded.warnings.iter().any(|w| !w.contains("`sources` feature"));
         assert!(
-            loaded.warnings.is_empty(),
+            !surprising,
             "{}: {:?}",
             multi.name,
             loaded.warnings
@@ -107,6 +109,26 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
     assert!(defaults.ble.devices.is_empty());
     assert_eq!(defaults.lora_devices, Default::default());
     assert!(defaults.sources.is_empty());
+}
+
+#[test]
+fn an_enabled_source_warns_only_in_a_build_without_the_sources_feature() {
+    let loaded = parse(
+        "config source 'on'\n\toption format 'esphome'\n\
+         config source 'off'\n\toption format 'shelly'\n\toption enabled '0'\n",
+    )
+    .unwrap();
+    let warned: Vec<&String> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.contains("`sources` feature"))
+        .collect();
+    if cfg!(feature = "sources") {
+        assert!(warned.is_empty(), "{warned:?}");
+    } else {
+        assert_eq!(warned.len(), 1, "{:?}", loaded.warnings);
+        assert!(warned[0].contains("source 'on'"), "{warned:?}");
+    }
 }
 
 #[test]

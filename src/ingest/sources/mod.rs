@@ -55,6 +55,12 @@ pub struct SourceSettings {
     pub device_prefix: String,
 }
 
+impl SourceSettings {
+    pub fn filters(&self) -> &[String] {
+        &self.filters
+    }
+}
+
 /// What one message of a source yields.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
