@@ -359,7 +359,7 @@ return view.extend({
 		// sources: home-automation formats on the ingest broker
 		s = m.section(form.TypedSection, 'source', _('Sources'),
 			_('Devices that publish zigbee2mqtt, Tasmota, Shelly (Gen2/Gen3) or ESPHome messages to the MQTT ingest broker; ' +
-			  'their readings are stored like any other. Applied by a reload.'));
+			  'their readings are stored like any other. Needs a build with the sources feature (the acs-edge-full package). Applied by a reload.'));
 		s.anonymous = false;
 		s.addremove = true;
 		s.tab('source', _('Source'));
