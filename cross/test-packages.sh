@@ -105,7 +105,7 @@ check_daemon_package() {
     expect "$name/$arch: sh -n init script" sh -n "$init"
     same "$name/$arch: init script runs under rc.common" "$(head -1 "$init")" "#!/bin/sh /etc/rc.common"
     for pattern in '^USE_PROCD=1$' '^START=[0-9]' '^STOP=[0-9]' 'procd_set_param respawn' \
-        'procd_set_param stdout 1' 'procd_set_param stderr 1' 'procd_set_param file "\$CONFIG"' \
+        'procd_set_param stdout 1' 'procd_set_param stderr 1' 'procd_set_param file "\$CONFIG" "\$PROG"' \
         'procd_set_param user "\$user"' 'procd_add_reload_trigger "acs-edge"' '^reload_service()' \
         "procd_send_signal acs-edge '\*' HUP"; do
         expect "$name/$arch: init script has $pattern" grep -q "$pattern" "$init"
