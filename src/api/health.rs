@@ -55,6 +55,9 @@ struct Health {
     last_stop_clean: bool,
     store: StoreStats,
     upstream: crate::sync::SyncStatus,
+    /// Only in builds with the `influxdb` feature (the default build stays inside its budget).
+    #[cfg(feature = "influxdb")]
+    influxdb: crate::sync::influxdb::InfluxSnapshot,
     #[serde(flatten)]
     counters: Counters,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,10 +72,11 @@ struct Health {
 /// the call saves (the size budget).
 #[inline(never)]
 pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
-    let (store, upstream) = {
-        let store = state.store.lock();
-        (store.stats(), state.upstream.snapshot(&store))
-    };
+    let store = state.store.lock();
+    let (stats, upstream) = (store.stats(), state.upstream.snapshot(&store));
+    #[cfg(feature = "influxdb")]
+    let influxdb = state.influxdb.snapshot(&store);
+    drop(store);
     let ingest = &state.ingest;
     // The upstream link is left out: offline, the store keeps what it has not sent.
     let reasons: Vec<String> = [
@@ -92,8 +96,10 @@ pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
             gateway_id: state.gateway_id.clone(),
             uptime_s: state.started.elapsed().as_secs(),
             last_stop_clean: state.last_stop_clean,
-            store,
+            store: stats,
             upstream,
+            #[cfg(feature = "influxdb")]
+            influxdb,
             counters: Counters {
                 mqtt: ingest.mqtt.snapshot(),
                 ingest: ingest.readings.snapshot(),
