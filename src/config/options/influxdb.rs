@@ -1,14 +1,13 @@
 //! `config influxdb 'influxdb'`: a second upstream that writes readings to InfluxDB as line
 //! protocol over HTTP(S), with its own cursor in the store (docs/UPSTREAM.md, "InfluxDB").
 
-use super::check::{check_any, check_not_empty};
+use super::check::check_any;
 use super::keys::{ChoiceSlot, Flag, Int, Text};
 use super::spec::{ChoiceKey, Kind, OptionSpec, SectionSpec};
 
 pub const INFLUXDB: SectionSpec = SectionSpec {
     name: "influxdb",
-    doc: "Store-and-forward to InfluxDB (line protocol over HTTP, build feature `influxdb`):\n\
-          its own cursor, advanced after the server's 2xx. docs/UPSTREAM.md, \"InfluxDB\".",
+    doc: "Store-and-forward to InfluxDB over HTTP (build feature `influxdb`; docs/UPSTREAM.md).",
     options: &[
         OptionSpec {
             name: "enabled",
@@ -21,18 +20,18 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             name: "url",
             kind: Kind::Text {
                 key: Text::InfluxdbUrl,
-                check: check_http_url,
+                check: check_any,
             },
             default: "http://127.0.0.1:8086",
             reload: false,
-            doc: "http://host:port or https://host:port (certificate verified).",
+            doc: "http://host:port or https://host:port.",
         },
         OptionSpec {
             name: "api",
             kind: INFLUXDB_API.kind(),
             default: "v1",
             reload: false,
-            doc: "v1: POST /write?db=&rp= (InfluxDB 1.x); v2: POST /api/v2/write?org=&bucket=.",
+            doc: "v1 (/write, InfluxDB 1.x) or v2 (/api/v2/write).",
         },
         OptionSpec {
             name: "database",
@@ -42,7 +41,7 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "acs",
             reload: false,
-            doc: "v1: the database.",
+            doc: "v1: database.",
         },
         OptionSpec {
             name: "retention_policy",
@@ -52,7 +51,7 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "",
             reload: false,
-            doc: "v1: the retention policy. '' = the database's default.",
+            doc: "v1: retention policy. '' = the default.",
         },
         OptionSpec {
             name: "org",
@@ -62,7 +61,7 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "",
             reload: false,
-            doc: "v2: the organization (required).",
+            doc: "v2: organization.",
         },
         OptionSpec {
             name: "bucket",
@@ -72,14 +71,14 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "",
             reload: false,
-            doc: "v2: the bucket (required).",
+            doc: "v2: bucket.",
         },
         OptionSpec {
             name: "token",
             kind: Kind::Secret(Text::InfluxdbToken),
             default: "",
             reload: false,
-            doc: "Sent as `Authorization: Token ...` (v2; v1 from 1.8). '' = none. Never logged.",
+            doc: "API token (v2; v1 from 1.8). '' = none.",
         },
         OptionSpec {
             name: "username",
@@ -89,14 +88,14 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "",
             reload: false,
-            doc: "v1: basic authentication user (with password). '' = none.",
+            doc: "v1: user name. '' = none.",
         },
         OptionSpec {
             name: "password",
             kind: Kind::Secret(Text::InfluxdbPassword),
             default: "",
             reload: false,
-            doc: "v1: basic authentication password. Never logged.",
+            doc: "v1: password.",
         },
         OptionSpec {
             name: "ca_file",
@@ -106,7 +105,7 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "",
             reload: false,
-            doc: "PEM CA certificate(s) for https://. '' = the system CA bundle.",
+            doc: "PEM CA file for https://. '' = the system CA bundle.",
         },
         OptionSpec {
             name: "batch_size",
@@ -128,7 +127,7 @@ pub const INFLUXDB: SectionSpec = SectionSpec {
             },
             default: "60",
             reload: false,
-            doc: "Longest wait between retries, in seconds (exponential backoff from 0.5 s).",
+            doc: "Longest wait between retries, in seconds.",
         },
     ],
 };
@@ -147,16 +146,3 @@ pub const INFLUXDB_API: ChoiceKey<InfluxApi> = ChoiceKey {
     words: &["v1", "v2"],
     values: &[InfluxApi::V1, InfluxApi::V2],
 };
-
-/// `http://` or `https://` and a host; the rest is checked when the upstream starts.
-pub fn check_http_url(v: &str) -> Result<(), String> {
-    let rest = v
-        .strip_prefix("http://")
-        .or_else(|| v.strip_prefix("https://"));
-    match rest {
-        Some(rest) if check_not_empty(rest).is_ok() && !rest.starts_with([':', '/']) => Ok(()),
-        _ => Err(format!(
-            "expected http://host:port or https://host:port, got '{v}'"
-        )),
-    }
-}

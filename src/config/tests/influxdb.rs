@@ -3,6 +3,7 @@
 
 use super::*;
 
+#[cfg(feature = "influxdb")]
 #[test]
 fn defaults_are_a_disabled_v1_writer_to_a_local_server() {
     let db = Config::default().influxdb;
@@ -17,6 +18,7 @@ fn defaults_are_a_disabled_v1_writer_to_a_local_server() {
     assert_eq!((db.org, db.bucket, db.token), (None, None, None));
 }
 
+#[cfg(feature = "influxdb")]
 #[test]
 fn v2_needs_org_and_bucket_v1_a_database_only_while_enabled() {
     let text = "config influxdb 'influxdb'\n\toption enabled '1'\n\toption api 'v2'\n\
@@ -50,6 +52,7 @@ fn v2_needs_org_and_bucket_v1_a_database_only_while_enabled() {
     config("config influxdb 'influxdb'\n\toption api 'v2'\n");
 }
 
+#[cfg(feature = "influxdb")]
 #[test]
 fn url_must_be_http_or_https_with_a_host() {
     for bad in [
@@ -67,7 +70,11 @@ fn url_must_be_http_or_https_with_a_host() {
             "{bad}: {e}"
         );
     }
-    let db = config("config influxdb 'influxdb'\n\toption url 'https://influx.example:443'\n");
+    let db = config("config influxdb 'influxdb'\n\toption url 'not checked while off'\n");
+    assert_eq!(db.influxdb.url, "not checked while off");
+    let db = config(
+        "config influxdb 'influxdb'\n\toption enabled '1'\n\toption url 'https://influx.example:443'\n",
+    );
     assert_eq!(db.influxdb.url, "https://influx.example:443");
 }
 
