@@ -63,7 +63,7 @@ fn url_must_be_http_or_https_with_a_host() {
         "",
     ] {
         let e = error(&format!(
-            "config influxdb 'influxdb'\n\toption url '{bad}'\n"
+            "config influxdb 'influxdb'\n\toption enabled '1'\n\toption url '{bad}'\n"
         ));
         assert!(
             matches!(e, ConfigError::Invalid { option: "url", .. }),
