@@ -72,11 +72,12 @@ struct Health {
 /// the call saves (the size budget).
 #[inline(never)]
 pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
-    let store = state.store.lock();
-    let (stats, upstream) = (store.stats(), state.upstream.snapshot(&store));
+    let (store, upstream) = {
+        let store = state.store.lock();
+        (store.stats(), state.upstream.snapshot(&store))
+    };
     #[cfg(feature = "influxdb")]
-    let influxdb = state.influxdb.snapshot(&store);
-    drop(store);
+    let influxdb = state.influxdb.snapshot(&state.store.lock());
     let ingest = &state.ingest;
     // The upstream link is left out: offline, the store keeps what it has not sent.
     let reasons: Vec<String> = [
@@ -96,7 +97,7 @@ pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
             gateway_id: state.gateway_id.clone(),
             uptime_s: state.started.elapsed().as_secs(),
             last_stop_clean: state.last_stop_clean,
-            store: stats,
+            store,
             upstream,
             #[cfg(feature = "influxdb")]
             influxdb,
