@@ -55,6 +55,9 @@ struct Health {
     last_stop_clean: bool,
     store: StoreStats,
     upstream: crate::sync::SyncStatus,
+    /// Only in builds with the `influxdb` feature (the default build stays inside its budget).
+    #[cfg(feature = "influxdb")]
+    influxdb: crate::sync::influxdb::InfluxSnapshot,
     #[serde(flatten)]
     counters: Counters,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +76,8 @@ pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
         let store = state.store.lock();
         (store.stats(), state.upstream.snapshot(&store))
     };
+    #[cfg(feature = "influxdb")]
+    let influxdb = state.influxdb.snapshot(&state.store.lock());
     let ingest = &state.ingest;
     // The upstream link is left out: offline, the store keeps what it has not sent.
     let reasons: Vec<String> = [
@@ -94,6 +99,8 @@ pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
             last_stop_clean: state.last_stop_clean,
             store,
             upstream,
+            #[cfg(feature = "influxdb")]
+            influxdb,
             counters: Counters {
                 mqtt: ingest.mqtt.snapshot(),
                 ingest: ingest.readings.snapshot(),

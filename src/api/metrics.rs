@@ -42,6 +42,12 @@ const GAUGES: &[&str] = &[
     "upstream_backlog",
     "upstream_lag_s",
     "upstream_cursor",
+    #[cfg(feature = "influxdb")]
+    "influxdb_backlog",
+    #[cfg(feature = "influxdb")]
+    "influxdb_lag_s",
+    #[cfg(feature = "influxdb")]
+    "influxdb_cursor",
     "ingest_queue_depth",
     "api_connections_active",
     "lora_gateways_last_stat_",
@@ -54,6 +60,8 @@ const GAUGES: &[&str] = &[
 /// Fields holding epoch milliseconds (gauges).
 const TIMESTAMPS_MS: &[&str] = &[
     "upstream_last_sync_ms",
+    #[cfg(feature = "influxdb")]
+    "influxdb_last_success_ts",
     "ingest_last_commit",
     "lora_gateways_last_seen",
     "lora_gateways_last_stat_received",
@@ -162,6 +170,8 @@ fn number(field: &str, labels: &str, value: f64) -> Sample {
         .any(|g| *g == base || (g.ends_with('_') && base.starts_with(g)));
     let (name, value, gauge) = if TIMESTAMPS_MS.contains(&base.as_str()) {
         let stem = base.strip_suffix("_ms").unwrap_or(&base);
+        #[cfg(feature = "influxdb")]
+        let stem = stem.strip_suffix("_ts").unwrap_or(stem);
         (format!("{stem}_timestamp_seconds"), value / 1000.0, true)
     } else if gauge {
         match base.strip_suffix("_s") {

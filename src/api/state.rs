@@ -22,6 +22,9 @@ pub struct AppState {
     pub http: std::sync::OnceLock<super::HttpStatsReader>,
     /// The upstream sync's state (reported as disabled when it is off).
     pub upstream: Arc<crate::sync::UpstreamStatus>,
+    /// The InfluxDB upstream's state (reported as disabled when it is off).
+    #[cfg(feature = "influxdb")]
+    pub influxdb: Arc<crate::sync::influxdb::InfluxStatus>,
     /// The live event bus (its counters are in health).
     pub bus: Option<Arc<crate::bus::Bus>>,
     /// Automation rules (`/automation/rules`).

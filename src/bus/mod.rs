@@ -87,6 +87,9 @@ pub enum LiveEvent {
     /// The upstream link came up or went down: the sync's status object as JSON, serialized
     /// by `sync` (above the bus in the layers), the same object as health's `upstream`.
     Upstream(Arc<str>),
+    /// The InfluxDB upstream's status changed: its health object (`influxdb`) as JSON.
+    #[cfg(feature = "influxdb")]
+    Influxdb(Arc<str>),
 }
 
 impl LiveEvent {
@@ -96,6 +99,8 @@ impl LiveEvent {
             LiveEvent::Status(_) => Interest::STATUS,
             LiveEvent::Trigger(_) => Interest::TRIGGER,
             LiveEvent::Upstream(_) => Interest::UPSTREAM,
+            #[cfg(feature = "influxdb")]
+            LiveEvent::Influxdb(_) => Interest::UPSTREAM,
         }
     }
 }

@@ -20,6 +20,7 @@
 mod ble;
 pub mod edit;
 mod error;
+mod influxdb;
 mod instances;
 mod lora_devices;
 mod models;
@@ -37,11 +38,13 @@ use std::path::Path;
 
 pub use ble::{format_mac, Ble, BleDevice};
 pub use error::ConfigError;
+pub use influxdb::Influxdb;
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
 pub use lora_devices::{Key128, LoraDevices, LoraFrameDevice, LorawanDevice};
 pub use models::ModelSpec;
 pub use options::ble::parse_mac;
+pub use options::influxdb::InfluxApi;
 pub use options::lora::RadioChip;
 pub use options::lora_devices::LorawanPayload;
 pub use options::main::LogLevel;
@@ -142,13 +145,13 @@ pub fn check(text: &str) -> Result<Checked, ConfigError> {
     })
 }
 
-/// The config file is the same for every build; an input switched on in a build without its
+/// The config file is the same for every build; a part switched on in a build without its
 /// Cargo feature is not started, and says so here rather than failing the whole daemon.
 fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
     let missing = |option: &str, feature: &str| {
         format!(
             "{option} is on, but this build has no `{feature}` feature (the OpenWrt package \
-             acs-edge-full has it); that input does not start"
+             acs-edge-full has it); it does not start"
         )
     };
     if !cfg!(feature = "lora") {
@@ -161,6 +164,9 @@ fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
     }
     if !cfg!(feature = "ble") && config.ble.enabled {
         warnings.push(missing("ble.enabled", "ble"));
+    }
+    if !cfg!(feature = "influxdb") && config.influxdb.enabled {
+        warnings.push(missing("influxdb.enabled", "influxdb"));
     }
     if !cfg!(feature = "sources") {
         for source in config.sources.iter().filter(|s| s.enabled) {
@@ -177,6 +183,8 @@ pub struct Config {
     pub mqtt: Mqtt,
     pub api: Api,
     pub upstream: Upstream,
+    /// The InfluxDB upstream (runs only in builds with the `influxdb` feature).
+    pub influxdb: Influxdb,
     pub lora: Lora,
     /// `lorawan_device` and `lora_frame_device` sections.
     pub lora_devices: LoraDevices,
@@ -234,12 +242,14 @@ impl Config {
         let sources = sources::sources_from(named);
         // Last: an error in a named section is reported before the upstream checks.
         let upstream = sections::upstream_from(v, errors);
+        let influxdb = influxdb::influxdb_from(v, errors);
         Config {
             main,
             store,
             mqtt,
             api,
             upstream,
+            influxdb,
             lora,
             lora_devices,
             auth,

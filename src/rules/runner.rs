@@ -116,6 +116,8 @@ async fn run(a: &Automation, stop: &AtomicBool) {
                 a.engine().on_status(&change, now, &mut firings)
             }
             Wake::Event(LiveEvent::Trigger(_) | LiveEvent::Upstream(_)) | Wake::Changed => {}
+            #[cfg(feature = "influxdb")]
+            Wake::Event(LiveEvent::Influxdb(_)) => {}
             Wake::Tick => a.engine().tick(now, &mut firings),
         }
         for firing in firings {

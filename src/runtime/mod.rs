@@ -7,6 +7,8 @@
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 mod ble;
+#[cfg(feature = "influxdb")]
+mod influxdb;
 pub mod live_parts;
 mod lora;
 mod marker;
@@ -65,6 +67,9 @@ pub enum StartError {
     },
     #[error("{0}")]
     Upstream(#[from] crate::sync::SyncError),
+    #[cfg(feature = "influxdb")]
+    #[error("{0}")]
+    Influxdb(#[from] crate::sync::influxdb::InfluxError),
     #[error("cannot listen on UDP {addr} (lora.gwmp_listen): {source}")]
     GwmpListen {
         addr: std::net::SocketAddr,
@@ -178,6 +183,8 @@ fn serve(
     } else {
         None
     };
+    #[cfg(feature = "influxdb")]
+    let influxdb = influxdb::InfluxPart::start(&config, &store, &live.bus)?;
 
     let auth = Arc::new(Auth::new(&auth_settings(&config), Arc::default()));
     let ml = ml::MlPart::start(&config.models, &live.bus, &tx, &store, &ml_stats);
@@ -206,6 +213,8 @@ fn serve(
             gateway_id,
             http: std::sync::OnceLock::new(),
             upstream: upstream_status,
+            #[cfg(feature = "influxdb")]
+            influxdb: influxdb.status.clone(),
             bus: Some(live.bus.clone()),
             automation: Some(live.automation.clone()),
             ws: live.ws.clone(),
@@ -269,6 +278,8 @@ fn serve(
     if let Some(upstream) = upstream {
         upstream.stop(grace_left());
     }
+    #[cfg(feature = "influxdb")]
+    influxdb.stop(grace_left());
     daemon.tx.close();
     let _ = writer.join();
     daemon.ml.stop();
@@ -437,6 +448,8 @@ impl Daemon {
                 "main.gateway_id",
             ),
             (new.upstream != old.upstream, "the upstream section"),
+            #[cfg(feature = "influxdb")]
+            (new.influxdb != old.influxdb, "the influxdb section"),
         ] {
             if changed {
                 log::warn!("{what} changed; it takes effect on the next restart");

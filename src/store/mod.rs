@@ -32,7 +32,7 @@
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
 //! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`,
-//!   `holes` (version 4).
+//!   `holes` (version 4); `influxdb_cursor` once the InfluxDB upstream has run (`cursors.rs`).
 //! - `PRAGMA application_id` 0x41435345 ("ACSE", version 4): a SQLite file with another id,
 //!   or with tables that are not a store's, is refused with [`StoreError::Foreign`].
 //! - `<path>-reserve` beside the file: disk space held back for eviction (`reserve.rs`).
@@ -94,6 +94,8 @@
 //! for is durable.
 
 mod counters;
+#[cfg(feature = "influxdb")]
+mod cursors;
 mod devices;
 mod outbox;
 mod query;

@@ -19,6 +19,8 @@
 //! the reason changes (like the log), not at every retry.
 
 pub mod endpoint;
+#[cfg(feature = "influxdb")]
+pub mod influxdb;
 pub mod message;
 pub mod roots;
 pub mod status;

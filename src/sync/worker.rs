@@ -334,14 +334,14 @@ fn refusal(ack: &PubAck) -> Option<String> {
 
 /// Exponential backoff with "equal jitter": each wait is between half and all of the current
 /// step, so many gateways that lost the same broker do not come back in lockstep.
-struct Backoff {
+pub(super) struct Backoff {
     initial: Duration,
     max: Duration,
     step: Duration,
 }
 
 impl Backoff {
-    fn new(initial: Duration, max: Duration) -> Backoff {
+    pub(super) fn new(initial: Duration, max: Duration) -> Backoff {
         let max = max.max(initial);
         Backoff {
             initial,
@@ -350,11 +350,11 @@ impl Backoff {
         }
     }
 
-    fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.step = self.initial;
     }
 
-    fn next(&mut self) -> Duration {
+    pub(super) fn next(&mut self) -> Duration {
         let step = self.step;
         self.step = (self.step * 2).min(self.max);
         let random = std::collections::hash_map::RandomState::new()

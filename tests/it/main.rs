@@ -11,6 +11,8 @@ mod auth;
 mod cli;
 mod durability;
 mod http_limits;
+#[cfg(feature = "influxdb")]
+mod influxdb;
 mod ingest_rest;
 mod luci_status_view;
 mod metrics;

@@ -114,6 +114,10 @@ impl Filter {
             LiveEvent::Upstream(status) => {
                 push(format!(r#"{{"event":"upstream.status","data":{status}}}"#));
             }
+            #[cfg(feature = "influxdb")]
+            LiveEvent::Influxdb(status) => {
+                push(format!(r#"{{"event":"influxdb.status","data":{status}}}"#));
+            }
         }
         skipped
     }

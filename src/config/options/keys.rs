@@ -22,6 +22,7 @@ pub enum Flag {
     LoraFrameDeviceEnabled,
     ModelEnabled,
     SourceEnabled,
+    InfluxdbEnabled,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub enum Int {
     BleRestartMaxS,
     ModelWindow,
     ModelHop,
+    InfluxdbBatchSize,
+    InfluxdbReconnectMaxS,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +103,15 @@ pub enum Text {
     ModelOutput,
     ModelThreshold,
     SourceDevicePrefix,
+    InfluxdbUrl,
+    InfluxdbDatabase,
+    InfluxdbRetentionPolicy,
+    InfluxdbOrg,
+    InfluxdbBucket,
+    InfluxdbToken,
+    InfluxdbUsername,
+    InfluxdbPassword,
+    InfluxdbCaFile,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +132,7 @@ pub enum ChoiceSlot {
     LoraRadioSyncWord,
     LorawanDevicePayload,
     SourceFormat,
+    InfluxdbApi,
 }
 
 /// Any of the keys above, for what every value has whatever its type: the line that set it.

@@ -1,7 +1,9 @@
 //! The whole option table: every section in the order `print-config` renders it.
 
 use super::spec::{MultiSectionSpec, OptionSpec, SectionSpec};
-use super::{api, auth, ble, lora, lora_devices, main, model, mqtt, source, store, upstream};
+use super::{
+    api, auth, ble, influxdb, lora, lora_devices, main, model, mqtt, source, store, upstream,
+};
 
 pub const SECTIONS: &[SectionSpec] = &[
     main::MAIN,
@@ -9,6 +11,7 @@ pub const SECTIONS: &[SectionSpec] = &[
     mqtt::MQTT,
     api::API,
     upstream::UPSTREAM,
+    influxdb::INFLUXDB,
     lora::LORA,
     ble::BLE,
 ];

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod ble;
+mod influxdb;
 mod instances;
 mod lora_devices;
 mod models;

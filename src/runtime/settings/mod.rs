@@ -4,6 +4,8 @@
 
 #[cfg(feature = "ble")]
 pub mod ble;
+#[cfg(feature = "influxdb")]
+pub mod influxdb;
 #[cfg(feature = "lora")]
 pub mod lora;
 #[cfg(feature = "ml")]

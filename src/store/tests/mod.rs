@@ -73,6 +73,8 @@ pub(super) fn files_size(path: &Path) -> (u64, u64) {
 }
 
 mod counters;
+#[cfg(feature = "influxdb")]
+mod cursors;
 mod outbox;
 mod query;
 mod ring;

@@ -126,6 +126,12 @@ function validateUpstreamUrl(sectionId, value) {
 	return _('Expecting mqtts://host:8883 or mqtt://host:1883');
 }
 
+function validateInfluxUrl(sectionId, value) {
+	if (value === '' || /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(\/[^?#\s]*)?$/.test(value))
+		return true;
+	return _('Expecting http://host:8086 or https://host:8086');
+}
+
 // Adds an option with the schema's default shown as placeholder and used when the option is
 // absent; `rmempty` keeps untouched defaults out of the file.
 function opt(section, tab, cls, name, title, description, dflt) {
@@ -304,6 +310,37 @@ return view.extend({
 		o = opt(s, 'cloud', form.Value, 'reconnect_max_s', _('Longest reconnect wait (s)'),
 			_('Cap of the exponential, jittered backoff between connection attempts.'), '60');
 		o.datatype = 'range(1,3600)';
+
+		// influxdb: a second upstream, run by builds with the influxdb feature (acs-edge-full)
+		s = m.section(form.NamedSection, 'influxdb', 'influxdb', _('InfluxDB'),
+			_('Write every reading to InfluxDB as well, with its own store-and-forward cursor. ' +
+			  'Needs the acs-edge-full package. Every InfluxDB option needs a restart.'));
+		s.addremove = false;
+		s.tab('server', _('Server'));
+		s.tab('auth', _('Authentication'));
+		opt(s, 'server', form.Flag, 'enabled', _('Write readings to InfluxDB'), null, '0');
+		o = opt(s, 'server', form.Value, 'url', _('URL'),
+			_('http://host:8086 or https://host:8086 (certificate verified).'), 'http://127.0.0.1:8086');
+		o.validate = validateInfluxUrl;
+		o = opt(s, 'server', form.ListValue, 'api', _('API'), null, 'v1');
+		o.value('v1', _('v1: /write (InfluxDB 1.x)'));
+		o.value('v2', _('v2: /api/v2/write (InfluxDB 2.x, 3.x)'));
+		o = opt(s, 'server', form.Value, 'database', _('Database'), _('v1.'), 'acs');
+		o = opt(s, 'server', form.Value, 'retention_policy', _('Retention policy'), _('v1. Empty: the database\'s default.'), '');
+		o = opt(s, 'server', form.Value, 'org', _('Organization'), _('v2, required.'), '');
+		o = opt(s, 'server', form.Value, 'bucket', _('Bucket'), _('v2, required.'), '');
+		o = opt(s, 'server', form.Value, 'batch_size', _('Readings per request'), null, '500');
+		o.datatype = 'range(1,5000)';
+		o = opt(s, 'server', form.Value, 'reconnect_max_s', _('Longest retry wait (s)'),
+			_('Cap of the exponential, jittered backoff between attempts.'), '60');
+		o.datatype = 'range(1,3600)';
+		o = opt(s, 'auth', form.Value, 'token', _('Token'), _('Authorization: Token (v2; v1 from 1.8). Never logged.'), '');
+		o.password = true;
+		opt(s, 'auth', form.Value, 'username', _('User name'), _('v1 basic authentication.'), '');
+		o = opt(s, 'auth', form.Value, 'password', _('Password'), _('Never logged.'), '');
+		o.password = true;
+		o = opt(s, 'auth', form.Value, 'ca_file', _('CA certificates (PEM file)'), _('For https://. Empty: the system CA bundle.'), '');
+		o.validate = validateAbsolutePath;
 
 		// users and API tokens: created on the Access page (or with the CLI), which writes the hashes
 		s = m.section(form.TypedSection, 'user', _('Users'),
