@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod hass;
 pub mod hex;
 pub mod ingest;
 pub mod logging;
@@ -29,6 +30,8 @@ pub mod timestamp;
 pub const BUILD_FEATURES: &[&str] = &[
     #[cfg(feature = "ble")]
     "ble",
+    #[cfg(feature = "hass")]
+    "hass",
     #[cfg(feature = "lora")]
     "lora",
     #[cfg(feature = "ml")]

@@ -35,6 +35,9 @@ pub fn check_config(path: &Path) -> ExitCode {
         eprintln!("warning: {warning}");
     }
     let mut errors: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+    if checked.errors.is_empty() {
+        errors.extend(crate::runtime::hass_loop_error(&checked.loaded.config).map(|e| e.to_string()));
+    }
     for (needed, problem) in named_file_problems(&checked.loaded.config) {
         if needed {
             errors.push(problem);

@@ -20,6 +20,7 @@
 mod ble;
 pub mod edit;
 mod error;
+mod hass;
 mod instances;
 mod lora_devices;
 mod models;
@@ -37,6 +38,7 @@ use std::path::Path;
 
 pub use ble::{format_mac, Ble, BleDevice};
 pub use error::ConfigError;
+pub use hass::Hass;
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
 pub use lora_devices::{Key128, LoraDevices, LoraFrameDevice, LorawanDevice};
@@ -162,6 +164,13 @@ fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
     if !cfg!(feature = "ble") && config.ble.enabled {
         warnings.push(missing("ble.enabled", "ble"));
     }
+    if !cfg!(feature = "hass") && config.hass.enabled {
+        warnings.push(
+            "hass.enabled is on, but this build has no `hass` feature (the OpenWrt package \
+             acs-edge-full has it); nothing is announced to Home Assistant"
+                .into(),
+        );
+    }
     if !cfg!(feature = "sources") {
         for source in config.sources.iter().filter(|s| s.enabled) {
             warnings.push(missing(&format!("source '{}'", source.name), "sources"));
@@ -186,6 +195,8 @@ pub struct Config {
     pub models: Vec<ModelSpec>,
     /// `config source` sections, in file order.
     pub sources: Vec<SourceSpec>,
+    /// Home Assistant MQTT discovery.
+    pub hass: Hass,
 }
 
 impl Default for Config {
@@ -232,6 +243,7 @@ impl Config {
         let ble = ble::ble_from(v, named, errors);
         let models = models::models_from(named, errors);
         let sources = sources::sources_from(named);
+        let hass = hass::hass_from(v);
         // Last: an error in a named section is reported before the upstream checks.
         let upstream = sections::upstream_from(v, errors);
         Config {
@@ -246,6 +258,7 @@ impl Config {
             ble,
             models,
             sources,
+            hass,
         }
     }
 }

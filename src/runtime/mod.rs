@@ -7,6 +7,7 @@
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 mod ble;
+mod hass;
 pub mod live_parts;
 mod lora;
 mod marker;
@@ -20,6 +21,7 @@ use crate::api::state::AppState;
 use crate::api::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
+use crate::hass::HassCounters;
 use crate::ingest::mqtt::MqttSource;
 use crate::ingest::stats::IngestStats;
 use crate::ingest::WRITER_QUEUE_CAPACITY;
@@ -37,6 +39,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use writer::WriterSettings;
+
+/// Why an enabled `config hass` would loop back into ingest (`check-config` reports it too).
+pub use hass::loop_error as hass_loop_error;
 
 /// How long sources get to finish the message in hand when the daemon stops.
 const SOURCE_STOP_GRACE: Duration = Duration::from_secs(2);
@@ -179,6 +184,9 @@ fn serve(
         None
     };
 
+    let hass_stats = Arc::new(HassCounters::default());
+    let hass = hass::HassPart::start(&config, &live.bus, &store, &hass_stats)?;
+
     let auth = Arc::new(Auth::new(&auth_settings(&config), Arc::default()));
     let ml = ml::MlPart::start(&config.models, &live.bus, &tx, &store, &ml_stats);
     let mut daemon = Daemon {
@@ -201,6 +209,7 @@ fn serve(
             store,
             ingest: stats,
             ml: ml_stats,
+            hass: hass_stats,
             api: Default::default(),
             started: Instant::now(),
             gateway_id,
@@ -271,6 +280,7 @@ fn serve(
     }
     daemon.tx.close();
     let _ = writer.join();
+    hass.stop();
     daemon.ml.stop();
     live.stop();
     ble.stop();
@@ -397,6 +407,16 @@ impl Daemon {
             log::warn!("config={} {warning}", self.config_path.display());
         }
         let new = loaded.config;
+        // Home Assistant discovery keeps its topics until a restart: they must stay out of the
+        // new ingest filters, and so must the new section's.
+        let running_hass = Config {
+            hass: self.config.hass.clone(),
+            ..new.clone()
+        };
+        if let Some(e) = hass::loop_error(&new).or_else(|| hass::loop_error(&running_hass)) {
+            log::error!("reload refused, keeping the running config: {e}");
+            return;
+        }
         log::set_max_level(new.main.log_level.to_filter());
         let options = store_options(&new);
         let evicted =
@@ -437,6 +457,7 @@ impl Daemon {
                 "main.gateway_id",
             ),
             (new.upstream != old.upstream, "the upstream section"),
+            (new.hass != old.hass, "the hass section"),
         ] {
             if changed {
                 log::warn!("{what} changed; it takes effect on the next restart");

@@ -22,6 +22,7 @@ pub enum Flag {
     LoraFrameDeviceEnabled,
     ModelEnabled,
     SourceEnabled,
+    HassEnabled,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +101,8 @@ pub enum Text {
     ModelOutput,
     ModelThreshold,
     SourceDevicePrefix,
+    HassDiscoveryPrefix,
+    HassBaseTopic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,9 @@
 //! The whole option table: every section in the order `print-config` renders it.
 
 use super::spec::{MultiSectionSpec, OptionSpec, SectionSpec};
-use super::{api, auth, ble, lora, lora_devices, main, model, mqtt, source, store, upstream};
+use super::{
+    api, auth, ble, hass, lora, lora_devices, main, model, mqtt, source, store, upstream,
+};
 
 pub const SECTIONS: &[SectionSpec] = &[
     main::MAIN,
@@ -11,6 +13,7 @@ pub const SECTIONS: &[SectionSpec] = &[
     upstream::UPSTREAM,
     lora::LORA,
     ble::BLE,
+    hass::HASS,
 ];
 
 pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[

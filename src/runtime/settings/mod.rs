@@ -4,6 +4,8 @@
 
 #[cfg(feature = "ble")]
 pub mod ble;
+#[cfg(feature = "hass")]
+pub mod hass;
 #[cfg(feature = "lora")]
 pub mod lora;
 #[cfg(feature = "ml")]
