@@ -36,7 +36,8 @@ pub fn check_config(path: &Path) -> ExitCode {
     }
     let mut errors: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
     if checked.errors.is_empty() {
-        errors.extend(crate::runtime::hass_loop_error(&checked.loaded.config).map(|e| e.to_string()));
+        errors
+            .extend(crate::runtime::hass_loop_error(&checked.loaded.config).map(|e| e.to_string()));
     }
     for (needed, problem) in named_file_problems(&checked.loaded.config) {
         if needed {

@@ -128,7 +128,6 @@ fn origin() -> Value {
     json!({
         "name": "acs-edge",
         "sw_version": env!("CARGO_PKG_VERSION"),
-        "support_url": env!("CARGO_PKG_REPOSITORY"),
     })
 }
 
@@ -183,14 +182,18 @@ mod tests {
 
     #[test]
     fn plain_ids_stay_readable_and_only_hold_what_topics_allow() {
-        assert_eq!(object_id(&["gw1", "dev1", "temperature"]), "gw1_dev1_temperature");
+        assert_eq!(
+            object_id(&["gw1", "dev1", "temperature"]),
+            "gw1_dev1_temperature"
+        );
         assert_eq!(object_id(&["gw-1", "d-2", "co2"]), "gw-1_d-2_co2");
         for id in [
             object_id(&["gw1", "a.b:c", "x"]),
             object_id(&["gw1", "dev1", "switch:0.aenergy.total"]),
         ] {
             assert!(
-                id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                id.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
                 "{id}"
             );
         }

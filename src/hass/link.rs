@@ -64,9 +64,7 @@ impl Link {
             std::thread::Builder::new()
                 .name("hass-mqtt".into())
                 .stack_size(256 * 1024)
-                .spawn(move || {
-                    drive(connection, &tx, &stop, &broker, &ha_status, reconnect_max)
-                })?
+                .spawn(move || drive(connection, &tx, &stop, &broker, &ha_status, reconnect_max))?
         };
         Ok(Link {
             client,
@@ -126,7 +124,9 @@ fn drive(
             }
             // A retained birth message is an old one, delivered because we subscribed.
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                if !p.retain && p.topic == ha_status.as_bytes() && p.payload.trim_ascii() == b"online"
+                if !p.retain
+                    && p.topic == ha_status.as_bytes()
+                    && p.payload.trim_ascii() == b"online"
                 {
                     report(LinkEvent::HomeAssistantOnline);
                 }
@@ -141,7 +141,9 @@ fn drive(
                     report(LinkEvent::Down);
                 }
                 if !logged {
-                    log::warn!("broker={broker} home assistant discovery connection failed, retrying: {e}");
+                    log::warn!(
+                        "broker={broker} home assistant discovery connection failed, retrying: {e}"
+                    );
                     logged = true;
                 }
                 let until = Instant::now() + backoff;

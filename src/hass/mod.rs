@@ -119,11 +119,19 @@ mod with_hass {
         let ours = [
             ("base_topic", format!("{base_topic}/{gateway_id}/+/+")),
             ("base_topic", format!("{base_topic}/{gateway_id}/status")),
-            ("discovery_prefix", format!("{discovery_prefix}/sensor/+/config")),
-            ("discovery_prefix", format!("{discovery_prefix}/binary_sensor/+/config")),
+            (
+                "discovery_prefix",
+                format!("{discovery_prefix}/sensor/+/config"),
+            ),
+            (
+                "discovery_prefix",
+                format!("{discovery_prefix}/binary_sensor/+/config"),
+            ),
         ];
         for (option, topic) in ours {
-            let shown = topic.replace("/+/+", "/<device>/<metric>").replace("/+/", "/<id>/");
+            let shown = topic
+                .replace("/+/+", "/<device>/<metric>")
+                .replace("/+/", "/<id>/");
             if let Some(filter) = filters
                 .iter()
                 .find(|f| crate::ingest::topic::matches_with(f, &topic, any))
@@ -159,10 +167,15 @@ mod with_hass {
             assert_eq!(option, "base_topic");
             assert!(why.contains("zigbee2mqtt/gw/<device>/<metric>"), "{why}");
             let all = filters(&["#"]);
-            assert_eq!(check_loop("x", "ha", "gw", &all).unwrap_err().0, "base_topic");
+            assert_eq!(
+                check_loop("x", "ha", "gw", &all).unwrap_err().0,
+                "base_topic"
+            );
             let ha = filters(&["homeassistant/#"]);
             assert_eq!(
-                check_loop("acs-edge", "homeassistant", "gw", &ha).unwrap_err().0,
+                check_loop("acs-edge", "homeassistant", "gw", &ha)
+                    .unwrap_err()
+                    .0,
                 "discovery_prefix"
             );
         }
@@ -179,8 +192,14 @@ mod with_hass {
                 "+/sensor/+/state",
                 "+/status",
             ]);
-            assert_eq!(check_loop("acs-edge", "homeassistant", "gw", &ingest), Ok(()));
-            assert_eq!(check_loop("acs/edge", "homeassistant", "gw", &ingest), Ok(()));
+            assert_eq!(
+                check_loop("acs-edge", "homeassistant", "gw", &ingest),
+                Ok(())
+            );
+            assert_eq!(
+                check_loop("acs/edge", "homeassistant", "gw", &ingest),
+                Ok(())
+            );
         }
     }
 }

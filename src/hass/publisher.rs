@@ -6,8 +6,10 @@
 //! Never waits: every publish is offered to the client's bounded queue ([`QUEUE`]) without
 //! blocking. A state that does not fit, or that comes while the broker is away, is dropped and
 //! counted; a config that does not fit stays pending and is offered again on the next wake-up
-//! (every [`RETRY`] while some are pending). Memory is bounded by the series known, at most
-//! [`MAX_SERIES`].
+//! (every [`RETRY`] while some are pending). After each (re)connect the latest value of every
+//! series seen since the start goes out again after its config, so a value committed while the
+//! broker was away is not missing for longer than the outage. Memory is bounded by the series
+//! known, at most [`MAX_SERIES`], each with its latest value.
 //!
 //! [`QUEUE`]: super::link::QUEUE
 
@@ -30,11 +32,19 @@ pub const MAX_SERIES: usize = 4096;
 const RETRY: Duration = Duration::from_millis(100);
 const IDLE: Duration = Duration::from_secs(1);
 
-/// A device and its metrics; a metric's flag is set once its config went out on this
-/// connection (or since Home Assistant's last birth message).
+/// A device and its metrics.
 struct DeviceSeries {
     info: DeviceInfo,
-    metrics: HashMap<Arc<str>, bool>,
+    metrics: HashMap<Arc<str>, Series>,
+}
+
+#[derive(Default)]
+struct Series {
+    /// Its config went out on this connection (or since Home Assistant's last birth message).
+    announced: bool,
+    /// The latest committed value since the start, and whether it went out.
+    latest: Option<f64>,
+    latest_sent: bool,
 }
 
 pub struct Publisher {
@@ -44,7 +54,7 @@ pub struct Publisher {
     counters: Arc<HassCounters>,
     stop: async_channel::Receiver<()>,
     devices: HashMap<Arc<str>, DeviceSeries>,
-    /// Series whose config waits for room in the client's queue.
+    /// Series whose config, or latest value, waits for room in the client's queue.
     pending: VecDeque<(Arc<str>, Arc<str>)>,
     gateway_pending: bool,
     series: usize,
@@ -117,9 +127,7 @@ impl Publisher {
                 if self.connected {
                     self.flush_pending();
                 }
-                self.counters
-                    .batches_dropped
-                    .store(bus.dropped(), Relaxed);
+                self.counters.batches_dropped.store(bus.dropped(), Relaxed);
             }
         });
         self.link
@@ -173,8 +181,9 @@ impl Publisher {
     fn announce_all(&mut self) {
         self.pending.clear();
         for (device, entry) in &mut self.devices {
-            for (metric, announced) in &mut entry.metrics {
-                *announced = false;
+            for (metric, series) in &mut entry.metrics {
+                series.announced = false;
+                series.latest_sent = false;
                 self.pending.push_back((device.clone(), metric.clone()));
             }
         }
@@ -189,6 +198,19 @@ impl Publisher {
                 continue;
             }
             self.learn(&reading.device, &reading.metric);
+            let Some(series) = self
+                .devices
+                .get_mut(reading.device.as_str())
+                .and_then(|d| d.metrics.get_mut(reading.metric.as_str()))
+            else {
+                continue;
+            };
+            series.latest = Some(reading.value);
+            series.latest_sent = false;
+            if !series.announced && self.connected {
+                // Pending: its config goes out first, then this value.
+                continue;
+            }
             let published = self.connected
                 && self
                     .link
@@ -200,6 +222,7 @@ impl Publisher {
                         format_value(reading.value),
                     )
                     .is_ok();
+            series.latest_sent = published;
             let counter = if published {
                 &self.counters.states_published
             } else {
@@ -239,7 +262,7 @@ impl Publisher {
         };
         let metric: Arc<str> = Arc::from(metric);
         if let Some(entry) = self.devices.get_mut(&device) {
-            entry.metrics.insert(metric.clone(), false);
+            entry.metrics.insert(metric.clone(), Series::default());
         }
         self.pending.push_back((device, metric));
         self.series += 1;
@@ -270,13 +293,19 @@ impl Publisher {
         }
     }
 
-    /// Offers pending configs to the client until its queue is full.
+    /// Offers pending configs, each followed by its series' latest value, to the client until
+    /// its queue is full.
     fn flush_pending(&mut self) {
         let client = &self.link.client;
         if self.gateway_pending {
             let payload = self.topics.gateway_payload().to_string();
             if client
-                .try_publish(self.topics.gateway_config(), QoS::AtLeastOnce, true, payload)
+                .try_publish(
+                    self.topics.gateway_config(),
+                    QoS::AtLeastOnce,
+                    true,
+                    payload,
+                )
                 .is_err()
             {
                 return;
@@ -289,20 +318,33 @@ impl Publisher {
                 self.pending.pop_front();
                 continue;
             };
-            if entry.metrics.get(&metric) != Some(&false) {
+            let Some(series) = entry.metrics.get_mut(&metric) else {
                 self.pending.pop_front();
                 continue;
+            };
+            if !series.announced {
+                let payload = self.topics.sensor_payload(&device, &metric, &entry.info);
+                let topic = self.topics.sensor_config(&device, &metric);
+                if client
+                    .try_publish(topic, QoS::AtLeastOnce, true, payload.to_string())
+                    .is_err()
+                {
+                    return;
+                }
+                series.announced = true;
+                self.counters.configs_published.fetch_add(1, Relaxed);
             }
-            let payload = self.topics.sensor_payload(&device, &metric, &entry.info);
-            let topic = self.topics.sensor_config(&device, &metric);
-            if client
-                .try_publish(topic, QoS::AtLeastOnce, true, payload.to_string())
-                .is_err()
-            {
-                return;
+            if let Some(value) = series.latest.filter(|_| !series.latest_sent) {
+                let topic = self.topics.state(&device, &metric);
+                if client
+                    .try_publish(topic, QoS::AtMostOnce, true, format_value(value))
+                    .is_err()
+                {
+                    return;
+                }
+                series.latest_sent = true;
+                self.counters.states_published.fetch_add(1, Relaxed);
             }
-            entry.metrics.insert(metric, true);
-            self.counters.configs_published.fetch_add(1, Relaxed);
             self.pending.pop_front();
         }
     }

@@ -199,7 +199,10 @@ mod tests {
     fn every_entry_is_lowercase_and_measured_in_a_unit_or_class() {
         for (key, class) in TABLE {
             assert_eq!(*key, key.to_ascii_lowercase());
-            assert!(class.unit.is_some() || class.device_class.is_some(), "{key}");
+            assert!(
+                class.unit.is_some() || class.device_class.is_some(),
+                "{key}"
+            );
         }
     }
 }

@@ -58,14 +58,19 @@ mod with_hass {
         }
         let filters = ingest_filters(config);
         let gateway_id = config.gateway_id();
-        check_loop(&hass.base_topic, &hass.discovery_prefix, &gateway_id, &filters)
-            .err()
-            .map(|(option, message)| ConfigError::Invalid {
-                line: None,
-                section: "hass",
-                option,
-                message,
-            })
+        check_loop(
+            &hass.base_topic,
+            &hass.discovery_prefix,
+            &gateway_id,
+            &filters,
+        )
+        .err()
+        .map(|(option, message)| ConfigError::Invalid {
+            line: None,
+            section: "hass",
+            option,
+            message,
+        })
     }
 }
 

@@ -18,14 +18,20 @@ pub const HASS: SectionSpec = SectionSpec {
         },
         OptionSpec {
             name: "discovery_prefix",
-            kind: Kind::Text { key: Text::HassDiscoveryPrefix, check: check_topic_levels },
+            kind: Kind::Text {
+                key: Text::HassDiscoveryPrefix,
+                check: check_topic_levels,
+            },
             default: "homeassistant",
             reload: false,
             doc: "Home Assistant's discovery prefix: <prefix>/sensor/<id>/config, <prefix>/status.",
         },
         OptionSpec {
             name: "base_topic",
-            kind: Kind::Text { key: Text::HassBaseTopic, check: check_topic_levels },
+            kind: Kind::Text {
+                key: Text::HassBaseTopic,
+                check: check_topic_levels,
+            },
             default: "acs-edge",
             reload: false,
             doc: "Readings go to <base_topic>/<gateway_id>/<device>/<metric> (retained), the\n\

@@ -1,9 +1,7 @@
 //! The whole option table: every section in the order `print-config` renders it.
 
 use super::spec::{MultiSectionSpec, OptionSpec, SectionSpec};
-use super::{
-    api, auth, ble, hass, lora, lora_devices, main, model, mqtt, source, store, upstream,
-};
+use super::{api, auth, ble, hass, lora, lora_devices, main, model, mqtt, source, store, upstream};
 
 pub const SECTIONS: &[SectionSpec] = &[
     main::MAIN,
