@@ -16,8 +16,10 @@ use serde_json::{json, Value};
 pub struct DeviceInfo {
     /// The name set through the API, else the device id.
     pub name: String,
-    pub model: String,
-    pub manufacturer: Option<String>,
+    /// What the gateway knows of the hardware: how it reaches the gateway.
+    pub model: &'static str,
+    /// The device's `metadata.location`, set through the API.
+    pub suggested_area: Option<String>,
 }
 
 /// The topics one gateway uses, from its settings.
@@ -73,8 +75,8 @@ impl Topics {
             "model": info.model,
             "via_device": self.gateway_identifier(),
         });
-        if let Some(manufacturer) = &info.manufacturer {
-            device_block["manufacturer"] = json!(manufacturer);
+        if let Some(area) = &info.suggested_area {
+            device_block["suggested_area"] = json!(area);
         }
         let mut config = json!({
             "name": metric,
@@ -222,9 +224,9 @@ mod tests {
     #[test]
     fn a_sensor_config_carries_its_class_topics_and_device() {
         let info = DeviceInfo {
-            name: "Kitchen".into(),
-            model: "MQTT device".into(),
-            manufacturer: Some("Acme".into()),
+            name: "Kitchen sensor".into(),
+            model: "MQTT device",
+            suggested_area: Some("kitchen".into()),
         };
         let config = topics().sensor_payload("dev1", "temperature", &info);
         assert_eq!(config["unique_id"], "gw1_dev1_temperature");
@@ -236,7 +238,8 @@ mod tests {
         assert_eq!(config["state_class"], "measurement");
         assert_eq!(config["device"]["identifiers"][0], "acs-edge.gw1.dev1");
         assert_eq!(config["device"]["via_device"], "acs-edge.gw1");
-        assert_eq!(config["device"]["manufacturer"], "Acme");
+        assert_eq!(config["device"]["suggested_area"], "kitchen");
+        assert_eq!(config["device"]["name"], "Kitchen sensor");
         assert_eq!(
             topics().sensor_config("dev1", "temperature"),
             "homeassistant/sensor/gw1_dev1_temperature/config"

@@ -17,7 +17,7 @@ use super::discovery::{DeviceInfo, Topics};
 use super::link::{Link, LinkEvent};
 use super::HassCounters;
 use crate::bus::{LiveEvent, Subscription};
-use crate::model::Reading;
+use crate::model::{Reading, Transport};
 use crate::store::SharedStore;
 use rumqttc::v5::mqttbytes::QoS;
 use smol::future;
@@ -269,27 +269,24 @@ impl Publisher {
         self.counters.series.store(self.series as u64, Relaxed);
     }
 
-    /// The device block's facts: the registry's name, and `model` / `manufacturer` from its
-    /// metadata when the user set them (else the transport names the model).
+    /// The device block's facts: the registry's name and location, and the transport.
     fn device_info(&self, device: &str) -> DeviceInfo {
         let found = self.store.lock().device(device).ok().flatten();
-        let text = |key: &str| {
-            found
-                .as_ref()
-                .and_then(|d| d.metadata.get(key))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
+        let Some(found) = found else {
+            return DeviceInfo {
+                name: device.to_owned(),
+                model: model_of(Transport::Mqtt),
+                suggested_area: None,
+            };
         };
         DeviceInfo {
-            name: found
-                .as_ref()
-                .and_then(|d| d.name.clone())
-                .unwrap_or_else(|| device.to_owned()),
-            model: text("model").unwrap_or_else(|| {
-                let transport = found.as_ref().map_or("mqtt", |d| d.transport.as_str());
-                format!("{} device", transport.to_ascii_uppercase())
-            }),
-            manufacturer: text("manufacturer"),
+            name: found.name.unwrap_or_else(|| device.to_owned()),
+            model: model_of(found.transport),
+            suggested_area: found
+                .metadata
+                .get("location")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
         }
     }
 
@@ -347,6 +344,14 @@ impl Publisher {
             }
             self.pending.pop_front();
         }
+    }
+}
+
+fn model_of(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Mqtt => "MQTT device",
+        Transport::Ble => "Bluetooth LE device",
+        Transport::Lora => "LoRa device",
     }
 }
 
