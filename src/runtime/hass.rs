@@ -10,7 +10,7 @@ pub use without_hass::*;
 #[cfg(feature = "hass")]
 mod with_hass {
     use crate::bus::Bus;
-    use crate::config::{Config, ConfigError};
+    use crate::config::{Config, ConfigError, Hass as HassSection};
     use crate::hass::{check_loop, Hass, HassCounters};
     use crate::runtime::settings::{hass::hass_settings, ingest_filters};
     use crate::runtime::StartError;
@@ -30,7 +30,7 @@ mod with_hass {
             if !config.hass.enabled {
                 return Ok(HassPart(None));
             }
-            if let Some(e) = loop_error(config) {
+            if let Some(e) = loop_error(&config.hass, config) {
                 return Err(StartError::Config(e));
             }
             let hass = Hass::start(&hass_settings(config), bus, store.clone(), counters.clone())
@@ -49,10 +49,9 @@ mod with_hass {
         }
     }
 
-    /// Why an enabled `config hass` would feed its own messages back into ingest, as the
-    /// config error that names the option.
-    pub fn loop_error(config: &Config) -> Option<ConfigError> {
-        let hass = &config.hass;
+    /// Why an enabled `hass` section would feed its own messages back into the ingest filters
+    /// of `config`, as the config error that names the option.
+    pub fn loop_error(hass: &HassSection, config: &Config) -> Option<ConfigError> {
         if !hass.enabled {
             return None;
         }
@@ -77,7 +76,7 @@ mod with_hass {
 #[cfg(not(feature = "hass"))]
 mod without_hass {
     use crate::bus::Bus;
-    use crate::config::{Config, ConfigError};
+    use crate::config::{Config, ConfigError, Hass};
     use crate::hass::HassCounters;
     use crate::runtime::StartError;
     use crate::store::SharedStore;
@@ -99,7 +98,7 @@ mod without_hass {
         pub fn stop(self) {}
     }
 
-    pub fn loop_error(_config: &Config) -> Option<ConfigError> {
+    pub fn loop_error(_hass: &Hass, _config: &Config) -> Option<ConfigError> {
         None
     }
 }

@@ -409,11 +409,9 @@ impl Daemon {
         let new = loaded.config;
         // Home Assistant discovery keeps its topics until a restart: they must stay out of the
         // new ingest filters, and so must the new section's.
-        let running_hass = Config {
-            hass: self.config.hass.clone(),
-            ..new.clone()
-        };
-        if let Some(e) = hass::loop_error(&new).or_else(|| hass::loop_error(&running_hass)) {
+        let looping =
+            hass::loop_error(&new.hass, &new).or_else(|| hass::loop_error(&self.config.hass, &new));
+        if let Some(e) = looping {
             log::error!("reload refused, keeping the running config: {e}");
             return;
         }
