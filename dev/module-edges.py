@@ -25,7 +25,7 @@ LAYERS = [
     ["store"],
     ["ingest"],
     ["bus"],
-    ["rules", "ml"],
+    ["rules", "ml", "hass"],
     ["sync"],
     ["api"],
     ["runtime"],

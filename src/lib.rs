@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod hass;
 pub mod hex;
 pub mod ingest;
 pub mod logging;
@@ -31,6 +32,8 @@ pub const BUILD_FEATURES: &[&str] = &[
     "ble",
     #[cfg(feature = "influxdb")]
     "influxdb",
+    #[cfg(feature = "hass")]
+    "hass",
     #[cfg(feature = "lora")]
     "lora",
     #[cfg(feature = "ml")]

@@ -1,5 +1,5 @@
 //! `GET /api/v1/health`: assembled from the snapshots each part takes of its own counters
-//! (ingest, auth, ml, the HTTP server, bus, rules, WebSocket hub, store, upstream sync), plus
+//! (ingest, auth, ml, Home Assistant discovery, the HTTP server, bus, rules, WebSocket hub, store, upstream sync), plus
 //! the API's own request counters ([`super::state::ApiCounters`]).
 //!
 //! `status` is `degraded`, with `reasons`, while the MQTT broker is unreachable (past a grace
@@ -41,6 +41,7 @@ struct Counters {
     lora: LoraSnapshot,
     ble: BleSnapshot,
     ml: MlSnapshot,
+    hass: crate::hass::HassSnapshot,
 }
 
 #[derive(Serialize)]
@@ -113,6 +114,7 @@ pub(super) fn health(state: &AppState) -> Result<JsonResponse, ApiError> {
                 lora: ingest.lora.snapshot(),
                 ble: ingest.ble.snapshot(),
                 ml: state.ml.snapshot(),
+                hass: state.hass.snapshot(),
             },
             bus: state.bus.as_ref().map(|b| b.stats()),
             automation: state.automation.as_ref().map(|a| a.stats()),

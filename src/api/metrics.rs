@@ -52,6 +52,7 @@ const GAUGES: &[&str] = &[
     "api_connections_active",
     "lora_gateways_last_stat_",
     "ml_models_loaded",
+    "hass_series",
     "bus_subscribers",
     "automation_rules",
     "ws_clients",

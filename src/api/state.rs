@@ -15,6 +15,7 @@ pub struct AppState {
     /// Counters of the parts that health reports (the others answer for themselves below).
     pub ingest: Arc<IngestStats>,
     pub ml: Arc<MlCounters>,
+    pub hass: Arc<crate::hass::HassCounters>,
     pub api: ApiCounters,
     pub started: Instant,
     pub gateway_id: String,

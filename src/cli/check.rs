@@ -35,6 +35,11 @@ pub fn check_config(path: &Path) -> ExitCode {
         eprintln!("warning: {warning}");
     }
     let mut errors: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+    let config = &checked.loaded.config;
+    if checked.errors.is_empty() {
+        let looping = crate::runtime::hass_loop_error(&config.hass, config);
+        errors.extend(looping.map(|e| e.to_string()));
+    }
     for (needed, problem) in named_file_problems(&checked.loaded.config) {
         if needed {
             errors.push(problem);

@@ -20,6 +20,7 @@
 mod ble;
 pub mod edit;
 mod error;
+mod hass;
 mod influxdb;
 mod instances;
 mod lora_devices;
@@ -38,6 +39,7 @@ use std::path::Path;
 
 pub use ble::{format_mac, Ble, BleDevice};
 pub use error::ConfigError;
+pub use hass::Hass;
 pub use influxdb::Influxdb;
 use instances::{parse_instance, Instance};
 pub use instances::{ApiToken, Auth, User, MAX_INSTANCE_NAME};
@@ -168,6 +170,9 @@ fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
     if !cfg!(feature = "influxdb") && config.influxdb.enabled {
         warnings.push(missing("influxdb.enabled", "influxdb"));
     }
+    if !cfg!(feature = "hass") && config.hass.enabled {
+        warnings.push(missing("hass.enabled", "hass"));
+    }
     if !cfg!(feature = "sources") {
         for source in config.sources.iter().filter(|s| s.enabled) {
             warnings.push(missing(&format!("source '{}'", source.name), "sources"));
@@ -194,6 +199,8 @@ pub struct Config {
     pub models: Vec<ModelSpec>,
     /// `config source` sections, in file order.
     pub sources: Vec<SourceSpec>,
+    /// Home Assistant MQTT discovery.
+    pub hass: Hass,
 }
 
 impl Default for Config {
@@ -240,6 +247,7 @@ impl Config {
         let ble = ble::ble_from(v, named, errors);
         let models = models::models_from(named, errors);
         let sources = sources::sources_from(named);
+        let hass = hass::hass_from(v);
         // Last: an error in a named section is reported before the upstream checks.
         let upstream = sections::upstream_from(v, errors);
         let influxdb = influxdb::influxdb_from(v, errors);
@@ -256,6 +264,7 @@ impl Config {
             ble,
             models,
             sources,
+            hass,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! thread runs a smol executor for the daemon's own timers (age eviction) and signal handling.
 
 mod ble;
+mod hass;
 #[cfg(feature = "influxdb")]
 mod influxdb;
 pub mod live_parts;
@@ -22,6 +23,7 @@ use crate::api::state::AppState;
 use crate::api::HttpServer;
 use crate::auth::Auth;
 use crate::config::{self, Config};
+use crate::hass::HassCounters;
 use crate::ingest::mqtt::MqttSource;
 use crate::ingest::stats::IngestStats;
 use crate::ingest::WRITER_QUEUE_CAPACITY;
@@ -39,6 +41,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use writer::WriterSettings;
+
+/// Why an enabled `config hass` would loop back into ingest (`check-config` reports it too).
+pub use hass::loop_error as hass_loop_error;
 
 /// How long sources get to finish the message in hand when the daemon stops.
 const SOURCE_STOP_GRACE: Duration = Duration::from_secs(2);
@@ -186,6 +191,9 @@ fn serve(
     #[cfg(feature = "influxdb")]
     let influxdb = influxdb::InfluxPart::start(&config, &store, &live.bus)?;
 
+    let hass_stats = Arc::new(HassCounters::default());
+    let hass = hass::HassPart::start(&config, &live.bus, &store, &hass_stats)?;
+
     let auth = Arc::new(Auth::new(&auth_settings(&config), Arc::default()));
     let ml = ml::MlPart::start(&config.models, &live.bus, &tx, &store, &ml_stats);
     let mut daemon = Daemon {
@@ -208,6 +216,7 @@ fn serve(
             store,
             ingest: stats,
             ml: ml_stats,
+            hass: hass_stats,
             api: Default::default(),
             started: Instant::now(),
             gateway_id,
@@ -282,6 +291,7 @@ fn serve(
     influxdb.stop(grace_left());
     daemon.tx.close();
     let _ = writer.join();
+    hass.stop();
     daemon.ml.stop();
     live.stop();
     ble.stop();
@@ -408,6 +418,14 @@ impl Daemon {
             log::warn!("config={} {warning}", self.config_path.display());
         }
         let new = loaded.config;
+        // Home Assistant discovery keeps its topics until a restart: they must stay out of the
+        // new ingest filters, and so must the new section's.
+        let looping =
+            hass::loop_error(&new.hass, &new).or_else(|| hass::loop_error(&self.config.hass, &new));
+        if let Some(e) = looping {
+            log::error!("reload refused, keeping the running config: {e}");
+            return;
+        }
         log::set_max_level(new.main.log_level.to_filter());
         let options = store_options(&new);
         let evicted =
@@ -450,6 +468,7 @@ impl Daemon {
             (new.upstream != old.upstream, "the upstream section"),
             #[cfg(feature = "influxdb")]
             (new.influxdb != old.influxdb, "the influxdb section"),
+            (new.hass != old.hass, "the hass section"),
         ] {
             if changed {
                 log::warn!("{what} changed; it takes effect on the next restart");

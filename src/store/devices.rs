@@ -1,7 +1,7 @@
 //! The device registry: one row per device of any transport. Devices are created by the write
 //! path (first reading or status); the API may rename, disable or annotate them.
 
-use rusqlite::{params, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{Ctx, Store, StoreError};
@@ -64,6 +64,33 @@ impl Store {
             .ctx("devices")?;
         let rows = stmt.query_map([], from_row).ctx("devices")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("devices")
+    }
+
+    /// The `(device, metric)` series that hold readings, by registry ids, at most `limit`: one
+    /// index seek per series (the walk of the age eviction), not a scan of the rows.
+    pub fn series(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let mut next = self
+            .conn
+            .prepare_cached(
+                "SELECT device_id, metric_id FROM readings WHERE (device_id, metric_id) > (?1, ?2) \
+                 ORDER BY device_id, metric_id LIMIT 1",
+            )
+            .ctx("series")?;
+        let mut from = (i64::MIN, i64::MIN);
+        let mut series = Vec::new();
+        while series.len() < limit {
+            let pair: Option<(i64, i64)> = next
+                .query_row(params![from.0, from.1], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .ctx("series")?;
+            let Some(pair) = pair else { break };
+            from = pair;
+            let device = self.st.device_keys.get(&pair.0);
+            if let (Some(device), Some(metric)) = (device, self.st.metric_names.get(&pair.1)) {
+                series.push((device.clone(), metric.clone()));
+            }
+        }
+        Ok(series)
     }
 
     /// One device by its id string.

@@ -31,6 +31,9 @@ mod ble_scan;
 #[cfg(feature = "ble")]
 mod decode_ble;
 
+#[cfg(feature = "hass")]
+mod hass;
+
 #[cfg(feature = "lora")]
 mod decode_lora;
 #[cfg(feature = "lora")]

@@ -23,6 +23,7 @@ pub enum Flag {
     ModelEnabled,
     SourceEnabled,
     InfluxdbEnabled,
+    HassEnabled,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +113,8 @@ pub enum Text {
     InfluxdbUsername,
     InfluxdbPassword,
     InfluxdbCaFile,
+    HassDiscoveryPrefix,
+    HassBaseTopic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod ble;
 pub mod check;
+pub mod hass;
 pub mod influxdb;
 pub mod keys;
 pub mod lora;

@@ -2,7 +2,7 @@
 
 use super::spec::{MultiSectionSpec, OptionSpec, SectionSpec};
 use super::{
-    api, auth, ble, influxdb, lora, lora_devices, main, model, mqtt, source, store, upstream,
+    api, auth, ble, hass, influxdb, lora, lora_devices, main, model, mqtt, source, store, upstream,
 };
 
 pub const SECTIONS: &[SectionSpec] = &[
@@ -14,6 +14,7 @@ pub const SECTIONS: &[SectionSpec] = &[
     influxdb::INFLUXDB,
     lora::LORA,
     ble::BLE,
+    hass::HASS,
 ];
 
 pub const MULTI_SECTIONS: &[MultiSectionSpec] = &[

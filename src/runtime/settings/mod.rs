@@ -4,6 +4,8 @@
 
 #[cfg(feature = "ble")]
 pub mod ble;
+#[cfg(feature = "hass")]
+pub mod hass;
 #[cfg(feature = "influxdb")]
 pub mod influxdb;
 #[cfg(feature = "lora")]

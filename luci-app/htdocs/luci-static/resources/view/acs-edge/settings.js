@@ -65,6 +65,15 @@ function validateDevicePrefix(sectionId, value) {
 	return _('Up to 32 letters, digits, or _ - . :');
 }
 
+// Topic levels to publish under (hass.discovery_prefix, hass.base_topic): no wildcards, no
+// empty level, not a $ topic.
+function validateTopicLevels(sectionId, value) {
+	if (value == '' || value.length > 128 || value.charAt(0) == '$' || /[+#]/.test(value) ||
+	    value.split('/').indexOf('') >= 0)
+		return _('Topic levels without wildcards (+ #), \'$\' or an empty level.');
+	return true;
+}
+
 function validateUpstreamTopic(sectionId, value) {
 	if (value === '' || /[+#]/.test(value))
 		return _('A topic without the wildcards + or #');
@@ -417,6 +426,21 @@ return view.extend({
 			_('Put in front of every device id from this source, for example z2m.'), '');
 		o.placeholder = 'z2m.';
 		o.validate = validateDevicePrefix;
+
+		// Home Assistant discovery on the ingest broker
+		s = m.section(form.NamedSection, 'hass', 'hass', _('Home Assistant'),
+			_('Announce every device and metric to Home Assistant (MQTT discovery on the MQTT ingest broker) and publish ' +
+			  'their readings. Needs the acs-edge-full package. Every option needs a restart.'));
+		s.addremove = false;
+		s.tab('hass', _('Discovery'));
+		opt(s, 'hass', form.Flag, 'enabled', _('Announce sensors to Home Assistant'), null, '0');
+		o = opt(s, 'hass', form.Value, 'discovery_prefix', _('Discovery prefix'),
+			_('Home Assistant\'s discovery prefix (its MQTT integration\'s setting).'), 'homeassistant');
+		o.validate = validateTopicLevels;
+		o = opt(s, 'hass', form.Value, 'base_topic', _('Base topic'),
+			_('Readings go to <base topic>/<gateway id>/<device>/<metric>, the gateway\'s status to <base topic>/<gateway id>/status. ' +
+			  'It must not be inside an ingest topic filter.'), 'acs-edge');
+		o.validate = validateTopicLevels;
 
 		// lora
 		s = m.section(form.NamedSection, 'lora', 'lora', _('LoRa'),
