@@ -29,6 +29,8 @@ pub mod timestamp;
 pub const BUILD_FEATURES: &[&str] = &[
     #[cfg(feature = "ble")]
     "ble",
+    #[cfg(feature = "healthcheck")]
+    "healthcheck",
     #[cfg(feature = "lora")]
     "lora",
     #[cfg(feature = "ml")]
