@@ -189,12 +189,13 @@ fi # not --container
 
 # --- the container image ---------------------------------------------------------------------
 # Flags for `podman run` on this machine, found by trying: some hosts need runc (crun refuses
-# cgroup v1/v2 hybrid mounts) and limits no higher than the host's (podman asks for more than
-# root may set without CAP_SYS_RESOURCE). Empty where the defaults work.
+# cgroup v1/v2 hybrid mounts) and explicit limits (podman asks for more open files and
+# processes than root may set without CAP_SYS_RESOURCE). 4096 of each is plenty for the
+# daemon (api.max_connections is at most 1024). Empty where the defaults work.
 podman_run_flags() {
     local image=$1 out
     if out=$(podman run --rm "$image" --version 2>&1); then echo; return 0; fi
-    local flags="--ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=$(ulimit -Hu):$(ulimit -Hu)"
+    local flags="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"
     command -v runc >/dev/null && flags="--runtime runc $flags"
     # shellcheck disable=SC2086
     if podman run --rm $flags "$image" --version >/dev/null 2>&1; then
@@ -222,7 +223,7 @@ container_checks() {
         return 0
     fi
     # shellcheck disable=SC2086
-    version=$(podman run --rm $flags "$image" --version 2>&1)
+    version=$(podman run --rm $flags "$image" --version 2>/dev/null)
     run "image: --version in the container names the static x86_64 build with healthcheck" \
         bash -c '[[ $1 == "acs-edge "*x86_64-unknown-linux-musl*healthcheck* ]] || { echo "$1"; exit 1; }' _ "$version"
 
@@ -236,6 +237,12 @@ container_checks() {
         "$DEPLOY/container/acs-edge.conf" >"$cfg/acs-edge.conf"
     chown -R 65532:65532 "$tmp/container"
     chmod 0640 "$cfg/acs-edge.conf"
+    # An API token, made by the image's binary as its own user in the mounted config.
+    # shellcheck disable=SC2086
+    token=$(podman run --rm $flags -v "$cfg:/etc/acs-edge" "$image" \
+        token create deploy_test --config /etc/acs-edge/acs-edge.conf 2>/dev/null)
+    run "image: acs-edge token create writes the mounted config as uid 65532" \
+        bash -c '[[ $1 =~ ^[0-9a-f]{64}$ ]] && [ "$(stat -c %u "$2")" = 65532 ] || { echo "token=$1"; ls -ln "$(dirname "$2")"; exit 1; }' _ "$token" "$cfg/acs-edge.conf"
     container=acs-edge-test-$$
     # shellcheck disable=SC2086
     if ! podman run -d --name "$container" $flags --network host \
@@ -255,7 +262,10 @@ container_checks() {
         echo "$out" | sed 's/^/     /'
     fi
     mosquitto_pub -h 127.0.0.1 -p "$broker" -t acs/box1/telemetry -m '{"temperature": 21.5}' 2>/dev/null
-    run "image: the store is created in the mounted directory" wait_for 10 test -s "$data/store.db"
+    run "image: a published reading is stored and served by the API" \
+        wait_for 15 bash -c 'curl -fsS -H "Authorization: Bearer $2" "http://127.0.0.1:$1/api/v1/telemetry?device=box1" |
+            grep -q "\"value\":21.5"' _ "$api" "$token"
+    run "image: the store is in the mounted directory" test -s "$data/store.db"
     run "image: podman stop (SIGTERM) ends the daemon cleanly within its 15 s" \
         bash -c 'podman stop -t 15 "$1" >/dev/null && code=$(podman inspect --format "{{.State.ExitCode}}" "$1") &&
             [ "$code" = 0 ] || { echo "exit code ${code:-?}"; podman logs "$1" | tail -20; exit 1; }' _ "$container"
