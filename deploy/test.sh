@@ -22,7 +22,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEPLOY=$ROOT/deploy
-cd "$ROOT"
+cd "$ROOT" || exit 1
 want_container=0
 [ "${1:-}" = --container ] && want_container=1
 
@@ -200,7 +200,7 @@ podman_run_flags() {
     # shellcheck disable=SC2086
     if podman run --rm $flags "$image" --version >/dev/null 2>&1; then
         echo "$flags"
-        echo "     podman run needs '$flags' here; with the defaults: $out" >&2
+        echo "     podman run needs '$flags' here; with the defaults: $(grep -m1 "^Error" <<<"$out")" >&2
         return 0
     fi
     echo "$out" >&2
@@ -208,7 +208,7 @@ podman_run_flags() {
 }
 
 container_checks() {
-    local image=localhost/acs-edge:test flags version api broker cfg data code
+    local image=localhost/acs-edge:test flags version api broker cfg data token
     run "image: deploy/container/build.sh builds FROM scratch" \
         env IMAGE=localhost/acs-edge CONTAINER_TOOL=podman "$DEPLOY/container/build.sh" "$STATIC_BIN"
     podman tag localhost/acs-edge:latest "$image" 2>/dev/null || return 0

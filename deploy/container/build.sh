@@ -24,7 +24,7 @@ case "$desc" in
 esac
 case "$desc" in
     *x86-64*) arch=amd64 ;;
-    *aarch64* | *"ARM aarch64"*) arch=arm64 ;;
+    *aarch64*) arch=arm64 ;;
     *) arch=${ARCH:?build.sh: set ARCH for $desc} ;;
 esac
 arch=${ARCH:-$arch}
