@@ -1,5 +1,5 @@
 # acs-edge: the one entry point. `make run` runs the daemon locally, `make test` runs every test.
-.PHONY: run test lint fmt bench soak check-no-std fuzz clean help test-api-fuzz test-readme
+.PHONY: run test lint fmt bench soak check-no-std fuzz clean help test-api-fuzz test-readme test-deploy test-container
 
 CARGO ?= cargo
 DEV_CONFIG := dev/acs-edge.config
@@ -20,6 +20,8 @@ help:
 	@echo "make apk           OpenWrt 25.12 packages in dist/apk/ with apk-tools 3 (APK=...)"
 	@echo "make test-apk      install, upgrade, remove the .apk packages with the real apk (root)"
 	@echo "make test-luci     LuCI app: JSON, view syntax, ESLint, form/schema contract (part of make test)"
+	@echo "make test-deploy   systemd unit, compose stack, Grafana dashboard vs influxd (part of make test)"
+	@echo "make test-container the FROM scratch image with podman (builds the static x86_64 binary)"
 
 run:
 	@mkdir -p data
@@ -32,6 +34,18 @@ test: lint
 	$(MAKE) check-no-std
 	$(MAKE) test-luci
 	$(MAKE) test-api-fuzz
+	$(MAKE) test-deploy
+
+# deploy/: the systemd unit, the image and the compose stack (docs/SELFHOST.md). test-deploy
+# checks the image too when dist/ has its static binary; test-container builds that first.
+test-deploy:
+	$(CARGO) build -q --all-features --bin acs-edge
+	deploy/test.sh
+
+test-container:
+	$(MAKE) cross TARGET=x86_64 VARIANT=full
+	$(CARGO) build -q --all-features --bin acs-edge
+	deploy/test.sh --container
 
 test-api-fuzz:
 	tests/fuzz-api.sh

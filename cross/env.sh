@@ -5,6 +5,9 @@
 CROSS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$CROSS_DIR/.." && pwd)
 ALL_TARGETS="mips-unknown-linux-musl mipsel-unknown-linux-musl armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl"
+# Not a router: the static binary of the container image and of plain Linux hosts
+# (deploy/); built only when named (`make cross TARGET=x86_64 VARIANT=full`).
+HOST_TARGETS="x86_64-unknown-linux-musl"
 
 # Separate target dir: Debian's cargo must not share fingerprints/host artifacts
 # (build scripts, proc macros in target/release) with rustup's cargo.
@@ -25,7 +28,8 @@ full_triple() {
         mipsel|mipsel-unknown-linux-musl) echo mipsel-unknown-linux-musl ;;
         armv7|arm|armv7-unknown-linux-musleabihf) echo armv7-unknown-linux-musleabihf ;;
         aarch64|arm64|aarch64-unknown-linux-musl) echo aarch64-unknown-linux-musl ;;
-        *) echo "unknown target: $1 (one of: $ALL_TARGETS, or mips mipsel armv7 aarch64)" >&2; return 1 ;;
+        x86_64|amd64|x86_64-unknown-linux-musl) echo x86_64-unknown-linux-musl ;;
+        *) echo "unknown target: $1 (one of: $ALL_TARGETS $HOST_TARGETS, or mips mipsel armv7 aarch64 x86_64)" >&2; return 1 ;;
     esac
 }
 qemu_for() {
@@ -58,7 +62,7 @@ target_rustflags() {
     case "$1" in mips*) f="$f -C relocation-model=static" ;; esac
     echo "$f ${CROSS_RUSTFLAGS:-}"
 }
-for _t in $ALL_TARGETS; do
+for _t in $ALL_TARGETS $HOST_TARGETS; do
     export "CARGO_TARGET_$(triple_env "$_t")_RUSTFLAGS=$(target_rustflags "$_t")"
 done
 unset _t

@@ -20,6 +20,8 @@ enum Command {
     Passwd(String, PathBuf),
     TokenCreate(String, PathBuf),
     TokenRevoke(String, PathBuf),
+    #[cfg(feature = "healthcheck")]
+    Status(PathBuf),
     Version,
     /// `help [COMMAND]`, `COMMAND --help`: the topic, "" for every command.
     Help(String),
@@ -60,6 +62,8 @@ fn parse_args() -> Result<Command, lexopt::Error> {
                 None => Command::CheckConfig(config),
             },
             "print-config" => Command::PrintConfig,
+            #[cfg(feature = "healthcheck")]
+            "status" => Command::Status(config_option(&mut parser, config)?),
             "passwd" => {
                 let user = parser.value()?.string()?;
                 Command::Passwd(user, config_option(&mut parser, config)?)
@@ -198,6 +202,8 @@ fn main() -> ExitCode {
         Command::Passwd(user, path) => cli::passwd(&user, &path),
         Command::TokenCreate(name, path) => cli::token_create(&name, &path),
         Command::TokenRevoke(name, path) => cli::token_revoke(&name, &path),
+        #[cfg(feature = "healthcheck")]
+        Command::Status(path) => cli::status(&path),
         Command::Run(path, options) => match runtime::run_with(&path, options) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -41,6 +41,17 @@ Every section and option with its default and meaning; a starting point for a ne
   acs-edge print-config > /etc/config/acs-edge
 ",
     },
+    #[cfg(feature = "healthcheck")]
+    Entry {
+        topic: "status",
+        usage: "  acs-edge status [--config FILE]    ask the running daemon for its health
+",
+        details: "\
+Prints GET /api/v1/health from the API address in FILE (default /etc/config/acs-edge; a
+wildcard address is asked on loopback). Exit 0 when the daemon reports status ok, 1 when it
+is degraded or does not answer within 5 s. For container health checks.
+",
+    },
     Entry {
         topic: "decode frame",
         usage: "  acs-edge decode frame HEX          decode an acs-proto frame and print its readings as JSON

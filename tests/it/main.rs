@@ -21,6 +21,8 @@ mod readme;
 mod rules;
 #[cfg(feature = "sources")]
 mod sources;
+#[cfg(feature = "healthcheck")]
+mod status;
 mod sync;
 mod websocket;
 
