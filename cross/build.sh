@@ -10,8 +10,9 @@
 # in the same target dir.
 # Knobs (env): CROSS_CARGO_ARGS="--features ble" extra cargo args; CROSS_RUSTFLAGS extra rustc
 # flags; CROSS_PANIC (default immediate-abort: a panic traps at once, without formatting a
-# message, which keeps the default mipsel build inside its 3 MiB budget; `abort` prints the panic
-# message to syslog first, at about 190 KB more; see cross/README.md "Binary size budget");
+# message and without unwind tables, which keeps the default mipsel build inside its 3 MiB
+# budget; `abort` prints the panic message to syslog first, at about 190 KB more, and keeps the
+# unwind tables; see cross/README.md "Binary size budget");
 # CROSS_BUILD_STD (default std, plus panic_abort with CROSS_PANIC=abort); CROSS_STD_FEATURES (default optimize_for_size:
 # std's size-over-speed code paths, and no backtrace support, which a stripped panic=abort
 # binary cannot use anyway; set it empty for std's defaults); CROSS_TARGET_DIR;
@@ -33,10 +34,22 @@ esac
 case "${CROSS_PANIC:-immediate-abort}" in
     immediate-abort)
         export CARGO_PROFILE_RELEASE_PANIC=immediate-abort
-        panic_args=(-Zpanic-immediate-abort) build_std=std ;;
-    abort) panic_args=() build_std=std,panic_abort ;;
+        panic_args=(-Zpanic-immediate-abort) build_std=std no_unwind_tables=1 ;;
+    abort) panic_args=() build_std=std,panic_abort no_unwind_tables= ;;
     *) echo "cross/build.sh: unknown CROSS_PANIC=$CROSS_PANIC (immediate-abort or abort)" >&2; exit 2 ;;
 esac
+
+# With immediate-abort nothing unwinds and nothing prints a backtrace, so the unwind tables
+# (.eh_frame, .eh_frame_hdr: about 210 KB of the default mipsel build) are dead weight: rustc
+# (std included) and the C compiler (SQLite, ring, through cc-rs) leave them out. With
+# CROSS_PANIC=abort (the variant for chasing a panic) they stay.
+if [ -n "$no_unwind_tables" ]; then
+    for t in "${targets[@]}"; do
+        rf=CARGO_TARGET_$(triple_env "$t")_RUSTFLAGS cf=CFLAGS_$(echo "$t" | tr - _)
+        export "$rf=${!rf} -C force-unwind-tables=no"
+        export "$cf=${!cf:-} -fno-unwind-tables -fno-asynchronous-unwind-tables"
+    done
+fi
 
 # one cargo invocation for all targets: cargo pipelines them on both cores
 targs=()

@@ -57,9 +57,12 @@ deb_zigbuild() {
 #  relocation-model=static (mips/mipsel only): zig 0.17 fails to link a static-pie MIPS binary
 #                         with --strip-all (undefined heap.SmpAllocator.alloc in libzigc.a);
 #                         a non-PIE static binary links, and MIPS non-PIC code is smaller.
+#  -T mips-no-pdr.ld      (mips/mipsel only): drop the `.pdr` section, per-function debugger
+#                         records that LLVM always writes on MIPS and lld keeps when stripping
+#                         (about 240 KB of the default mipsel build; see cross/README.md).
 target_rustflags() {
     local f="-C target-feature=+crt-static -C link-self-contained=no"
-    case "$1" in mips*) f="$f -C relocation-model=static" ;; esac
+    case "$1" in mips*) f="$f -C relocation-model=static -C link-arg=-Wl,-T,$CROSS_DIR/mips-no-pdr.ld" ;; esac
     echo "$f ${CROSS_RUSTFLAGS:-}"
 }
 for _t in $ALL_TARGETS $HOST_TARGETS; do
