@@ -224,8 +224,8 @@ container_checks() {
     fi
     # shellcheck disable=SC2086
     version=$(podman run --rm $flags "$image" --version 2>/dev/null)
-    run "image: --version in the container names the static x86_64 build with healthcheck" \
-        bash -c '[[ $1 == "acs-edge "*x86_64-unknown-linux-musl*healthcheck* ]] || { echo "$1"; exit 1; }' _ "$version"
+    run "image: --version in the container names the static x86_64 full build" \
+        bash -c '[[ $1 == "acs-edge "*x86_64-unknown-linux-musl*influxdb* ]] || { echo "$1"; exit 1; }' _ "$version"
 
     # The daemon in the container, on the host's network (no port mapping to depend on), with
     # the config and the store as bind mounts owned by the image's user.

@@ -34,8 +34,6 @@ pub const BUILD_FEATURES: &[&str] = &[
     "influxdb",
     #[cfg(feature = "hass")]
     "hass",
-    #[cfg(feature = "healthcheck")]
-    "healthcheck",
     #[cfg(feature = "lora")]
     "lora",
     #[cfg(feature = "ml")]

@@ -20,7 +20,6 @@ enum Command {
     Passwd(String, PathBuf),
     TokenCreate(String, PathBuf),
     TokenRevoke(String, PathBuf),
-    #[cfg(feature = "healthcheck")]
     Status(PathBuf),
     Version,
     /// `help [COMMAND]`, `COMMAND --help`: the topic, "" for every command.
@@ -62,7 +61,6 @@ fn parse_args() -> Result<Command, lexopt::Error> {
                 None => Command::CheckConfig(config),
             },
             "print-config" => Command::PrintConfig,
-            #[cfg(feature = "healthcheck")]
             "status" => Command::Status(config_option(&mut parser, config)?),
             "passwd" => {
                 let user = parser.value()?.string()?;
@@ -202,7 +200,6 @@ fn main() -> ExitCode {
         Command::Passwd(user, path) => cli::passwd(&user, &path),
         Command::TokenCreate(name, path) => cli::token_create(&name, &path),
         Command::TokenRevoke(name, path) => cli::token_revoke(&name, &path),
-        #[cfg(feature = "healthcheck")]
         Command::Status(path) => cli::status(&path),
         Command::Run(path, options) => match runtime::run_with(&path, options) {
             Ok(()) => ExitCode::SUCCESS,

@@ -41,7 +41,6 @@ Every section and option with its default and meaning; a starting point for a ne
   acs-edge print-config > /etc/config/acs-edge
 ",
     },
-    #[cfg(feature = "healthcheck")]
     Entry {
         topic: "status",
         usage: "  acs-edge status [--config FILE]    ask the running daemon for its health

@@ -12,9 +12,7 @@ pub use credentials::{passwd, token_create, token_revoke};
 
 #[cfg(feature = "ble")]
 pub mod ble;
-#[cfg(feature = "healthcheck")]
 mod status;
-#[cfg(feature = "healthcheck")]
 pub use status::status;
 
 use std::io::Write;

@@ -1,8 +1,7 @@
 //! `acs-edge status [--config FILE]`: asks the running daemon for `GET /api/v1/health` on the
 //! API address of FILE and prints the answer. Exit 0 only when the daemon answers with status
 //! `ok`, 1 otherwise (degraded, no answer, no usable config), so that a container runtime's
-//! HEALTHCHECK can run it in an image without a shell or curl. Built with the Cargo feature
-//! `healthcheck` (in `full`): the default router build keeps its bytes.
+//! HEALTHCHECK can run it in an image without a shell or curl.
 //!
 //! One HTTP/1.1 request to the daemon with deadlines on connect, write and read: a daemon that
 //! hangs makes the probe fail, never hang.

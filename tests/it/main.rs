@@ -21,7 +21,6 @@ mod readme;
 mod rules;
 #[cfg(feature = "sources")]
 mod sources;
-#[cfg(feature = "healthcheck")]
 mod status;
 mod sync;
 mod websocket;
