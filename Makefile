@@ -27,8 +27,8 @@ run:
 	@mkdir -p data
 	$(CARGO) run --features full -- --config $(DEV_CONFIG)
 
-# Tests run with every optional part built in (ble, lora); lint also checks the default build,
-# which is what the router package `acs-edge` ships.
+# Tests run with every optional part built in; lint also checks the default build, which is what
+# the router package `acs-edge` ships, and the build without the default parts.
 test: lint
 	$(CARGO) test --workspace --all-targets --all-features
 	$(MAKE) check-no-std
@@ -43,7 +43,7 @@ test-deploy:
 	deploy/test.sh
 
 test-container:
-	$(MAKE) cross TARGET=x86_64 VARIANT=full
+	$(MAKE) cross TARGET=x86_64
 	$(CARGO) build -q --all-features --bin acs-edge
 	deploy/test.sh --container
 
@@ -59,6 +59,7 @@ lint:
 	python3 dev/module-edges.py >/dev/null || python3 dev/module-edges.py
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --no-default-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

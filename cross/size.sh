@@ -9,8 +9,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
 # Optional Cargo features to cost, one build each (on FEATURE_TARGET) with only that feature
-# (`full` is ble + lora, the acs-edge-full package).
-FEATURES=${FEATURES:-"ble lora sources full"}
+# added to the default ones (`full` is every part but ml, the acs-edge-full package).
+FEATURES=${FEATURES:-"ble lora full"}
+# Default features to cost, one build each without that feature (and one without them all).
+DEFAULT_PARTS=${DEFAULT_PARTS-"sources influxdb hass"}
 FEATURE_TARGET=$(full_triple "${FEATURE_TARGET:-mipsel}")
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
@@ -34,6 +36,17 @@ if [ "${1:-}" != "--tuning" ]; then
             CROSS_NO_DIST=1 CROSS_CARGO_ARGS="--features $f" "$CROSS_DIR/build.sh" "$FEATURE_TARGET" >/dev/null
             b=$(stat -c %s "$CROSS_TARGET_DIR/$FEATURE_TARGET/release/acs-edge")
             printf '| %-10s | %10s | %+10d |\n' "$f" "$b" $((b - base))
+        done
+    fi
+    if [ -n "$DEFAULT_PARTS" ]; then
+        echo; echo "default features on $FEATURE_TARGET: the bytes each adds (the default build without it)"
+        printf '| %-10s | %10s | %10s |\n' feature "bytes w/o" cost
+        for f in $DEFAULT_PARTS "(all)"; do
+            rest=$(for g in $DEFAULT_PARTS; do [ "$g" = "$f" ] || [ "$f" = "(all)" ] || printf '%s,' "$g"; done)
+            CROSS_NO_DIST=1 CROSS_CARGO_ARGS="--no-default-features --features=${rest%,}" \
+                "$CROSS_DIR/build.sh" "$FEATURE_TARGET" >/dev/null
+            b=$(stat -c %s "$CROSS_TARGET_DIR/$FEATURE_TARGET/release/acs-edge")
+            printf '| %-10s | %10s | %+10d |\n' "$f" "$b" $((base - b))
         done
     fi
     exit 0

@@ -16,8 +16,8 @@
 #            mounted config and store: /health from the host, the image's HEALTHCHECK command,
 #            a clean stop on SIGTERM
 # The binary: $ACS_EDGE_BIN, else target/debug/acs-edge (CARGO_TARGET_DIR). The image's
-# binary: $ACS_EDGE_STATIC_BIN, else dist/x86_64-unknown-linux-musl/acs-edge-full (make cross
-# TARGET=x86_64 VARIANT=full).
+# binary: $ACS_EDGE_STATIC_BIN, else dist/x86_64-unknown-linux-musl/acs-edge (make cross
+# TARGET=x86_64).
 # Closing line: "test-deploy: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,7 +27,7 @@ want_container=0
 [ "${1:-}" = --container ] && want_container=1
 
 BIN=${ACS_EDGE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/acs-edge}
-STATIC_BIN=${ACS_EDGE_STATIC_BIN:-$ROOT/dist/x86_64-unknown-linux-musl/acs-edge-full}
+STATIC_BIN=${ACS_EDGE_STATIC_BIN:-$ROOT/dist/x86_64-unknown-linux-musl/acs-edge}
 [ -x "$BIN" ] || { echo "test-deploy: no binary at $BIN (cargo build --all-features)" >&2; exit 1; }
 
 passed=0 failed=0
@@ -224,7 +224,7 @@ container_checks() {
     fi
     # shellcheck disable=SC2086
     version=$(podman run --rm $flags "$image" --version 2>/dev/null)
-    run "image: --version in the container names the static x86_64 full build" \
+    run "image: --version in the container names the static x86_64 build" \
         bash -c '[[ $1 == "acs-edge "*x86_64-unknown-linux-musl*influxdb* ]] || { echo "$1"; exit 1; }' _ "$version"
 
     # The daemon in the container, on the host's network (no port mapping to depend on), with
@@ -284,7 +284,7 @@ if [ -x "$STATIC_BIN" ] || [ $want_container = 1 ]; then
     if ! command -v podman >/dev/null; then
         bad "image: podman is missing (apt-get install podman)"
     elif [ ! -x "$STATIC_BIN" ]; then
-        bad "image: no static binary at $STATIC_BIN (make cross TARGET=x86_64 VARIANT=full)"
+        bad "image: no static binary at $STATIC_BIN (make cross TARGET=x86_64)"
     else
         container_checks
     fi

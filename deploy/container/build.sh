@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/container/build.sh [BINARY]: builds the image `acs-edge` from the static binary
-# BINARY (default: dist/x86_64-unknown-linux-musl/acs-edge-full, from
-# `make cross TARGET=x86_64 VARIANT=full`). Tags: acs-edge:<version> and acs-edge:latest.
+# BINARY (default: dist/x86_64-unknown-linux-musl/acs-edge, from
+# `make cross TARGET=x86_64`). Tags: acs-edge:<version> and acs-edge:latest.
 # Env: CONTAINER_TOOL (default: podman, else docker), IMAGE (default acs-edge), ARCH (the
 # image's architecture, default the binary's: amd64 or arm64).
 # Stages a small context (the binary, the starter config, an empty store directory) instead
@@ -9,12 +9,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-binary=${1:-$root/dist/x86_64-unknown-linux-musl/acs-edge-full}
+binary=${1:-$root/dist/x86_64-unknown-linux-musl/acs-edge}
 image=${IMAGE:-acs-edge}
 tool=${CONTAINER_TOOL:-$(command -v podman || command -v docker || true)}
 [ -n "$tool" ] || { echo "build.sh: no podman or docker (apt-get install podman)" >&2; exit 1; }
 [ -x "$binary" ] || {
-    echo "build.sh: no binary at $binary (make cross TARGET=x86_64 VARIANT=full)" >&2
+    echo "build.sh: no binary at $binary (make cross TARGET=x86_64)" >&2
     exit 1
 }
 desc=$(file -b "$binary")

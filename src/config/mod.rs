@@ -151,9 +151,15 @@ pub fn check(text: &str) -> Result<Checked, ConfigError> {
 /// Cargo feature is not started, and says so here rather than failing the whole daemon.
 fn warn_missing_features(config: &Config, warnings: &mut Vec<String>) {
     let missing = |option: &str, feature: &str| {
+        // The radios are in acs-edge-full only; the other parts are in both packages, so only
+        // a build made with `--no-default-features` lacks them.
+        let packages = match feature {
+            "ble" | "lora" => "the OpenWrt package acs-edge-full has it",
+            _ => "both OpenWrt packages have it",
+        };
         format!(
-            "{option} is on, but this build has no `{feature}` feature (the OpenWrt package \
-             acs-edge-full has it); it does not start"
+            "{option} is on, but this build has no `{feature}` feature ({packages}); it does not \
+             start"
         )
     };
     if !cfg!(feature = "lora") {

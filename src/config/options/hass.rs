@@ -7,7 +7,7 @@ pub const HASS: SectionSpec = SectionSpec {
     name: "hass",
     doc: "Home Assistant MQTT discovery on the mqtt section's broker: a sensor per device and\n\
           metric, with its readings and the gateway's online/offline status. Needs the `hass`\n\
-          feature (acs-edge-full). Changes need a restart.",
+          feature (both packages). Changes need a restart.",
     options: &[
         OptionSpec {
             name: "enabled",

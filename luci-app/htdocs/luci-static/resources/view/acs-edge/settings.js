@@ -320,10 +320,10 @@ return view.extend({
 			_('Cap of the exponential, jittered backoff between connection attempts.'), '60');
 		o.datatype = 'range(1,3600)';
 
-		// influxdb: a second upstream, run by builds with the influxdb feature (acs-edge-full)
+		// influxdb: a second upstream (the influxdb feature, in both packages)
 		s = m.section(form.NamedSection, 'influxdb', 'influxdb', _('InfluxDB'),
 			_('Write every reading to InfluxDB as well, with its own store-and-forward cursor. ' +
-			  'Needs the acs-edge-full package. Every InfluxDB option needs a restart.'));
+			  'Every InfluxDB option needs a restart.'));
 		s.addremove = false;
 		s.tab('server', _('Server'));
 		s.tab('auth', _('Authentication'));
@@ -405,7 +405,7 @@ return view.extend({
 		// sources: home-automation formats on the ingest broker
 		s = m.section(form.TypedSection, 'source', _('Sources'),
 			_('Devices that publish zigbee2mqtt, Tasmota, Shelly (Gen2/Gen3) or ESPHome messages to the MQTT ingest broker; ' +
-			  'their readings are stored like any other. Needs a build with the sources feature (the acs-edge-full package). Applied by a reload.'));
+			  'their readings are stored like any other. Applied by a reload.'));
 		s.anonymous = false;
 		s.addremove = true;
 		s.tab('source', _('Source'));
@@ -430,7 +430,7 @@ return view.extend({
 		// Home Assistant discovery on the ingest broker
 		s = m.section(form.NamedSection, 'hass', 'hass', _('Home Assistant'),
 			_('Announce every device and metric to Home Assistant (MQTT discovery on the MQTT ingest broker) and publish ' +
-			  'their readings. Needs the acs-edge-full package. Every option needs a restart.'));
+			  'their readings. Every option needs a restart.'));
 		s.addremove = false;
 		s.tab('hass', _('Discovery'));
 		opt(s, 'hass', form.Flag, 'enabled', _('Announce sensors to Home Assistant'), null, '0');
