@@ -205,14 +205,16 @@ EOF
 }
 
 # The package descriptions (control `Description:`; continuation lines start with a space).
-ACS_EDGE_DESCRIPTION="Edge daemon for sensor networks: MQTT ingest into a bounded crash-safe
- SQLite ring buffer, REST API and WebSocket events, automation rules, store-and-forward sync to
- the cloud. Static binary; configured in /etc/config/acs-edge. Bluetooth LE and LoRa inputs are
- in the variant acs-edge-full."
+ACS_EDGE_DESCRIPTION="Edge daemon for sensor networks: MQTT ingest (also zigbee2mqtt, Tasmota,
+ Shelly and ESPHome messages) into a bounded crash-safe SQLite ring buffer, REST API and
+ WebSocket events, automation rules, store-and-forward sync to the cloud and to InfluxDB, Home
+ Assistant discovery. Static binary; configured in /etc/config/acs-edge. Bluetooth LE and LoRa
+ inputs are in the variant acs-edge-full."
 ACS_EDGE_FULL_DESCRIPTION="Edge daemon for sensor networks, with every radio: MQTT, Bluetooth LE
  advertisements (BTHome, pvvx, ATC, Ruuvi) and LoRa (Semtech packet forwarder, SX126x/SX127x
  radio, LoRaWAN ABP) ingest into a bounded crash-safe SQLite ring buffer, REST API and WebSocket
- events, automation rules, store-and-forward sync to the cloud. Replaces acs-edge."
+ events, automation rules, store-and-forward sync to the cloud and to InfluxDB, Home Assistant
+ discovery. Replaces acs-edge."
 ACS_EDGE_ML_DESCRIPTION="Edge daemon for sensor networks, with local inference: MQTT ingest into a
  bounded crash-safe SQLite ring buffer, REST API and WebSocket events, automation rules,
  store-and-forward sync, and ONNX models (tract) that score telemetry windows on the router and
