@@ -14,8 +14,7 @@ use super::respond::{error_response, json_response, parse_query, ApiError, List}
 use super::state::AppState;
 use super::{ClientInfo, Reply};
 use crate::auth::Principal;
-use crate::store::{Cursor, Device, Store, TelemetryQuery};
-use crate::timestamp::parse_ms_or_rfc3339;
+use crate::store::{Device, Store};
 use std::sync::atomic::Ordering::Relaxed;
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -128,7 +127,7 @@ fn live_route(
     })
 }
 
-type Json = super::respond::JsonResponse;
+pub(super) type Json = super::respond::JsonResponse;
 
 fn route(
     state: &AppState,
@@ -175,7 +174,7 @@ fn route(
         }
         ["api", "v1", "telemetry"] => {
             get_only()?;
-            telemetry(state, params)
+            super::telemetry::telemetry(state, params)
         }
         // Prometheus' conventional path, beside the API on the same listener.
         ["metrics"] => {
@@ -187,7 +186,7 @@ fn route(
     }
 }
 
-fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
+pub(super) fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
     state.store.lock()
 }
 
@@ -214,47 +213,7 @@ fn get_device(state: &AppState, id: &str) -> Result<Json, ApiError> {
     }
 }
 
-fn telemetry(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {
-    reject_params(
-        params,
-        &["device", "metric", "from", "to", "limit", "cursor"],
-    )?;
-    let time = |name: &str| -> Result<Option<i64>, ApiError> {
-        param(params, name)
-            .map(|v| {
-                parse_ms_or_rfc3339(v).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "'{name}' must be epoch milliseconds or RFC 3339, got {v:?}"
-                    ))
-                })
-            })
-            .transpose()
-    };
-    let after = param(params, "cursor")
-        .map(|c| {
-            Cursor::decode(c)
-                .ok_or_else(|| ApiError::BadRequest(format!("'cursor' {c:?} is not valid")))
-        })
-        .transpose()?;
-    let query = TelemetryQuery {
-        device: param(params, "device").map(str::to_owned),
-        metric: param(params, "metric").map(str::to_owned),
-        from_ms: time("from")?,
-        to_ms: time("to")?,
-        limit: parse_limit(params)?,
-        after,
-    };
-    let page = lock(state).query(&query).map_err(internal)?;
-    Ok(json_response(
-        200,
-        &List {
-            items: page.items,
-            next_cursor: page.next_cursor.map(|c| c.encode()),
-        },
-    ))
-}
-
-fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+pub(super) fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -262,7 +221,7 @@ fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
 }
 
 /// Unknown or repeated parameters are refused: a typo must not silently widen a query.
-fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+pub(super) fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     for (i, (key, _)) in params.iter().enumerate() {
         if !allowed.contains(&key.as_str()) {
             let allowed = if allowed.is_empty() {
@@ -283,7 +242,7 @@ fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), Ap
     Ok(())
 }
 
-fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
+pub(super) fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
     match param(params, "limit") {
         None => Ok(DEFAULT_LIMIT),
         Some(v) => match v.parse::<usize>() {
@@ -295,7 +254,7 @@ fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
     }
 }
 
-fn internal(error: crate::store::StoreError) -> ApiError {
+pub(super) fn internal(error: crate::store::StoreError) -> ApiError {
     log::error!("store query failed: {error}");
     ApiError::Internal("the store could not answer; see the daemon log".into())
 }

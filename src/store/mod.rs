@@ -99,6 +99,7 @@ mod outbox;
 mod query;
 mod reserve;
 mod ring;
+mod rollup;
 mod rules;
 mod schema;
 mod shared;
@@ -115,6 +116,7 @@ pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, Committed};
+pub use rollup::{Agg, RollupCursor, RollupPage, RollupQuery};
 pub use rules::StoredRule;
 pub use shared::SharedStore;
 

@@ -78,13 +78,11 @@ fn the_examples_of_multi_instance_sections_parse_and_the_default_file_has_none()
     for multi in MULTI_SECTIONS {
         let loaded = parse(multi.example).unwrap();
         // A build without the `sources` feature warns that the example source does not run.
-        let surprising = loaded.warnings.iter().any(|w| !w.contains("`sources` feature"));
-        assert!(
-            !surprising,
-            "{}: {:?}",
-            multi.name,
-            loaded.warnings
-        );
+        let surprising = loaded
+            .warnings
+            .iter()
+            .any(|w| !w.contains("`sources` feature"));
+        assert!(!surprising, "{}: {:?}", multi.name, loaded.warnings);
         let auth = &loaded.config.auth;
         let lora = &loaded.config.lora_devices;
         assert_eq!(

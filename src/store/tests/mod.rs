@@ -77,4 +77,5 @@ mod outbox;
 mod query;
 mod ring;
 
+mod rollup;
 mod rules;
