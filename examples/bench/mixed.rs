@@ -27,7 +27,9 @@ fn publish(port: u16, messages: &[(String, String)]) {
             .unwrap();
     }
     let n = messages.len() as u64;
-    let _ = wait_for(Duration::from_secs(600), || acked.load(Ordering::Relaxed) >= n);
+    let _ = wait_for(Duration::from_secs(600), || {
+        acked.load(Ordering::Relaxed) >= n
+    });
     let _ = client.disconnect();
     let _ = driver.join();
 }
@@ -53,7 +55,9 @@ fn broker_qos1(port: u16, messages: &[(String, String)]) -> f64 {
     let n = messages.len() as u64;
     let start = Instant::now();
     publish(port, messages);
-    let _ = wait_for(Duration::from_secs(120), || received.load(Ordering::Relaxed) >= n);
+    let _ = wait_for(Duration::from_secs(120), || {
+        received.load(Ordering::Relaxed) >= n
+    });
     let secs = start.elapsed().as_secs_f64().max(1e-3);
     let _ = sub.disconnect();
     let _ = reader.join();
@@ -66,8 +70,11 @@ fn daemon_qos1(daemon: &Daemon, port: u16, messages: &[(String, String)]) -> f64
     let want = messages.len() as u64 * READINGS_PER_MESSAGE;
     let start = Instant::now();
     publish(port, messages);
-    let _ = wait_for(Duration::from_secs(300), || daemon.committed() - before >= want);
-    (daemon.committed() - before) as f64 / READINGS_PER_MESSAGE as f64
+    let _ = wait_for(Duration::from_secs(300), || {
+        daemon.committed() - before >= want
+    });
+    (daemon.committed() - before) as f64
+        / READINGS_PER_MESSAGE as f64
         / start.elapsed().as_secs_f64().max(1e-3)
 }
 
@@ -92,7 +99,10 @@ fn four_mb(dir: &Path, ingest: usize, rows: &mut Vec<Row>) -> Result<(), String>
     let mut daemon = spec.start()?;
     let ours = daemon_qos1(&daemon, port, &first);
     rows.push(Row::vs(
-        format!("mixed workload: ingest MQTT QoS 1 -> committed, {} readings/msg", READINGS_PER_MESSAGE),
+        format!(
+            "mixed workload: ingest MQTT QoS 1 -> committed, {} readings/msg",
+            READINGS_PER_MESSAGE
+        ),
         ours,
         "msg/s",
         format!("broker-only QoS 1 subscriber, same messages: {broker:.0} msg/s (goal 0.90x)"),
@@ -115,7 +125,8 @@ fn four_mb(dir: &Path, ingest: usize, rows: &mut Vec<Row>) -> Result<(), String>
     daemon.terminate();
     let db = spec.store_path();
     let conn = rusqlite::Connection::open(&db).map_err(|e| e.to_string())?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(|e| e.to_string())?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .map_err(|e| e.to_string())?;
     let stored: i64 = conn
         .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
@@ -150,29 +161,60 @@ fn day_in_process(dir: &Path, background: usize) -> Row {
     let mut day = (0..crate::store::DAY_POINTS as i64).map(|k| {
         let ts = crate::workload::T0 + k * 1000 + rng.jitter(400) + 400;
         let value = (200 + (k / 60) % 50) as f64 / 10.0;
-        (Transport::Mqtt, Reading { device: "day".into(), metric: "t".into(), ts_ms: ts, value })
+        (
+            Transport::Mqtt,
+            Reading {
+                device: "day".into(),
+                metric: "t".into(),
+                ts_ms: ts,
+                value,
+            },
+        )
     });
-    let mut mixed = Workload::new(3).take(background).flat_map(|(topic, payload)| {
-        let device = topic.split('/').nth(1).unwrap().to_owned();
-        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-        let ts = v["ts"].as_i64().unwrap();
-        v.as_object().unwrap().iter().filter(|(k, _)| *k != "ts").map(|(k, x)| {
-            let r = Reading { device: device.clone(), metric: k.clone(), ts_ms: ts, value: x.as_f64().unwrap() };
-            (Transport::Mqtt, r)
-        }).collect::<Vec<_>>()
-    });
+    let mut mixed = Workload::new(3)
+        .take(background)
+        .flat_map(|(topic, payload)| {
+            let device = topic.split('/').nth(1).unwrap().to_owned();
+            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+            let ts = v["ts"].as_i64().unwrap();
+            v.as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| *k != "ts")
+                .map(|(k, x)| {
+                    let r = Reading {
+                        device: device.clone(),
+                        metric: k.clone(),
+                        ts_ms: ts,
+                        value: x.as_f64().unwrap(),
+                    };
+                    (Transport::Mqtt, r)
+                })
+                .collect::<Vec<_>>()
+        });
     loop {
         let mut readings: Vec<_> = day.by_ref().take(1000).collect();
         readings.extend(mixed.by_ref().take(1000));
         if readings.is_empty() {
             break;
         }
-        store.insert_batch(&Batch { readings, statuses: Vec::new() }, 0).expect("insert");
+        store
+            .insert_batch(
+                &Batch {
+                    readings,
+                    statuses: Vec::new(),
+                },
+                0,
+            )
+            .expect("insert");
     }
     let (ms, got) = crate::store::day_query(&store, crate::store::DAY_POINTS);
     drop(store);
     Row::vs(
-        format!("mixed workload: day query (86,400 points) in process, store with {} more readings", background as u64 * READINGS_PER_MESSAGE),
+        format!(
+            "mixed workload: day query (86,400 points) in process, store with {} more readings",
+            background as u64 * READINGS_PER_MESSAGE
+        ),
         ms,
         "ms",
         format!("goal 20 ms ({got} points returned)"),
@@ -188,7 +230,10 @@ fn rollup(dir: &Path, days: u64) -> Result<Row, String> {
     spec.max_age_days = Some(0);
     let daemon = spec.start()?;
     // Ends an hour before now: the daemon refuses readings far in the future.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let start = (now - days as i64 * 86_400_000) / 3_600_000 * 3_600_000 - 3_600_000;
     let n = days * 1440;
     let messages: Vec<(String, String)> = one_series(start, n, 60_000, 11)
@@ -197,7 +242,9 @@ fn rollup(dir: &Path, days: u64) -> Result<Row, String> {
         .collect();
     publish(port, &messages);
     wait_for(Duration::from_secs(300), || daemon.committed() >= n)?;
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
     let url = daemon.url(&format!(
         "/api/v1/telemetry?device=roll&metric=temperature&from={}&to={}&step=3600&agg=mean&limit=10000",
         start - 3_600_000,
@@ -231,7 +278,10 @@ fn rollup(dir: &Path, days: u64) -> Result<Row, String> {
 pub fn bench(work: &Path, ingest: usize, background: usize, days: u64) -> Vec<Row> {
     let dir = work.join("mixed");
     std::fs::create_dir_all(&dir).unwrap();
-    println!("  {} series: {DEVICES} devices x {METRICS} metrics", DEVICES * METRICS);
+    println!(
+        "  {} series: {DEVICES} devices x {METRICS} metrics",
+        DEVICES * METRICS
+    );
     let mut rows = Vec::new();
     if let Err(e) = four_mb(&dir, ingest, &mut rows) {
         rows.push(Row::skipped("mixed workload on a 4 MB daemon store", e));

@@ -15,6 +15,11 @@ use crate::timestamp::parse_ms_or_rfc3339;
 /// The largest step, in seconds: 366 days.
 pub const MAX_STEP_S: i64 = 366 * 86_400;
 
+/// The one message for a rollup's `step`, `agg`, `device` or `metric` being off: a static
+/// text costs the build less than one formatted message per case.
+const ROLLUP_USAGE: &str = "a rollup needs 'step' (whole seconds, 1 to 31622400), 'agg' (mean, \
+                            min, max, count or last), 'device' and 'metric'";
+
 pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {
     reject_params(
         params,
@@ -26,7 +31,7 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
         param(params, name)
             .map(|v| {
                 parse_ms_or_rfc3339(v).ok_or_else(|| {
-                    bad(format!(
+                    ApiError::BadRequest(format!(
                         "'{name}' must be epoch milliseconds or RFC 3339, got {v:?}"
                     ))
                 })
@@ -37,80 +42,67 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
     let device = param(params, "device").map(str::to_owned);
     let metric = param(params, "metric").map(str::to_owned);
     let cursor = param(params, "cursor");
-    let rollup = match (param(params, "step"), param(params, "agg")) {
-        (None, None) => None,
-        (Some(step), Some(agg)) => Some((step, agg)),
-        _ => return Err(bad("'step' and 'agg' go together".into())),
+    // A cursor of the other mode (or of another step) would resume at a wrong place.
+    let bad_cursor = |c: &str| {
+        ApiError::BadRequest(format!(
+            "'cursor' {c:?} is not a next_cursor of this query (readings, or a rollup of this step)"
+        ))
     };
-    let Some((step, agg)) = rollup else {
-        let after = cursor
-            .map(|c| {
-                Cursor::decode(c).ok_or_else(|| {
-                    let why = if RollupCursor::decode(c).is_some() {
-                        "is a rollup cursor: pass its step and agg"
-                    } else {
-                        "is not valid"
-                    };
-                    bad(format!("'cursor' {c:?} {why}"))
-                })
-            })
-            .transpose()?;
-        let query = TelemetryQuery {
-            device,
-            metric,
-            from_ms,
-            to_ms,
-            limit,
-            after,
-        };
-        let page = lock(state).query(&query).map_err(internal)?;
-        return Ok(list(page.items, page.next_cursor.map(|c| c.encode())));
-    };
-    let step_ms = match step.parse::<i64>() {
-        Ok(s) if (1..=MAX_STEP_S).contains(&s) => s * 1000,
-        _ => {
-            return Err(bad(format!(
-                "'step' must be whole seconds 1..={MAX_STEP_S}, got {step:?}"
-            )))
+    let (items, next) = match (param(params, "step"), param(params, "agg")) {
+        (None, None) => {
+            let after = match cursor {
+                Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad_cursor(c))?),
+                None => None,
+            };
+            let query = TelemetryQuery {
+                device,
+                metric,
+                from_ms,
+                to_ms,
+                limit,
+                after,
+            };
+            let page = lock(state).query(&query).map_err(internal)?;
+            (page.items, page.next_cursor.map(|c| c.encode()))
+        }
+        (step, agg) => {
+            let usage = || ApiError::BadRequest(ROLLUP_USAGE.into());
+            let step_s = step.and_then(|s| s.parse::<i64>().ok());
+            let step_ms = step_s
+                .filter(|s| matches!(s, 1..=MAX_STEP_S))
+                .ok_or_else(usage)?
+                * 1000;
+            let agg = agg.and_then(Agg::parse).ok_or_else(usage)?;
+            let (Some(device), Some(metric)) = (device, metric) else {
+                return Err(usage());
+            };
+            let after = match cursor {
+                Some(c) => Some(
+                    RollupCursor::decode(c)
+                        .filter(|rc| rc.step_ms == step_ms)
+                        .ok_or_else(|| bad_cursor(c))?,
+                ),
+                None => None,
+            };
+            let query = RollupQuery {
+                device,
+                metric,
+                from_ms,
+                to_ms,
+                step_ms,
+                agg,
+                limit,
+                after,
+            };
+            let page = lock(state).rollup(&query).map_err(internal)?;
+            (page.items, page.next_cursor.map(|c| c.encode()))
         }
     };
-    let agg = Agg::parse(agg).ok_or_else(|| {
-        bad(format!(
-            "'agg' must be mean, min, max, count or last, got {agg:?}"
-        ))
-    })?;
-    let (Some(device), Some(metric)) = (device, metric) else {
-        return Err(bad(
-            "a rollup is of one series: 'device' and 'metric' are required".into(),
-        ));
-    };
-    let after = cursor
-        .map(|c| match RollupCursor::decode(c) {
-            Some(rc) if rc.step_ms == step_ms => Ok(rc),
-            _ => Err(bad(format!(
-                "'cursor' {c:?} is not the next_cursor of a rollup with step={}",
-                step_ms / 1000
-            ))),
-        })
-        .transpose()?;
-    let query = RollupQuery {
-        device,
-        metric,
-        from_ms,
-        to_ms,
-        step_ms,
-        agg,
-        limit,
-        after,
-    };
-    let page = lock(state).rollup(&query).map_err(internal)?;
-    Ok(list(page.items, page.next_cursor.map(|c| c.encode())))
-}
-
-fn list<T: serde::Serialize>(items: Vec<T>, next_cursor: Option<String>) -> Json {
-    json_response(200, &List { items, next_cursor })
-}
-
-fn bad(message: String) -> ApiError {
-    ApiError::BadRequest(message)
+    Ok(json_response(
+        200,
+        &List {
+            items,
+            next_cursor: next,
+        },
+    ))
 }

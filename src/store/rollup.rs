@@ -1,27 +1,27 @@
 //! Rollups: one aggregate (mean, min, max, count, last) per time bucket of one series.
 //!
-//! - Buckets are aligned to multiples of the step since the epoch (floor division, also for
-//!   negative `ts`), so different `from` values and different pages agree on the boundaries.
-//!   A bucket's point carries the bucket's start as `ts`; only readings inside `[from, to)`
-//!   count, so a bucket cut by `from` or `to` aggregates its part inside the range.
+//! - Buckets are aligned to multiples of the step since the epoch, so different `from` values
+//!   and different pages agree on the boundaries. A bucket's point carries the bucket's start
+//!   as `ts`; only readings inside `[from, to)` count, so a bucket cut by `from` or `to`
+//!   aggregates its part inside the range.
+//! - Rollups cover `ts >= 0`: readings stamped before the epoch (only a clock far off makes
+//!   them; ingest refuses them from JSON) are left out, so bucket starts and cursors are never
+//!   negative and the floor of `ts / step` is plain integer division.
 //! - Empty buckets are skipped: a page holds up to `limit` non-empty buckets in time order.
 //! - `last` is the value of the reading with the highest `(ts, seq)` in the bucket.
-//! - The rows are read in `(ts, seq)` order straight off the `(device_id, metric_id, ts)`
-//!   index and folded here, one bucket at a time: no sorter, memory bounded by the page, and
-//!   the scan stops at the first row of the bucket after the page, so a page costs its own
-//!   rows. (`GROUP BY ts / step` in SQL would sort every row of the range in a temporary
-//!   B-tree, since SQLite cannot see that the expression follows the index order.)
-//! - A [`RollupCursor`] is the step and the index of the page's last bucket; the next page
-//!   starts at the following bucket. Its text form starts with `r`, so it is never mistaken
-//!   for a raw reading cursor, and a rollup of another step refuses it.
+//! - The rows come from [`Store::query`] (the `(device_id, metric_id, ts)` index in
+//!   `(ts, seq)` order, no sort) in chunks of [`CHUNK`] and are folded one bucket at a time:
+//!   memory is one chunk plus one page of points, and the walk stops at the first row of the
+//!   bucket after the page, so a page costs its own rows. (`GROUP BY ts / step` in SQL would
+//!   sort every row of the range in a temporary B-tree, as SQLite cannot see that the
+//!   expression follows the index order; reusing the query also keeps the router build small.)
+//! - A [`RollupCursor`] is the page's last bucket and the step, `r{bucket_ms}_{step_ms}`: the
+//!   `r` keeps it from ever passing for a raw cursor (`{ts}_{seq}`).
 
-use std::sync::Arc;
+use super::{Cursor, Store, StoreError, StoredReading, TelemetryQuery};
 
-use super::{Ctx, Store, StoreError, StoredReading};
-
-/// One series' readings in `[from, to)`, in the index's own order.
-const ROLLUP_SQL: &str = "SELECT ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
-                          AND ts >= ?3 AND ts < ?4 ORDER BY ts, seq";
+/// Rows read per [`Store::query`] call while folding.
+pub const CHUNK: usize = 4096;
 
 /// What a bucket's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,32 +47,30 @@ impl Agg {
     }
 }
 
-/// Where a rollup page ends: the bucket `index` (bucket start = `index * step_ms`).
+/// Where a rollup page ends: the start of its last bucket and the step, both in ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RollupCursor {
+    pub bucket_ms: i64,
     pub step_ms: i64,
-    pub index: i64,
 }
 
 impl RollupCursor {
-    /// `r{step_ms}_{index}`: URL-safe, and never a raw cursor (those start with a digit).
+    /// `r` and the two numbers in a raw cursor's form, whose checks [`Cursor::decode`] does.
     pub fn encode(&self) -> String {
-        format!("r{}_{}", self.step_ms, self.index)
+        let raw = Cursor {
+            ts_ms: self.bucket_ms,
+            seq: self.step_ms,
+        };
+        ["r", &raw.encode()].concat()
     }
 
-    /// `None` for anything [`RollupCursor::encode`] could not have produced: canonical
-    /// decimals (no `+`, no leading zeros, no `-0`), a step >= 1.
+    /// `None` for anything [`RollupCursor::encode`] could not have produced.
     pub fn decode(s: &str) -> Option<RollupCursor> {
-        let (step, index) = s.strip_prefix('r')?.split_once('_')?;
-        let number = |p: &str| -> Option<i64> {
-            let n: i64 = p.parse().ok()?;
-            (n.to_string() == p).then_some(n)
-        };
-        let cursor = RollupCursor {
-            step_ms: number(step)?,
-            index: number(index)?,
-        };
-        (cursor.step_ms >= 1).then_some(cursor)
+        let raw = Cursor::decode(s.strip_prefix('r')?)?;
+        Some(RollupCursor {
+            bucket_ms: raw.ts_ms,
+            step_ms: raw.seq,
+        })
     }
 }
 
@@ -99,9 +97,10 @@ pub struct RollupPage {
     pub next_cursor: Option<RollupCursor>,
 }
 
-/// The running aggregate of one bucket.
+/// The running aggregate of one bucket; `first` is its first reading, whose names the point
+/// shares.
 struct Bucket {
-    index: i64,
+    first: StoredReading,
     count: u64,
     sum: f64,
     min: f64,
@@ -110,32 +109,44 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(index: i64, value: f64) -> Bucket {
+    fn new(first: StoredReading) -> Bucket {
+        let v = first.value;
         Bucket {
-            index,
+            first,
             count: 1,
-            sum: value,
-            min: value,
-            max: value,
-            last: value,
+            sum: v,
+            min: v,
+            max: v,
+            last: v,
         }
     }
 
     fn add(&mut self, value: f64) {
         self.count += 1;
         self.sum += value;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+        // Comparisons, not f64::min/max: no NaN is ever stored, and they cost the build less.
+        if value < self.min {
+            self.min = value;
+        }
+        if value > self.max {
+            self.max = value;
+        }
         self.last = value;
     }
 
-    fn value(&self, agg: Agg) -> f64 {
-        match agg {
+    /// The bucket's point: its start (`start`) as `ts`, the aggregate as `value`.
+    fn point(self, start: i64, agg: Agg) -> StoredReading {
+        let value = match agg {
             Agg::Mean => self.sum / self.count as f64,
             Agg::Min => self.min,
             Agg::Max => self.max,
             Agg::Count => self.count as f64,
             Agg::Last => self.last,
+        };
+        StoredReading {
+            ts_ms: start,
+            value,
+            ..self.first
         }
     }
 }
@@ -145,82 +156,49 @@ impl Store {
     /// or a range past the cursor give an empty page, not an error.
     pub fn rollup(&self, q: &RollupQuery) -> Result<RollupPage, StoreError> {
         let mut page = RollupPage::default();
-        let (Some(dev), Some(&metric)) = (
-            self.st.devices.get(&q.device),
-            self.st.metrics.get(&q.metric),
-        ) else {
-            return Ok(page);
-        };
         let step = q.step_ms.max(1);
-        // The cursor's next bucket, when its start is still a representable ts.
         let after = match q.after {
-            Some(c) => match c.index.checked_add(1).and_then(|i| i.checked_mul(step)) {
-                Some(start) => Some(start),
-                None => return Ok(page),
-            },
-            None => None,
+            Some(c) => c.bucket_ms.checked_add(step),
+            None => Some(0),
         };
-        let lower = match (q.from_ms, after) {
-            (Some(from), Some(after)) => from.max(after),
-            (from, after) => from.or(after).unwrap_or(i64::MIN),
-        };
-        let upper = q.to_ms.unwrap_or(i64::MAX);
-        if q.limit == 0 || lower >= upper {
+        let (Some(after), true) = (after, q.limit > 0) else {
             return Ok(page);
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached(ROLLUP_SQL)
-            .ctx("rollup: prepare")?;
-        let mut rows = stmt
-            .query(rusqlite::params![dev.id, metric, lower, upper])
-            .ctx("rollup")?;
-        let device: Arc<str> = q.device.as_str().into();
-        let metric: Arc<str> = q.metric.as_str().into();
-        let point = |b: &Bucket| StoredReading {
-            seq: 0,
-            device: device.clone(),
-            metric: metric.clone(),
-            // Clamped only for the bucket that holds i64::MIN itself.
-            ts_ms: b.index.saturating_mul(step),
-            value: b.value(q.agg),
         };
-        let mut open: Option<Bucket> = None;
-        while let Some(r) = rows.next().ctx("rollup: step")? {
-            let (ts, value): (i64, f64) =
-                (|| Ok((r.get(0)?, r.get(1)?)))().ctx("rollup: read row")?;
-            let index = ts.div_euclid(step);
-            match &mut open {
-                Some(b) if b.index == index => b.add(value),
-                _ => {
-                    if let Some(done) = open.take() {
-                        page.items.push(point(&done));
-                        if page.items.len() == q.limit {
-                            page.next_cursor = Some(RollupCursor {
-                                step_ms: step,
-                                index: done.index,
-                            });
-                            return Ok(page);
+        let mut rows = TelemetryQuery {
+            device: Some(q.device.clone()),
+            metric: Some(q.metric.clone()),
+            from_ms: Some(q.from_ms.unwrap_or(0).max(after)),
+            to_ms: q.to_ms,
+            limit: CHUNK,
+            after: None,
+        };
+        let mut open: Option<(i64, Bucket)> = None;
+        loop {
+            let chunk = self.query(&rows)?;
+            for r in chunk.items {
+                let start = r.ts_ms - r.ts_ms % step;
+                match &mut open {
+                    Some((s, b)) if *s == start => b.add(r.value),
+                    _ => {
+                        if let Some((s, done)) = open.replace((start, Bucket::new(r))) {
+                            page.items.push(done.point(s, q.agg));
+                            if page.items.len() == q.limit {
+                                page.next_cursor = Some(RollupCursor {
+                                    bucket_ms: s,
+                                    step_ms: step,
+                                });
+                                return Ok(page);
+                            }
                         }
                     }
-                    open = Some(Bucket::new(index, value));
                 }
             }
+            match chunk.next_cursor {
+                Some(c) => rows.after = Some(c),
+                None => break,
+            }
         }
-        page.items.extend(open.as_ref().map(point));
+        page.items.extend(open.map(|(s, b)| b.point(s, q.agg)));
         Ok(page)
-    }
-
-    /// SQLite's plan for the statement [`Store::rollup`] runs (tests check it needs no sort).
-    #[cfg(test)]
-    pub(crate) fn rollup_plan(&self) -> Vec<String> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {ROLLUP_SQL}"))
-            .unwrap();
-        stmt.query_map(rusqlite::params![1, 1, 0, 10], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
     }
 }

@@ -1,9 +1,10 @@
 //! Rollups: every aggregate against a reference computed here from the inserted readings,
-//! bucket alignment (also for negative and zero `ts`), paging, cursors and the query plan.
+//! bucket alignment, readings before the epoch left out, paging across chunks, cursors.
 
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::store::rollup::CHUNK;
 
 const AGGS: [Agg; 5] = [Agg::Mean, Agg::Min, Agg::Max, Agg::Count, Agg::Last];
 
@@ -30,18 +31,19 @@ fn store_with(dir: &Path, readings: &[(i64, f64)]) -> Store {
     s
 }
 
-/// The buckets computed without the store: start by a floor that handles negatives through
-/// `%`, values in `(ts, insertion)` order so that the last is the highest `(ts, seq)`.
+/// The buckets computed without the store (readings from the epoch on), values in
+/// `(ts, insertion)` order so that the last is the highest `(ts, seq)`.
 fn reference(readings: &[(i64, f64)], step: i64, agg: Agg) -> Vec<(i64, f64)> {
     let mut sorted: Vec<(usize, i64, f64)> = readings
         .iter()
         .enumerate()
         .map(|(i, &(ts, v))| (i, ts, v))
+        .filter(|&(_, ts, _)| ts >= 0)
         .collect();
     sorted.sort_by_key(|&(i, ts, _)| (ts, i));
     let mut buckets: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for (_, ts, v) in sorted {
-        let start = ts - ((ts % step) + step) % step;
+        let start = ts.div_euclid(step) * step;
         buckets.entry(start).or_default().push(v);
     }
     buckets
@@ -86,6 +88,7 @@ fn all_buckets(s: &Store, q: &RollupQuery) -> Vec<(i64, f64)> {
         match page.next_cursor {
             Some(c) => {
                 assert_eq!(page.items.len(), q.limit, "a short page has no cursor");
+                assert_eq!(c.step_ms, q.step_ms);
                 q.after = Some(RollupCursor::decode(&c.encode()).unwrap());
             }
             None => return out,
@@ -159,19 +162,33 @@ fn last_is_the_latest_inserted_of_equal_timestamps_and_one_reading_is_one_bucket
 }
 
 #[test]
-fn negative_and_zero_timestamps_fall_in_floor_aligned_buckets() {
+fn readings_before_the_epoch_are_left_out_and_zero_starts_the_first_bucket() {
     let dir = tempfile::tempdir().unwrap();
-    let readings = [
-        (-1, 1.0),
-        (-1_000, 2.0),
-        (-1_001, 3.0),
-        (0, 4.0),
-        (999, 5.0),
-    ];
+    let readings = [(-1, 1.0), (-1_000, 2.0), (0, 4.0), (999, 5.0), (1_000, 6.0)];
     let s = store_with(dir.path(), &readings);
     let got = all_buckets(&s, &query(1_000, Agg::Count, 1));
-    assert_eq!(got, vec![(-2_000, 1.0), (-1_000, 2.0), (0, 2.0)]);
+    assert_eq!(got, vec![(0, 2.0), (1_000, 1.0)]);
     assert_eq!(got, reference(&readings, 1_000, Agg::Count));
+    let from_below = RollupQuery {
+        from_ms: Some(-5_000),
+        ..query(1_000, Agg::Min, 10)
+    };
+    assert_eq!(all_buckets(&s, &from_below), vec![(0, 4.0), (1_000, 6.0)]);
+}
+
+#[test]
+fn a_page_spanning_several_query_chunks_folds_them_without_a_seam() {
+    let dir = tempfile::tempdir().unwrap();
+    // 3 chunks of rows in one bucket, then buckets that each straddle a chunk boundary.
+    let n = 3 * CHUNK as i64 + 500;
+    let readings: Vec<(i64, f64)> = (0..n).map(|i| (i * 10, (i % 13) as f64)).collect();
+    let s = store_with(dir.path(), &readings);
+    for (step, limit) in [(1_000_000, 10), (3_000, 4), (7_777, 1_000)] {
+        for agg in AGGS {
+            let got = all_buckets(&s, &query(step, agg, limit));
+            assert_eq!(got, reference(&readings, step, agg), "step {step} {agg:?}");
+        }
+    }
 }
 
 #[test]
@@ -217,15 +234,14 @@ fn unknown_series_extreme_timestamps_and_last_cursors_give_empty_pages_not_error
         ..query(1_000, Agg::Mean, 10)
     };
     assert_eq!(s.rollup(&unknown).unwrap(), RollupPage::default());
+    // i64::MIN is before the epoch; i64::MAX is in the last bucket there is.
+    let last_bucket = i64::MAX - i64::MAX % 1_000;
     let got = all_buckets(&s, &query(1_000, Agg::Max, 1));
-    // The bucket holding i64::MIN starts below it: its start is clamped.
-    assert_eq!(got.len(), 2, "{got:?}: i64::MAX is beyond every `to` bound");
-    assert_eq!(got[0], (i64::MIN, 1.0));
-    assert_eq!(got[1], (0, 3.0));
+    assert_eq!(got, vec![(0, 3.0), (last_bucket, 2.0)]);
     let past_the_end = RollupQuery {
         after: Some(RollupCursor {
+            bucket_ms: i64::MAX - 500,
             step_ms: 1_000,
-            index: i64::MAX / 1_000,
         }),
         ..query(1_000, Agg::Max, 10)
     };
@@ -236,16 +252,16 @@ fn unknown_series_extreme_timestamps_and_last_cursors_give_empty_pages_not_error
 fn cursors_round_trip_and_anything_else_is_refused() {
     for c in [
         RollupCursor {
+            bucket_ms: 0,
             step_ms: 1,
-            index: 0,
         },
         RollupCursor {
+            bucket_ms: 1_767_225_600_000,
             step_ms: 3_600_000,
-            index: -5,
         },
         RollupCursor {
-            step_ms: 60_000,
-            index: i64::MAX,
+            bucket_ms: i64::MAX,
+            step_ms: i64::MAX,
         },
     ] {
         assert_eq!(RollupCursor::decode(&c.encode()), Some(c));
@@ -256,39 +272,30 @@ fn cursors_round_trip_and_anything_else_is_refused() {
         "r1",
         "r1_",
         "r_1",
-        "r0_1",
+        "r1_0",
         "r-5_1",
         "r+5_1",
         "r05_1",
         "r5_01",
-        "r5_-0",
+        "r5_-1",
         "r5_+1",
         "5_1",
         "1767225600000_3",
         "R5_1",
         "r5_1_2",
         "r5_99999999999999999999",
+        "rr5_1",
     ] {
         assert_eq!(RollupCursor::decode(bad), None, "{bad:?}");
     }
     // The two cursor forms never overlap.
+    let rollup = RollupCursor {
+        bucket_ms: 5,
+        step_ms: 1,
+    };
+    assert_eq!(Cursor::decode(&rollup.encode()), None);
     assert_eq!(
-        Cursor::decode(
-            &RollupCursor {
-                step_ms: 5,
-                index: 1
-            }
-            .encode()
-        ),
+        RollupCursor::decode(&Cursor { ts_ms: 5, seq: 1 }.encode()),
         None
     );
-}
-
-#[test]
-fn the_rollup_reads_the_series_index_in_order_without_a_sort() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store_with(dir.path(), &[(0, 1.0)]);
-    let plan = s.rollup_plan().join("\n");
-    assert!(plan.contains("readings_device_metric_ts"), "{plan}");
-    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
 }
