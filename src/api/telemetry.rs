@@ -9,7 +9,7 @@
 use super::respond::{json_response, ApiError, List};
 use super::routes::{internal, lock, param, parse_limit, reject_params, Json};
 use super::state::AppState;
-use crate::store::{Agg, Cursor, RollupCursor, RollupQuery, TelemetryQuery};
+use crate::store::{Agg, Cursor, Rollup, RollupCursor, TelemetryQuery};
 use crate::timestamp::parse_ms_or_rfc3339;
 
 /// The largest step, in seconds: 366 days.
@@ -48,22 +48,22 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
             "'cursor' {c:?} is not a next_cursor of this query (readings, or a rollup of this step)"
         ))
     };
-    let (items, next) = match (param(params, "step"), param(params, "agg")) {
+    let query = TelemetryQuery {
+        device,
+        metric,
+        from_ms,
+        to_ms,
+        limit,
+        after: None,
+    };
+    let page = match (param(params, "step"), param(params, "agg")) {
         (None, None) => {
             let after = match cursor {
                 Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad_cursor(c))?),
                 None => None,
             };
-            let query = TelemetryQuery {
-                device,
-                metric,
-                from_ms,
-                to_ms,
-                limit,
-                after,
-            };
-            let page = lock(state).query(&query).map_err(internal)?;
-            (page.items, page.next_cursor.map(|c| c.encode()))
+            let query = TelemetryQuery { after, ..query };
+            lock(state).telemetry(&query, None)
         }
         (step, agg) => {
             let usage = || ApiError::BadRequest(ROLLUP_USAGE.into());
@@ -73,9 +73,9 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
                 .ok_or_else(usage)?
                 * 1000;
             let agg = agg.and_then(Agg::parse).ok_or_else(usage)?;
-            let (Some(device), Some(metric)) = (device, metric) else {
+            if query.device.is_none() || query.metric.is_none() {
                 return Err(usage());
-            };
+            }
             let after = match cursor {
                 Some(c) => Some(
                     RollupCursor::decode(c)
@@ -84,25 +84,20 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
                 ),
                 None => None,
             };
-            let query = RollupQuery {
-                device,
-                metric,
-                from_ms,
-                to_ms,
+            let rollup = Rollup {
                 step_ms,
                 agg,
-                limit,
                 after,
             };
-            let page = lock(state).rollup(&query).map_err(internal)?;
-            (page.items, page.next_cursor.map(|c| c.encode()))
+            lock(state).telemetry(&query, Some(&rollup))
         }
-    };
+    }
+    .map_err(internal)?;
     Ok(json_response(
         200,
         &List {
-            items,
-            next_cursor: next,
+            items: page.items,
+            next_cursor: page.next_cursor,
         },
     ))
 }

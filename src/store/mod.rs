@@ -116,7 +116,7 @@ pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, Committed};
-pub use rollup::{Agg, RollupCursor, RollupPage, RollupQuery};
+pub use rollup::{Agg, Rollup, RollupCursor, TelemetryPage};
 pub use rules::StoredRule;
 pub use shared::SharedStore;
 
