@@ -63,7 +63,7 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
                 None => None,
             };
             let query = TelemetryQuery { after, ..query };
-            lock(state).telemetry(&query, None)
+            lock(state).telemetry(query, None)
         }
         (step, agg) => {
             let usage = || ApiError::BadRequest(ROLLUP_USAGE.into());
@@ -89,7 +89,7 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
                 agg,
                 after,
             };
-            lock(state).telemetry(&query, Some(&rollup))
+            lock(state).telemetry(query, Some(&rollup))
         }
     }
     .map_err(internal)?;

@@ -92,7 +92,7 @@ fn rollup(s: &Store, q: &RollupQuery) -> TelemetryPage {
         agg: q.agg,
         after: q.after,
     };
-    s.telemetry(&query, Some(&r)).unwrap()
+    s.telemetry(query, Some(&r)).unwrap()
 }
 
 fn query(step_ms: i64, agg: Agg, limit: usize) -> RollupQuery {
