@@ -74,7 +74,7 @@ const FULL: Plan = Plan {
     emulated: 20_000,
     mosquitto: 200_000,
     node_red: 5_000,
-    mixed_ingest: 10_000,
+    mixed_ingest: 50_000,
     mixed_background: 100_000,
     rollup_days: 365,
 };
@@ -95,7 +95,7 @@ const QUICK: Plan = Plan {
     emulated: 3_000,
     mosquitto: 20_000,
     node_red: 1_000,
-    mixed_ingest: 4_000,
+    mixed_ingest: 20_000,
     mixed_background: 20_000,
     rollup_days: 30,
 };

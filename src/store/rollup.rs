@@ -1,4 +1,5 @@
-//! Rollups: one aggregate (mean, min, max, count, last) per time bucket of one series.
+//! Rollups: one aggregate (mean, min, max, count, last) per time bucket of one series, and
+//! [`Store::telemetry`], the one entry of `GET /telemetry` for readings and rollups alike.
 //!
 //! - Buckets are aligned to multiples of the step since the epoch, so different `from` values
 //!   and different pages agree on the boundaries. A bucket's point carries the bucket's start
