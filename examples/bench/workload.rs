@@ -81,7 +81,7 @@ impl Iterator for Workload {
         s.next_tick += s.period_ms;
         s.temperature_dc += rng.jitter(1);
         s.humidity_half = (s.humidity_half + rng.jitter(1)).clamp(0, 200);
-        if rng.next() % 500 == 0 {
+        if rng.next().is_multiple_of(500) {
             s.battery = (s.battery - 1).max(0);
         }
         s.power_cw = (s.power_cw + rng.jitter(40)).max(0);

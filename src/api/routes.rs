@@ -10,15 +10,15 @@
 //! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
 use super::health::health;
-use super::respond::{error_response, json_response, parse_query, ApiError, List};
+use super::respond::{
+    error_response, internal, json_response, param, parse_limit, parse_query, reject_params,
+    ApiError, List,
+};
 use super::state::AppState;
 use super::{ClientInfo, Reply};
 use crate::auth::Principal;
 use crate::store::{Device, Store};
 use std::sync::atomic::Ordering::Relaxed;
-
-pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 10_000;
 
 /// Paths served without a token (any method; other methods get 405 there).
 pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
@@ -127,7 +127,7 @@ fn live_route(
     })
 }
 
-pub(super) type Json = super::respond::JsonResponse;
+type Json = super::respond::JsonResponse;
 
 fn route(
     state: &AppState,
@@ -186,7 +186,7 @@ fn route(
     }
 }
 
-pub(super) fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
+fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Store> {
     state.store.lock()
 }
 
@@ -211,50 +211,4 @@ fn get_device(state: &AppState, id: &str) -> Result<Json, ApiError> {
         Some(device) => Ok(json_response(200, &device)),
         None => Err(ApiError::NotFound(format!("no device {id:?}"))),
     }
-}
-
-pub(super) fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Unknown or repeated parameters are refused: a typo must not silently widen a query.
-pub(super) fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
-    for (i, (key, _)) in params.iter().enumerate() {
-        if !allowed.contains(&key.as_str()) {
-            let allowed = if allowed.is_empty() {
-                "none".to_owned()
-            } else {
-                allowed.join(", ")
-            };
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter {key:?}; allowed: {allowed}"
-            )));
-        }
-        if params[..i].iter().any(|(k, _)| k == key) {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {key:?} repeated"
-            )));
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
-    match param(params, "limit") {
-        None => Ok(DEFAULT_LIMIT),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::BadRequest(format!(
-                "'limit' must be an integer 1..={MAX_LIMIT}, got {v:?}"
-            ))),
-        },
-    }
-}
-
-pub(super) fn internal(error: crate::store::StoreError) -> ApiError {
-    log::error!("store query failed: {error}");
-    ApiError::Internal("the store could not answer; see the daemon log".into())
 }

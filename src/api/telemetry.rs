@@ -6,8 +6,9 @@
 //! `r`), and a cursor of one mode given to the other, or to a rollup of another step, is `400`:
 //! it would silently resume at the wrong place.
 
-use super::respond::{json_response, ApiError, List};
-use super::routes::{internal, lock, param, parse_limit, reject_params, Json};
+use super::respond::{
+    internal, json_response, param, parse_limit, reject_params, ApiError, JsonResponse, List,
+};
 use super::state::AppState;
 use crate::store::{Agg, Cursor, Rollup, RollupCursor, TelemetryQuery};
 use crate::timestamp::parse_ms_or_rfc3339;
@@ -20,7 +21,10 @@ pub const MAX_STEP_S: i64 = 366 * 86_400;
 const ROLLUP_USAGE: &str = "a rollup needs 'step' (whole seconds, 1 to 31622400), 'agg' (mean, \
                             min, max, count or last), 'device' and 'metric'";
 
-pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {
+pub(super) fn telemetry(
+    state: &AppState,
+    params: &[(String, String)],
+) -> Result<JsonResponse, ApiError> {
     reject_params(
         params,
         &[
@@ -63,7 +67,7 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
                 None => None,
             };
             let query = TelemetryQuery { after, ..query };
-            lock(state).telemetry(query, None)
+            state.store.lock().telemetry(query, None)
         }
         (step, agg) => {
             let usage = || ApiError::BadRequest(ROLLUP_USAGE.into());
@@ -89,7 +93,7 @@ pub(super) fn telemetry(state: &AppState, params: &[(String, String)]) -> Result
                 agg,
                 after,
             };
-            lock(state).telemetry(query, Some(&rollup))
+            state.store.lock().telemetry(query, Some(&rollup))
         }
     }
     .map_err(internal)?;
