@@ -92,9 +92,10 @@ seed=()
 [ -z "${ACS_FUZZ_SEED:-}" ] || seed=(--seed "$ACS_FUZZ_SEED")
 echo "fuzz-api: schemathesis $SCHEMATHESIS_VERSION, $EXAMPLES examples per operation, daemon on port $API_PORT"
 status=0
+# tests/schemathesis.toml: telemetry's interdependent parameters (see there).
 # /api/v1/ws answers every plain HTTP request with 400 by design (it speaks WebSocket only);
 # its upgrade and messages are held to the spec by tests/it/openapi.rs and tests/it/websocket.rs.
-"$VENV/bin/st" run docs/openapi.yaml \
+"$VENV/bin/st" --config-file tests/schemathesis.toml run docs/openapi.yaml \
     --url "http://127.0.0.1:$API_PORT" \
     --exclude-path /api/v1/ws \
     --header "Authorization: Bearer $TOKEN" \

@@ -168,6 +168,8 @@ pub struct DaemonSpec {
     pub max_rows: u64,
     pub max_mb: u64,
     pub commit_interval_ms: u64,
+    /// `store.max_age_days` when set (the daemon's default, 30, when not).
+    pub max_age_days: Option<u64>,
     pub binary: PathBuf,
     /// An emulator the binary runs under (qemu-mipsel-static), or none.
     pub wrapper: Option<String>,
@@ -190,6 +192,7 @@ impl DaemonSpec {
             max_rows: 2_000_000,
             max_mb: 1024,
             commit_interval_ms: 200,
+            max_age_days: None,
             binary: release_binary(),
             wrapper: None,
         }
@@ -218,6 +221,15 @@ impl DaemonSpec {
             "config main 'main'\n\toption log_level 'warn'\n\nconfig store 'store'\n\toption path '{}'\n\toption max_rows '{}'\n\toption max_mb '{}'\n\toption commit_interval_ms '{}'\n\nconfig mqtt 'mqtt'\n\toption port '{}'\n\toption client_id 'bench-daemon'\n\nconfig api 'api'\n\toption listen '127.0.0.1:{api}'\n",
             self.store_path().display(), self.max_rows, self.max_mb, self.commit_interval_ms, self.broker_port
         )).map_err(|e| e.to_string())?;
+        if let Some(days) = self.max_age_days {
+            let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
+            let text = text.replacen(
+                "config store 'store'\n",
+                &format!("config store 'store'\n\toption max_age_days '{days}'\n"),
+                1,
+            );
+            std::fs::write(&config, text).map_err(|e| e.to_string())?;
+        }
         let out = self
             .command()
             .args(["token", "create", "bench", "--config"])
@@ -281,6 +293,14 @@ impl Daemon {
         self.health()
             .map(|h| h["ingest"]["committed"].as_u64().unwrap_or(0))
             .unwrap_or(0)
+    }
+
+    /// SIGTERM, then waits for the exit: the daemon flushes and closes its store.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let _ = self.child.0.wait();
     }
 
     pub fn rss_kb(&self, field: &str) -> u64 {

@@ -5,24 +5,29 @@
 //!   10M rows, next to a bare rusqlite insert loop on the same disk ([`store`]);
 //! - the release daemon with a full 1M-row store: resident memory idle and at 5k readings/s,
 //!   REST latency, end-to-end ingest next to the broker's own limit, rules ([`daemon`], [`rest`]);
+//! - the mixed sensor workload of 100 series on the row store: bytes per reading and readings
+//!   a 4 MB store holds, the day query, an hourly rollup over REST, QoS 1 ingest next to a
+//!   broker-only QoS 1 subscriber ([`mixed`], [`workload`]);
 //! - flash wear at 1k readings/s ([`flash`]), upstream drain ([`upstream`]);
 //! - router builds when they exist: binary sizes, ingest under qemu-mipsel ([`router`]);
 //! - peers on the same workload: mosquitto with persistence, a Node-RED flow ([`peers`]).
 //!
 //! `--quick` (or `ACS_BENCH_QUICK=1`) runs smaller versions of every part; `ACS_BENCH_ONLY`
-//! (a comma-separated list of store, daemon, flash, upstream, router, peers) runs some parts.
+//! (a comma-separated list of store, daemon, mixed, flash, upstream, router, peers) runs some parts.
 //! The table goes to stdout, the full run's rows to `bench/results.json` (quick or partial runs
 //! to `bench/out/`). Nothing here asserts a time.
 
 mod daemon;
 mod flash;
 mod harness;
+mod mixed;
 mod peers;
 mod report;
 mod rest;
 mod router;
 mod store;
 mod upstream;
+mod workload;
 
 use harness::{free_port, start_broker, DaemonSpec};
 use report::{ratio, Row};
@@ -46,6 +51,11 @@ struct Plan {
     emulated: u64,
     mosquitto: u64,
     node_red: u64,
+    /// The mixed workload: messages (5 readings each) for the QoS 1 comparison, messages
+    /// beside the day query, days of 60 s readings under the hourly rollup.
+    mixed_ingest: usize,
+    mixed_background: usize,
+    rollup_days: u64,
 }
 
 const FULL: Plan = Plan {
@@ -64,6 +74,9 @@ const FULL: Plan = Plan {
     emulated: 20_000,
     mosquitto: 200_000,
     node_red: 5_000,
+    mixed_ingest: 50_000,
+    mixed_background: 100_000,
+    rollup_days: 365,
 };
 
 const QUICK: Plan = Plan {
@@ -82,6 +95,9 @@ const QUICK: Plan = Plan {
     emulated: 3_000,
     mosquitto: 20_000,
     node_red: 1_000,
+    mixed_ingest: 20_000,
+    mixed_background: 20_000,
+    rollup_days: 30,
 };
 
 /// The store the daemon benchmarks run on: a full ring of this many rows.
@@ -137,6 +153,15 @@ fn main() {
                 &mut rows,
             );
         }
+    }
+    if runs("mixed") {
+        report::section("mixed workload, row store");
+        rows.extend(mixed::bench(
+            work.path(),
+            plan.mixed_ingest,
+            plan.mixed_background,
+            plan.rollup_days,
+        ));
     }
     if runs("flash") {
         report::section("flash wear");

@@ -11,6 +11,7 @@ pub mod respond;
 pub mod routes;
 pub mod rules;
 pub mod state;
+pub mod telemetry;
 pub mod ws;
 
 pub use http::{

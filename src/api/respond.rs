@@ -1,4 +1,5 @@
-//! JSON responses, API errors, capped body reading and query strings.
+//! JSON responses, API errors, capped body reading and query strings (parsing, the checks of
+//! parameters every route shares, `limit`).
 
 use serde::Serialize;
 
@@ -206,6 +207,56 @@ fn hex(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
+}
+
+/// The default and the largest `limit` of a list.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 10_000;
+
+pub fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Unknown or repeated parameters are refused: a typo must not silently widen a query.
+pub fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+    for (i, (key, _)) in params.iter().enumerate() {
+        if !allowed.contains(&key.as_str()) {
+            let allowed = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter {key:?}; allowed: {allowed}"
+            )));
+        }
+        if params[..i].iter().any(|(k, _)| k == key) {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter {key:?} repeated"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
+    match param(params, "limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "'limit' must be an integer 1..={MAX_LIMIT}, got {v:?}"
+            ))),
+        },
+    }
+}
+
+pub fn internal(error: crate::store::StoreError) -> ApiError {
+    log::error!("store query failed: {error}");
+    ApiError::Internal("the store could not answer; see the daemon log".into())
 }
 
 #[cfg(test)]

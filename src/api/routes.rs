@@ -10,16 +10,15 @@
 //! Automation rules and the WebSocket upgrade go through [`live_route`], after the same check.
 
 use super::health::health;
-use super::respond::{error_response, json_response, parse_query, ApiError, List};
+use super::respond::{
+    error_response, internal, json_response, param, parse_limit, parse_query, reject_params,
+    ApiError, List,
+};
 use super::state::AppState;
 use super::{ClientInfo, Reply};
 use crate::auth::Principal;
-use crate::store::{Cursor, Device, Store, TelemetryQuery};
-use crate::timestamp::parse_ms_or_rfc3339;
+use crate::store::{Device, Store};
 use std::sync::atomic::Ordering::Relaxed;
-
-pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 10_000;
 
 /// Paths served without a token (any method; other methods get 405 there).
 pub const PUBLIC_PATHS: &[&str] = &["/api/v1/health", "/api/v1/auth/login"];
@@ -175,7 +174,7 @@ fn route(
         }
         ["api", "v1", "telemetry"] => {
             get_only()?;
-            telemetry(state, params)
+            super::telemetry::telemetry(state, params)
         }
         // Prometheus' conventional path, beside the API on the same listener.
         ["metrics"] => {
@@ -212,90 +211,4 @@ fn get_device(state: &AppState, id: &str) -> Result<Json, ApiError> {
         Some(device) => Ok(json_response(200, &device)),
         None => Err(ApiError::NotFound(format!("no device {id:?}"))),
     }
-}
-
-fn telemetry(state: &AppState, params: &[(String, String)]) -> Result<Json, ApiError> {
-    reject_params(
-        params,
-        &["device", "metric", "from", "to", "limit", "cursor"],
-    )?;
-    let time = |name: &str| -> Result<Option<i64>, ApiError> {
-        param(params, name)
-            .map(|v| {
-                parse_ms_or_rfc3339(v).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "'{name}' must be epoch milliseconds or RFC 3339, got {v:?}"
-                    ))
-                })
-            })
-            .transpose()
-    };
-    let after = param(params, "cursor")
-        .map(|c| {
-            Cursor::decode(c)
-                .ok_or_else(|| ApiError::BadRequest(format!("'cursor' {c:?} is not valid")))
-        })
-        .transpose()?;
-    let query = TelemetryQuery {
-        device: param(params, "device").map(str::to_owned),
-        metric: param(params, "metric").map(str::to_owned),
-        from_ms: time("from")?,
-        to_ms: time("to")?,
-        limit: parse_limit(params)?,
-        after,
-    };
-    let page = lock(state).query(&query).map_err(internal)?;
-    Ok(json_response(
-        200,
-        &List {
-            items: page.items,
-            next_cursor: page.next_cursor.map(|c| c.encode()),
-        },
-    ))
-}
-
-fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Unknown or repeated parameters are refused: a typo must not silently widen a query.
-fn reject_params(params: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
-    for (i, (key, _)) in params.iter().enumerate() {
-        if !allowed.contains(&key.as_str()) {
-            let allowed = if allowed.is_empty() {
-                "none".to_owned()
-            } else {
-                allowed.join(", ")
-            };
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter {key:?}; allowed: {allowed}"
-            )));
-        }
-        if params[..i].iter().any(|(k, _)| k == key) {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {key:?} repeated"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn parse_limit(params: &[(String, String)]) -> Result<usize, ApiError> {
-    match param(params, "limit") {
-        None => Ok(DEFAULT_LIMIT),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::BadRequest(format!(
-                "'limit' must be an integer 1..={MAX_LIMIT}, got {v:?}"
-            ))),
-        },
-    }
-}
-
-fn internal(error: crate::store::StoreError) -> ApiError {
-    log::error!("store query failed: {error}");
-    ApiError::Internal("the store could not answer; see the daemon log".into())
 }

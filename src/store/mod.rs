@@ -101,6 +101,7 @@ mod outbox;
 mod query;
 mod reserve;
 mod ring;
+mod rollup;
 mod rules;
 mod schema;
 mod shared;
@@ -117,6 +118,7 @@ pub use devices::{Device, DevicePatch};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, Committed};
+pub use rollup::{Agg, Rollup, RollupCursor, TelemetryPage};
 pub use rules::StoredRule;
 pub use shared::SharedStore;
 

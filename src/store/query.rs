@@ -119,6 +119,9 @@ impl NameCache {
 impl Store {
     /// Readings matching `q` in `(ts, seq)` order. Unknown device or metric names give an
     /// empty page, not an error.
+    // Out of line: inlined into its one caller, `Store::telemetry`, it measured 320 B larger on
+    // the mipsel router build.
+    #[inline(never)]
     pub fn query(&self, q: &TelemetryQuery) -> Result<Page, StoreError> {
         let Some((sql, args)) = self.query_sql(q) else {
             return Ok(Page::default());

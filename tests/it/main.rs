@@ -18,6 +18,7 @@ mod luci_status_view;
 mod metrics;
 mod openapi;
 mod readme;
+mod rollups;
 mod rules;
 #[cfg(feature = "sources")]
 mod sources;

@@ -571,6 +571,18 @@ fn every_response_the_daemon_gives_is_documented_and_matches_its_schema() {
             200,
             TELEMETRY,
         ),
+        case(
+            "GET",
+            "/api/v1/telemetry?device=dev-a&metric=temperature&step=3600&agg=mean&limit=1",
+            200,
+            TELEMETRY,
+        ),
+        case(
+            "GET",
+            "/api/v1/telemetry?device=dev-a&step=60",
+            400,
+            TELEMETRY,
+        ),
         case("GET", "/api/v1/telemetry?device=nobody", 200, TELEMETRY),
         case("GET", "/api/v1/telemetry?metric=nothing", 200, TELEMETRY),
         case("GET", "/api/v1/telemetry?from=yesterday", 400, TELEMETRY),

@@ -79,4 +79,5 @@ mod outbox;
 mod query;
 mod ring;
 
+mod rollup;
 mod rules;
