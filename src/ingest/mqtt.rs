@@ -281,9 +281,11 @@ impl Worker {
         payload: &[u8],
     ) -> Result<Option<Event>, (Malformed, String)> {
         let prefix = &self.settings.topic_prefix;
-        let ours = Kind::ALL
-            .into_iter()
-            .any(|kind| topic::matches(&topic::filter(prefix, kind), topic_name));
+        // Without sources every publish is ours; the filter match allocates, so skip it then.
+        let ours = self.settings.sources.is_empty()
+            || Kind::ALL
+                .into_iter()
+                .any(|kind| topic::matches(&topic::filter(prefix, kind), topic_name));
         if !ours {
             if let Some((source, filter)) = sources::route(&self.settings.sources, topic_name) {
                 self.check_size(payload)?;
