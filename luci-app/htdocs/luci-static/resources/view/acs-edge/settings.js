@@ -68,7 +68,7 @@ function validateDevicePrefix(sectionId, value) {
 // Topic levels to publish under (hass.discovery_prefix, hass.base_topic): no wildcards, no
 // empty level, not a $ topic.
 function validateTopicLevels(sectionId, value) {
-	if (value == '' || value.length > 128 || value.charAt(0) == '$' || /[+#]/.test(value) ||
+	if (value === '' || value.length > 128 || value.charAt(0) === '$' || /[+#]/.test(value) ||
 	    value.split('/').indexOf('') >= 0)
 		return _('Topic levels without wildcards (+ #), \'$\' or an empty level.');
 	return true;
