@@ -1,4 +1,4 @@
-//! The row store on the mixed workload of issue 17 ([`crate::workload`]), the figures the
+//! The row store on the mixed workload ([`crate::workload`]), the figures the
 //! compressed store will be compared with: bytes on disk per reading and readings a 4 MB store
 //! holds (the real daemon filled over MQTT until eviction starts), the day query of 86,400
 //! points in process on a store holding the workload, an hourly rollup over REST, and QoS 1

@@ -1,4 +1,4 @@
-//! A realistic mixed sensor workload (issue 17): 20 devices x 5 metrics = 100 series.
+//! A realistic mixed sensor workload: 20 devices x 5 metrics = 100 series.
 //! Every device reports all five metrics in one JSON message: half of them every 60 s, half
 //! every 10 s, each report up to 800 ms early or late. Temperature moves in 0.1 degree steps,
 //! humidity in 0.5 % steps, the battery level is an integer that drops by one now and then,
