@@ -55,7 +55,8 @@ for short in "$@"; do
     echo "== $T: (d) acs-edge-full under $Q: BLE replay and LoRa packet forwarder"
     out=$("$Q" "$FULL" --version) || { echo "FAILED: $Q $FULL --version exited $?" >&2; exit 1; }
     echo "$out"
-    case "$out" in *"features: ble lora"*) ;; *) echo "FAILED: $FULL lacks ble and lora" >&2; exit 1 ;; esac
+    features=" ${out##*features: }"; features=${features%)}" "
+    case "$features" in *" ble "*" lora "*) ;; *) echo "FAILED: $FULL lacks ble and lora" >&2; exit 1 ;; esac
     env "${unset_args[@]}" ACS_EDGE_BIN="$FULL" ACS_EDGE_WRAPPER="$Q" ACS_EDGE_EXPECT_TARGET="$T" \
         nice -n 10 cargo test --locked --features full --test it -- ble_replay:: lora_gwmp::
 done
