@@ -17,13 +17,8 @@ APP=$ROOT/luci-app
 cd "$APP"
 command -v node >/dev/null || { echo "test-luci: node is missing (apt-get install nodejs)" >&2; exit 1; }
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-run() { # run DESCRIPTION COMMAND...
-    local what=$1 out; shift
-    if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; echo "$out" | sed 's/^/     /'; fi
-}
+# shellcheck source=dev/checks.sh
+source "$ROOT/dev/checks.sh"
 
 while IFS= read -r f; do
     run "valid JSON: ${f#./}" node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$f"

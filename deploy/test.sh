@@ -30,13 +30,8 @@ BIN=${ACS_EDGE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/acs-edge}
 STATIC_BIN=${ACS_EDGE_STATIC_BIN:-$ROOT/dist/x86_64-unknown-linux-musl/acs-edge}
 [ -x "$BIN" ] || { echo "test-deploy: no binary at $BIN (cargo build --all-features)" >&2; exit 1; }
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-run() { # run DESCRIPTION COMMAND...
-    local what=$1 out; shift
-    if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; echo "$out" | sed 's/^/     /'; fi
-}
+# shellcheck source=dev/checks.sh
+source "$ROOT/dev/checks.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # wait_for SECONDS COMMAND...: until COMMAND succeeds.
 wait_for() {

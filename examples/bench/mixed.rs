@@ -8,7 +8,7 @@ use crate::harness::{connect, count_acks, free_port, start_broker, wait_for, Dae
 use crate::report::{ratio, Row};
 use crate::workload::{one_series, Workload, DEVICES, METRICS};
 use acs_edge::model::{Reading, Transport};
-use acs_edge::store::{Batch, Store, StoreOptions};
+use acs_edge::store::Batch;
 use rumqttc::{Event, Packet, QoS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -146,17 +146,7 @@ fn four_mb(dir: &Path, ingest: usize, rows: &mut Vec<Row>) -> Result<(), String>
 /// store that also holds `background` readings of the workload.
 fn day_in_process(dir: &Path, background: usize) -> Row {
     let path = dir.join("mixed-day.db");
-    let mut store = Store::open(StoreOptions {
-        path: path.clone(),
-        max_rows: 10_000_000,
-        max_bytes: 1 << 40,
-        max_age_ms: None,
-        max_devices: 1000,
-        max_metrics: 1000,
-        exclusive: true,
-        sync_enabled: false,
-    })
-    .expect("open the store");
+    let mut store = crate::store::open_scratch(&path, 10_000_000);
     let mut rng = crate::workload::Rng::new(5);
     let mut day = (0..crate::store::DAY_POINTS as i64).map(|k| {
         let ts = crate::workload::T0 + k * 1000 + rng.jitter(400) + 400;

@@ -62,6 +62,12 @@ fn insert(
 }
 
 fn open(path: &Path, max_rows: u64) -> Store {
+    open_scratch(path, max_rows)
+}
+
+/// A scratch store bounded only by `max_rows`: no byte or age limit, room for 1000 devices and
+/// metrics, no upstream.
+pub fn open_scratch(path: &Path, max_rows: u64) -> Store {
     Store::open(StoreOptions {
         path: path.to_path_buf(),
         max_rows,
