@@ -134,18 +134,10 @@ impl Client {
             .and_then(|()| stream.flush())
             .map_err(|e| format!("sending the batch: {e}"))?;
         let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 2048];
         loop {
-            if Instant::now() > deadline {
-                return Err("no whole answer within 30 s".into());
-            }
-            let n = stream
-                .read(&mut chunk)
-                .map_err(|e| format!("reading the answer: {e}"))?;
-            if n == 0 {
+            if read_more(&mut stream, &mut buf, deadline)? == 0 {
                 return Err("the server closed the connection without an answer".into());
             }
-            buf.extend_from_slice(&chunk[..n]);
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut parsed = httparse::Response::new(&mut headers);
             let head_len = match parsed.parse(&buf) {
@@ -173,16 +165,9 @@ impl Client {
             let body_start = buf.len().min(head_len);
             if let Some(length) = length {
                 while buf.len() < head_len + length {
-                    if Instant::now() > deadline {
-                        return Err("no whole answer within 30 s".into());
-                    }
-                    let n = stream
-                        .read(&mut chunk)
-                        .map_err(|e| format!("reading the answer: {e}"))?;
-                    if n == 0 {
+                    if read_more(&mut stream, &mut buf, deadline)? == 0 {
                         break;
                     }
-                    buf.extend_from_slice(&chunk[..n]);
                 }
             }
             let whole = length.is_some_and(|len| buf.len() == head_len + len);
@@ -194,6 +179,20 @@ impl Client {
             return Ok(Response { status, message });
         }
     }
+}
+
+/// Appends what one read of `stream` gives to `buf`: the bytes read, 0 at the end of the
+/// stream; an error after the exchange's deadline.
+fn read_more(stream: &mut Stream, buf: &mut Vec<u8>, deadline: Instant) -> Result<usize, String> {
+    if Instant::now() > deadline {
+        return Err("no whole answer within 30 s".into());
+    }
+    let mut chunk = [0u8; 2048];
+    let n = stream
+        .read(&mut chunk)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }
 
 /// The reason phrase plus InfluxDB's own explanation, shortened to one log line.
