@@ -14,8 +14,12 @@
 //!
 //! Every field of a reading is a function of its counter `n` ([`reading`]), so each reading
 //! read back is checked whole, not just counted. `ACS_EDGE_CRASH_SEED` repeats a run.
+//!
+//! `daemon` runs the same kind of loop against the real daemon while MQTT messages stream in.
 
 use crate::common;
+
+mod daemon;
 
 use acs_edge::model::{Reading, Transport};
 use acs_edge::store::{Batch, Store};
