@@ -8,24 +8,17 @@ use rusqlite::Connection;
 use serde_json::json;
 use std::time::Duration;
 
-/// Opens the store file the way an operator would after a crash and returns the stored `n`
-/// values of `device`, sorted, plus the integrity check verdict.
+/// Opens the store file the way the daemon does after a crash and returns the stored `n`
+/// values of `device` (read through the store's paged queries), sorted, plus the integrity
+/// check verdict.
 fn inspect(daemon: &Daemon, device: &str) -> (Vec<i64>, String) {
-    let conn = Connection::open(daemon.db_path()).unwrap();
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT r.value FROM readings r JOIN devices d ON d.id = r.device_id \
-             WHERE d.key = ?1 ORDER BY r.value",
-        )
-        .unwrap();
-    let values = stmt
-        .query_map([device], |r| r.get::<_, f64>(0))
-        .unwrap()
-        .map(|v| v.unwrap() as i64)
+    let store = common::store::open(&daemon.db_path());
+    let verdict = store.integrity_check().unwrap();
+    let mut values: Vec<i64> = common::store::query_all(&store, Some(device), None, 10_000)
+        .iter()
+        .map(|r| r.value as i64)
         .collect();
+    values.sort_unstable();
     (values, verdict)
 }
 

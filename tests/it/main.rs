@@ -23,6 +23,7 @@ mod rules;
 #[cfg(feature = "sources")]
 mod sources;
 mod status;
+mod store_crash;
 mod sync;
 mod websocket;
 

@@ -542,6 +542,7 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
 #[cfg(feature = "ble")]
 pub mod bluez;
 pub mod cloud;
+pub mod store;
 
 /// An MQTT client that records every message on `filter`.
 pub struct Subscriber {

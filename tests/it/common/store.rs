@@ -1,0 +1,82 @@
+//! Reading a store file back the way the daemon does, through `Store::open` and the store's
+//! public read paths (keyset-paged queries, the outbox walk in seq order), never through its
+//! tables: readings may live in rows or in sealed chunks, and both paths must show all of them.
+//! The file must not be open elsewhere (the store holds an exclusive lock).
+
+use acs_edge::store::{OutboxReading, Store, StoreOptions, StoredReading, TelemetryQuery};
+use std::path::Path;
+
+/// The daemon's default store options (from an empty config) for the file at `path`, with
+/// bounds so large that nothing is ever evicted.
+pub fn options(path: &Path) -> StoreOptions {
+    let config = acs_edge::config::parse("")
+        .expect("the defaults parse")
+        .config;
+    StoreOptions {
+        path: path.to_owned(),
+        max_rows: u64::MAX / 2,
+        max_bytes: 1 << 40,
+        ..acs_edge::runtime::settings::store_options(&config)
+    }
+}
+
+pub fn open(path: &Path) -> Store {
+    Store::open(options(path)).unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+/// Every reading matching `device` and `metric` (either may be `None`), in `(ts, seq)` order,
+/// following the cursors with pages of `page` readings. Panics when a page is out of order or
+/// repeats the reading its cursor points at.
+pub fn query_all(
+    store: &Store,
+    device: Option<&str>,
+    metric: Option<&str>,
+    page: usize,
+) -> Vec<StoredReading> {
+    let mut q = TelemetryQuery {
+        device: device.map(str::to_owned),
+        metric: metric.map(str::to_owned),
+        limit: page,
+        ..TelemetryQuery::default()
+    };
+    let mut out: Vec<StoredReading> = Vec::new();
+    loop {
+        let got = store.query(&q).unwrap();
+        for r in got.items {
+            if let Some(last) = out.last() {
+                assert!(
+                    (last.ts_ms, last.seq) < (r.ts_ms, r.seq),
+                    "query {device:?}/{metric:?} out of (ts, seq) order: {last:?} then {r:?}"
+                );
+            }
+            out.push(r);
+        }
+        match got.next_cursor {
+            Some(cursor) => q.after = Some(cursor),
+            None => return out,
+        }
+    }
+}
+
+/// Every stored reading with a seq above `after_seq`, in seq order (the upstream outbox walk).
+pub fn walk_from(store: &Store, after_seq: i64) -> Vec<OutboxReading> {
+    let mut out: Vec<OutboxReading> = Vec::new();
+    let mut after = after_seq;
+    loop {
+        let batch = store.unsynced_batch(after, 10_000).unwrap();
+        let Some(last) = batch.last() else {
+            return out;
+        };
+        after = last.seq;
+        for r in batch {
+            if let Some(prev) = out.last() {
+                assert!(
+                    prev.seq < r.seq,
+                    "outbox walk out of seq order at {}",
+                    r.seq
+                );
+            }
+            out.push(r);
+        }
+    }
+}
