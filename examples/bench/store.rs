@@ -66,8 +66,17 @@ fn open(path: &Path, max_rows: u64) -> Store {
 }
 
 /// A scratch store bounded only by `max_rows`: no byte or age limit, room for 1000 devices and
-/// metrics, no upstream.
+/// metrics, no upstream; it seals chunks as the daemon does for that ring size.
 pub fn open_scratch(path: &Path, max_rows: u64) -> Store {
+    open_with(path, max_rows, acs_edge::store::seal_points_for(max_rows))
+}
+
+/// [`open_scratch`] with every reading kept as a row (the store before sealed chunks).
+pub fn open_row_store(path: &Path, max_rows: u64) -> Store {
+    open_with(path, max_rows, 0)
+}
+
+fn open_with(path: &Path, max_rows: u64, seal_points: usize) -> Store {
     Store::open(StoreOptions {
         path: path.to_path_buf(),
         max_rows,
@@ -77,6 +86,7 @@ pub fn open_scratch(path: &Path, max_rows: u64) -> Store {
         max_metrics: 1000,
         exclusive: true,
         sync_enabled: false,
+        seal_points,
     })
     .expect("open the store")
 }

@@ -75,6 +75,7 @@ fn fill_store(path: &Path, n: u64) {
         max_metrics: 100,
         exclusive: true,
         sync_enabled: true,
+        seal_points: 0,
     })
     .unwrap();
     let mut i = 0;

@@ -39,19 +39,9 @@ impl Store {
         tx.commit().ctx("advance_named_cursor: commit")
     }
 
-    /// Stored readings above `cursor`, and the `ts` of the oldest of them (from memory plus one
-    /// rowid lookup, like [`Store::outbox_stats`]).
+    /// Stored readings above `cursor`, and the `ts` of the oldest of them (like
+    /// [`Store::outbox_stats`]).
     pub fn backlog_after(&self, cursor: i64) -> (u64, Option<i64>) {
-        let first = (cursor + 1).max(self.st.oldest_seq);
-        let backlog = ((self.st.next_seq - first).max(0) as u64).min(self.st.rows());
-        if backlog == 0 {
-            return (0, None);
-        }
-        let oldest_ts = self
-            .conn
-            .prepare_cached("SELECT ts FROM readings WHERE seq >= ?1 ORDER BY seq LIMIT 1")
-            .and_then(|mut s| s.query_row([first], |r| r.get(0)))
-            .ok();
-        (backlog, oldest_ts)
+        self.waiting_after(cursor)
     }
 }

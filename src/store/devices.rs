@@ -67,7 +67,8 @@ impl Store {
     }
 
     /// The `(device, metric)` series that hold readings, by registry ids, at most `limit`: one
-    /// index seek per series (the walk of the age eviction), not a scan of the rows.
+    /// index seek per series in the head (the walk of the age eviction), not a scan of the
+    /// rows, then the series of sealed chunks (a scan of their index).
     pub fn series(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
         let mut next = self
             .conn
@@ -77,16 +78,28 @@ impl Store {
             )
             .ctx("series")?;
         let mut from = (i64::MIN, i64::MIN);
-        let mut series = Vec::new();
-        while series.len() < limit {
+        let mut pairs = std::collections::BTreeSet::new();
+        while pairs.len() < limit {
             let pair: Option<(i64, i64)> = next
                 .query_row(params![from.0, from.1], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .ctx("series")?;
             let Some(pair) = pair else { break };
             from = pair;
-            let device = self.st.device_keys.get(&pair.0);
-            if let (Some(device), Some(metric)) = (device, self.st.metric_names.get(&pair.1)) {
+            pairs.insert(pair);
+        }
+        if self.st.sealed > 0 {
+            let sealed: Vec<(i64, i64)> = self
+                .conn
+                .prepare_cached("SELECT DISTINCT device_id, metric_id FROM chunks")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .ctx("series")?;
+            pairs.extend(sealed);
+        }
+        let mut series = Vec::new();
+        for (device, metric) in pairs.into_iter().take(limit) {
+            let device = self.st.device_keys.get(&device);
+            if let (Some(device), Some(metric)) = (device, self.st.metric_names.get(&metric)) {
                 series.push((device.clone(), metric.clone()));
             }
         }

@@ -93,10 +93,12 @@
 //! (`commit_interval_ms`); this module only guarantees that what `insert_batch` returned `Ok`
 //! for is durable.
 
+mod chunks;
 mod counters;
 #[cfg(feature = "influxdb")]
 mod cursors;
 mod devices;
+mod evict;
 mod outbox;
 mod query;
 mod reserve;
@@ -150,6 +152,15 @@ pub struct StoreOptions {
     pub exclusive: bool,
     /// Whether an upstream sync exists, so that evicting rows past the cursor is data loss.
     pub sync_enabled: bool,
+    /// Readings of one series sealed into one chunk (`chunks/mod.rs`); 0 keeps every reading
+    /// a row. [`seal_points_for`] gives the daemon's choice for a ring size.
+    pub seal_points: usize,
+}
+
+/// Points per sealed chunk for a ring of `max_rows`: 256 (about 1 byte of chunk overhead per
+/// 5 readings), fewer for small rings so that whole-chunk eviction stays under 2% of the ring.
+pub fn seal_points_for(max_rows: u64) -> usize {
+    (max_rows / 64).clamp(16, 256) as usize
 }
 
 /// The one error type of the storage layer; each variant says where it happened.
@@ -190,6 +201,8 @@ pub enum StoreError {
     },
     #[error("store {path}: not an acs-edge store ({why}); set store.path to another file")]
     Foreign { path: PathBuf, why: &'static str },
+    #[error("store: chunk {id} is corrupt ({why}); the file was changed outside acs-edge")]
+    CorruptChunk { id: i64, why: &'static str },
     #[error("store: {op}: {source}")]
     Sqlite {
         op: &'static str,
@@ -222,7 +235,10 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
 /// Cheap figures for `/health` and `status` (memory plus two pragmas).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreStats {
+    /// Readings stored, in the head and in sealed chunks.
     pub rows: u64,
+    /// Of `rows`, the readings in sealed chunks.
+    pub sealed: u64,
     pub oldest_seq: i64,
     pub next_seq: i64,
     /// `page_count * page_size` of the main database file.
@@ -250,9 +266,14 @@ pub(crate) struct State {
     pub opts: StoreOptions,
     pub page_size: i64,
     pub next_seq: i64,
+    /// The lowest stored seq in either tier (`next_seq` when empty).
     pub oldest_seq: i64,
-    /// Seqs in `oldest_seq..next_seq` without a row: out-of-order rows removed by age.
-    pub holes: u64,
+    /// Rows in the head (`readings`).
+    pub head_rows: u64,
+    /// Points in sealed chunks.
+    pub sealed: u64,
+    /// Head rows per series `(device_id, metric_id)`: which series have a chunk to seal.
+    pub head_series: HashMap<(i64, i64), u32>,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
     pub sync_cursor: i64,
@@ -341,14 +362,17 @@ impl Store {
         let mut st = State::load(&conn, opts).map_err(|e| open_error(&path, e))?;
         st.reserve_missing = reserve_missing;
         log::info!(
-            "path={} rows={} next_seq={} devices={} metrics={} store opened",
+            "path={} rows={} sealed={} next_seq={} devices={} metrics={} store opened",
             path.display(),
-            st.next_seq - st.oldest_seq,
+            st.head_rows,
+            st.sealed,
             st.next_seq,
             st.devices.len(),
             st.metrics.len()
         );
-        Ok(Store { conn, st })
+        let mut store = Store { conn, st };
+        store.seal_backlog()?;
+        Ok(store)
     }
 
     /// Figures from memory plus `page_count`/`freelist_count`.
@@ -358,6 +382,7 @@ impl Store {
         let wal = wal_path(&self.st.opts.path);
         StoreStats {
             rows: self.st.rows(),
+            sealed: self.st.sealed,
             oldest_seq: self.st.oldest_seq,
             next_seq: self.st.next_seq,
             file_bytes: pages * ps,
@@ -398,10 +423,13 @@ impl State {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         };
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        let (min, max): (Option<i64>, Option<i64>) =
-            conn.query_row("SELECT min(seq), max(seq) FROM readings", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let (max, sealed): (Option<i64>, i64) = conn.query_row(
+            "SELECT max(coalesce((SELECT max(seq) FROM readings), 0), \
+                        coalesce((SELECT max(seq_last) FROM chunks), 0)), \
+                    coalesce((SELECT sum(count) FROM chunks), 0)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         // `meta.next_seq` is written in the same transaction as the rows; max(seq) + 1 is a
         // belt-and-braces floor so that a seq can never be handed out twice.
         let next_seq = meta("next_seq")?.max(max.map_or(1, |m| m + 1));
@@ -409,12 +437,10 @@ impl State {
             opts,
             page_size,
             next_seq,
-            oldest_seq: min.unwrap_or(next_seq),
-            holes: if min.is_some() {
-                meta("holes")? as u64
-            } else {
-                0
-            },
+            oldest_seq: next_seq,
+            head_rows: 0,
+            sealed: sealed as u64,
+            head_series: HashMap::new(),
             evicted_total: meta("evicted_total")? as u64,
             evicted_unsynced: meta("evicted_unsynced")? as u64,
             sync_cursor: meta("sync_cursor")?,
@@ -442,11 +468,21 @@ impl State {
             st.metrics.insert(name.clone(), id);
             st.metric_names.insert(id, name);
         }
+        let mut stmt = conn.prepare(
+            "SELECT device_id, metric_id, count(*) FROM readings GROUP BY device_id, metric_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let n: i64 = r.get(2)?;
+            st.head_series.insert((r.get(0)?, r.get(1)?), n as u32);
+            st.head_rows += n as u64;
+        }
+        st.oldest_seq = oldest_stored(conn)?.unwrap_or(st.next_seq);
         Ok(st)
     }
 
     pub fn rows(&self) -> u64 {
-        (self.next_seq - self.oldest_seq) as u64 - self.holes
+        self.head_rows + self.sealed
     }
 }
 
@@ -503,6 +539,16 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
             source,
         }
     }
+}
+
+/// The lowest stored seq in either tier: one rowid and one index lookup.
+pub(crate) fn oldest_stored(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT min(coalesce((SELECT min(seq) FROM readings), 9223372036854775807), \
+                    coalesce((SELECT min(seq_first) FROM chunks), 9223372036854775807))",
+    )?
+    .query_row([], |r| r.get::<_, i64>(0))
+    .map(|m| (m != i64::MAX).then_some(m))
 }
 
 /// `(page_count, freelist_count)`: both read from the database header, no scan.

@@ -41,13 +41,14 @@ pub struct OutboxStats {
 }
 
 impl Store {
-    /// The first seq not yet acknowledged that is still stored.
-    fn first_unsynced(&self) -> i64 {
-        (self.st.sync_cursor + 1).max(self.st.oldest_seq)
-    }
-
-    /// Up to `limit` stored readings with `seq > after_seq`, in seq order (seqs of late rows
-    /// that expired by age are missing from the range).
+    /// Up to `limit` stored readings with `seq > after_seq`, in seq order, from both tiers
+    /// (seqs of evicted readings are missing from the range).
+    ///
+    /// Seqs are dense apart from evictions, so the window `after_seq + 1..=after_seq + limit`
+    /// holds at most `limit` readings: the head rows in it are one rowid range, and the chunks
+    /// that can hold some are those with `seq_last > after_seq` and `seq_first` inside it
+    /// (the `chunks_seq_last` index). An empty window (everything in it evicted) is doubled
+    /// until it finds readings or reaches the newest seq.
     pub fn unsynced_batch(
         &self,
         after_seq: i64,
@@ -56,53 +57,110 @@ impl Store {
         if after_seq + 1 >= self.st.next_seq || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut stmt = self
+        let mut width = limit as i64;
+        loop {
+            let upper = after_seq.saturating_add(width);
+            let found = self.stored_between(after_seq, upper, limit)?;
+            if !found.is_empty() || upper >= self.st.next_seq - 1 {
+                return Ok(found);
+            }
+            width = width.saturating_mul(2);
+        }
+    }
+
+    /// Up to `limit` readings with `after < seq <= upper`, in seq order.
+    fn stored_between(
+        &self,
+        after: i64,
+        upper: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxReading>, StoreError> {
+        let mut rows: Vec<(i64, i64, i64, i64, f64)> = self
             .conn
             .prepare_cached(
                 "SELECT seq, device_id, metric_id, ts, value FROM readings \
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                 WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
             )
-            .ctx("unsynced_batch: prepare")?;
-        let rows = stmt
-            .query_map(params![after_seq, limit as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, f64>(4)?,
-                ))
+            .and_then(|mut s| {
+                s.query_map(params![after, upper, limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
             })
-            .ctx("unsynced_batch: query")?;
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for row in rows {
-            let (seq, device_id, metric_id, ts, value) = row.ctx("unsynced_batch: row")?;
-            let name = |names: &std::collections::HashMap<i64, String>, id: i64| {
-                names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
-            };
-            out.push(OutboxReading {
+            .ctx("unsynced_batch: head")?;
+        if self.st.sealed > 0 {
+            let chunks: Vec<(i64, i64, i64)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, device_id, metric_id FROM chunks \
+                     WHERE seq_last > ?1 AND seq_first <= ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![after, upper], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect()
+                })
+                .ctx("unsynced_batch: chunks")?;
+            for (id, device_id, metric_id) in chunks {
+                for p in super::chunks::load(&self.conn, id)? {
+                    if p.seq > after && p.seq <= upper {
+                        rows.push((p.seq, device_id, metric_id, p.ts_ms, p.value));
+                    }
+                }
+            }
+            rows.sort_unstable_by_key(|r| r.0);
+            rows.truncate(limit);
+        }
+        let name = |names: &std::collections::HashMap<i64, String>, id: i64| {
+            names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(seq, device_id, metric_id, ts, value)| OutboxReading {
                 seq,
                 device: name(&self.st.device_keys, device_id),
                 metric: name(&self.st.metric_names, metric_id),
                 ts,
                 value,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
-    /// Records that the upstream acknowledged the batch `first..=last` (as read by
-    /// [`Store::unsynced_batch`]): moves the cursor to `last` in one transaction and takes the
-    /// batch's rows that were evicted while in flight out of `evicted_unsynced`. Batches must
-    /// be acknowledged in seq order; a batch at or below the cursor is ignored.
-    pub fn ack_synced(&mut self, first: i64, last: i64) -> Result<(), StoreError> {
+    /// How many readings with `first <= seq <= last` are stored now.
+    fn stored_count(&self, first: i64, last: i64) -> Result<u64, StoreError> {
+        let head: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM readings WHERE seq >= ?1 AND seq <= ?2")
+            .and_then(|mut s| s.query_row([first, last], |r| r.get(0)))
+            .ctx("ack_synced: count head")?;
+        let mut n = head as u64;
+        if self.st.sealed > 0 {
+            let ids: Vec<i64> = self
+                .conn
+                .prepare_cached("SELECT id FROM chunks WHERE seq_last >= ?1 AND seq_first <= ?2")
+                .and_then(|mut s| s.query_map([first, last], |r| r.get(0))?.collect())
+                .ctx("ack_synced: chunks")?;
+            for id in ids {
+                let seqs = super::chunks::load_seqs(&self.conn, id)?;
+                n += seqs.iter().filter(|&&s| s >= first && s <= last).count() as u64;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Records that the upstream acknowledged the batch `first..=last` of `count` readings
+    /// (as read by [`Store::unsynced_batch`]): moves the cursor to `last` in one transaction
+    /// and takes the batch's readings that were evicted while in flight (counted as unsynced
+    /// then, but delivered) out of `evicted_unsynced`. No seq inside the batch's range is
+    /// handed out later, so those are exactly `count` minus the ones still stored. Batches
+    /// must be acknowledged in seq order; a batch at or below the cursor is ignored.
+    pub fn ack_synced(&mut self, first: i64, last: i64, count: u64) -> Result<(), StoreError> {
         if last <= self.st.sync_cursor || first > last {
             return Ok(());
         }
-        let first = first.max(self.st.sync_cursor + 1);
-        // Rows first..oldest_seq were evicted after being read, and counted as unsynced then.
-        let delivered_evicted = if self.st.opts.sync_enabled {
-            ((last + 1).min(self.st.oldest_seq) - first).max(0) as u64
+        let delivered_evicted = if self.st.opts.sync_enabled && self.st.evicted_unsynced > 0 {
+            count.saturating_sub(self.stored_count(first, last)?)
         } else {
             0
         };
@@ -130,22 +188,29 @@ impl Store {
 
     /// Backlog, age of the oldest waiting reading and the eviction gap.
     pub fn outbox_stats(&self) -> OutboxStats {
-        let first = self.first_unsynced();
-        let backlog = ((self.st.next_seq - first).max(0) as u64).min(self.st.rows());
-        let oldest_unsynced_ts = if backlog == 0 {
-            None
-        } else {
-            self.conn
-                .prepare_cached("SELECT ts FROM readings WHERE seq = ?1")
-                .and_then(|mut s| s.query_row([first], |r| r.get(0)))
-                .ok()
-        };
+        let (backlog, oldest_unsynced_ts) = self.waiting_after(self.st.sync_cursor);
         OutboxStats {
             cursor: self.st.sync_cursor,
             backlog,
             oldest_unsynced_ts,
             evicted_unsynced: self.st.evicted_unsynced,
         }
+    }
+
+    /// Stored readings above `cursor` and the `ts` of the first of them. The count is the seq
+    /// range above the cursor, capped by the readings stored: exact unless evictions left
+    /// gaps above the cursor, an upper bound then.
+    pub(crate) fn waiting_after(&self, cursor: i64) -> (u64, Option<i64>) {
+        let first = (cursor + 1).max(self.st.oldest_seq);
+        let backlog = ((self.st.next_seq - first).max(0) as u64).min(self.st.rows());
+        if backlog == 0 {
+            return (0, None);
+        }
+        let oldest_ts = self
+            .unsynced_batch(cursor, 1)
+            .ok()
+            .and_then(|b| b.first().map(|r| r.ts));
+        (backlog, oldest_ts)
     }
 
     /// This store file's identity in upstream idempotency keys: 16 hex digits, random, made on

@@ -83,6 +83,15 @@ pub struct StoredReading {
     pub value: f64,
 }
 
+/// A reading found by a query, before its names are resolved.
+struct Found {
+    seq: i64,
+    device_id: i64,
+    metric_id: i64,
+    ts_ms: i64,
+    value: f64,
+}
+
 /// The names of the last device and metric seen: rows of one series (the common query) share
 /// one allocation per name instead of one per row.
 #[derive(Default)]
@@ -129,20 +138,34 @@ impl Store {
         let fetch = q.limit.saturating_add(1);
         let mut stmt = self.conn.prepare_cached(&sql).ctx("query: prepare")?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args)).ctx("query")?;
-        let mut items = Vec::with_capacity(fetch.min(10_001));
-        let mut names = NameCache::default();
+        let mut found: Vec<Found> = Vec::with_capacity(fetch.min(10_001));
         while let Some(r) = rows.next().ctx("query: step")? {
-            let (seq, dev, metric, ts_ms, value): (i64, i64, i64, i64, f64) =
-                (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))()
-                    .ctx("query: read row")?;
-            items.push(StoredReading {
-                seq,
-                device: names.device(dev, || self.device_key(dev)),
-                metric: names.metric(metric, || self.metric_name(metric)),
-                ts_ms,
-                value,
-            });
+            let row = (|| {
+                Ok(Found {
+                    seq: r.get(0)?,
+                    device_id: r.get(1)?,
+                    metric_id: r.get(2)?,
+                    ts_ms: r.get(3)?,
+                    value: r.get(4)?,
+                })
+            })()
+            .ctx("query: read row")?;
+            found.push(row);
         }
+        if self.st.sealed > 0 {
+            self.merge_sealed(q, fetch, &mut found)?;
+        }
+        let mut names = NameCache::default();
+        let mut items: Vec<StoredReading> = found
+            .into_iter()
+            .map(|f| StoredReading {
+                seq: f.seq,
+                device: names.device(f.device_id, || self.device_key(f.device_id)),
+                metric: names.metric(f.metric_id, || self.metric_name(f.metric_id)),
+                ts_ms: f.ts_ms,
+                value: f.value,
+            })
+            .collect();
         let next_cursor = if items.len() > q.limit {
             items.truncate(q.limit);
             items.last().map(|r| Cursor {
@@ -153,6 +176,85 @@ impl Store {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    /// Adds the sealed points that belong among the first `fetch` results of `q` to `found`
+    /// (the head's first `fetch`, in order) and leaves the first `fetch` of both, in order.
+    ///
+    /// Chunks overlapping the range are taken in `ts_first` order; once `fetch` points are
+    /// found and the last of them is older than the next chunk's first point, no later chunk
+    /// can hold a point that belongs on the page, so a page decodes about its own chunks.
+    fn merge_sealed(
+        &self,
+        q: &TelemetryQuery,
+        fetch: usize,
+        found: &mut Vec<Found>,
+    ) -> Result<(), StoreError> {
+        let lower = match (q.from_ms, q.after.map(|c| c.ts_ms)) {
+            (Some(from), Some(cursor)) => from.max(cursor),
+            (from, cursor) => from.or(cursor).unwrap_or(i64::MIN),
+        };
+        let to = q.to_ms.unwrap_or(i64::MAX);
+        let device = q
+            .device
+            .as_ref()
+            .and_then(|d| self.st.devices.get(d))
+            .map(|d| d.id);
+        let metric = q
+            .metric
+            .as_ref()
+            .and_then(|m| self.st.metrics.get(m))
+            .copied();
+        // One statement per filter combination, so that SQLite can seek `chunks_series`.
+        let mut sql = String::from(
+            "SELECT ts_first, id, device_id, metric_id FROM chunks WHERE ts_last >= ? AND ts_first < ?",
+        );
+        let mut args = vec![lower, to];
+        for (column, id) in [("device_id", device), ("metric_id", metric)] {
+            if let Some(id) = id {
+                sql.push_str(&format!(" AND {column} = ?"));
+                args.push(id);
+            }
+        }
+        let mut candidates: Vec<(i64, i64, i64, i64)> = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect()
+            })
+            .ctx("query: chunks")?;
+        candidates.sort_unstable();
+        let key = |f: &Found| (f.ts_ms, f.seq);
+        // `found` stays sorted and at most `fetch` long: a chunk's points come in order, and
+        // chunks of one series rarely overlap, so appending is the common case.
+        for (ts_first, id, device_id, metric_id) in candidates {
+            if found.len() >= fetch && found[fetch - 1].ts_ms < ts_first {
+                break;
+            }
+            let tail = found.len();
+            for p in super::chunks::load(&self.conn, id)? {
+                let after = q.after.is_none_or(|c| (p.ts_ms, p.seq) > (c.ts_ms, c.seq));
+                if p.ts_ms >= lower && p.ts_ms < to && after {
+                    found.push(Found {
+                        seq: p.seq,
+                        device_id,
+                        metric_id,
+                        ts_ms: p.ts_ms,
+                        value: p.value,
+                    });
+                }
+            }
+            let in_order = found[tail..].is_sorted_by_key(key)
+                && (tail == 0 || found.len() == tail || key(&found[tail - 1]) < key(&found[tail]));
+            if !in_order {
+                found.sort_by_key(key);
+            }
+            found.truncate(fetch);
+        }
+        Ok(())
     }
 
     /// The statement and arguments of `q` (the last argument is the row limit, `limit + 1`),

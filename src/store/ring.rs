@@ -15,8 +15,12 @@ use std::ops::Range;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::counters::write_frame_counters;
-use super::{page_counts, Ctx, DevEntry, State, Store, StoreError, EXPIRE_CHUNK, EXPIRE_PAIRS};
+use super::evict::{enforce_bounds, write_meta};
+use super::{Ctx, DevEntry, State, Store, StoreError};
 use crate::model::{validate_name, DeviceStatus, FrameCounter, Reading, Transport};
+
+/// Most chunks sealed after one commit, so that one batch's latency stays bounded.
+const SEAL_BUDGET: usize = 16;
 
 /// What one commit writes.
 #[derive(Debug, Clone, Default)]
@@ -53,19 +57,24 @@ pub struct Committed {
 
 /// Counters a transaction works on; copied into `State` after commit.
 #[derive(Debug, Clone, Copy)]
-struct Counters {
-    next_seq: i64,
-    oldest_seq: i64,
-    holes: u64,
-    evicted_total: u64,
-    evicted_unsynced: u64,
+pub(super) struct Counters {
+    pub next_seq: i64,
+    pub oldest_seq: i64,
+    pub head_rows: u64,
+    pub sealed: u64,
+    pub evicted_total: u64,
+    pub evicted_unsynced: u64,
+    /// Head rows left other than by sealing: the per-series head counts are read again.
+    pub head_changed: bool,
 }
 
-/// Registry entries created inside the running transaction (undone if it fails).
+/// Registry entries created inside the running transaction (undone if it fails), and the
+/// series of the rows it inserted (counted into the head after it commits).
 #[derive(Default)]
 struct Added {
     devices: Vec<String>,
     metrics: Vec<String>,
+    series: Vec<(i64, i64)>,
 }
 
 impl Store {
@@ -116,13 +125,24 @@ impl Store {
         })();
         match res {
             Ok(c) => {
-                st.apply(c);
+                let recounted = c.head_changed;
+                st.apply(&self.conn, c);
+                if !recounted {
+                    for series in added.series {
+                        *st.head_series.entry(series).or_default() += 1;
+                    }
+                }
                 if done.outcome.evicted_unsynced > 0 {
                     log::warn!(
                         "evicted_unsynced={} evicted_total={} ring buffer full: evicted readings not yet synced upstream",
                         done.outcome.evicted_unsynced,
                         st.evicted_total
                     );
+                }
+                // The batch is committed whatever sealing does: a failed seal leaves the rows
+                // in the head, and the next batch tries again.
+                if let Err(e) = self.seal(SEAL_BUDGET) {
+                    log::warn!("readings stay in the head, sealing failed: {e}");
                 }
                 Ok(done)
             }
@@ -132,227 +152,54 @@ impl Store {
             }
         }
     }
-
-    /// Deletes every row whose `ts < now_ms - max_age_ms`, whatever order it arrived in.
-    ///
-    /// First the cheap case: a rowid range from the oldest-inserted end up to the first row
-    /// (in insertion order) that is young enough. Then the rows that arrived late (an old
-    /// `ts` inserted after younger rows, or behind a row from the future): a walk over the
-    /// `(device_id, metric_id)` pairs of the `(device_id, metric_id, ts)` index, where each
-    /// pair's expired rows are one index range. No index on `ts` alone is needed, so inserts
-    /// cost what they did. One call deletes at most [`EXPIRE_CHUNK`] rows and visits at most
-    /// [`EXPIRE_PAIRS`] pairs; [`Store::expire_pending`] says whether to call again at once.
-    pub fn evict_expired(&mut self, now_ms: i64) -> Result<u64, StoreError> {
-        let Some(max_age) = self.st.opts.max_age_ms else {
-            self.st.expire_pending = false;
-            return Ok(0);
-        };
-        let cutoff = now_ms.saturating_sub(max_age);
-        let n = self.with_room(|s| s.expire_step(cutoff))?;
-        if n > 0 {
-            log::info!("evicted={n} max_age_ms={max_age} expired readings evicted");
-        }
-        Ok(n)
-    }
-
-    /// Whether the last [`Store::evict_expired`] stopped at its per-call bound.
-    pub fn expire_pending(&self) -> bool {
-        self.st.expire_pending
-    }
-
-    fn expire_step(&mut self, cutoff: i64) -> Result<u64, StoreError> {
-        let st = &mut self.st;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("evict_expired: begin")?;
-        let mut c = st.counters();
-        let limit = c
-            .oldest_seq
-            .saturating_add(EXPIRE_CHUNK as i64)
-            .min(c.next_seq);
-        let first_young: Option<i64> = tx
-            .prepare_cached(
-                "SELECT seq FROM readings WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 \
-                 ORDER BY seq LIMIT 1",
-            )
-            .and_then(|mut s| {
-                let mut rows = s.query(params![c.oldest_seq, limit, cutoff])?;
-                rows.next()?.map(|r| r.get(0)).transpose()
-            })
-            .ctx("evict_expired: find")?;
-        let mut n = evict_below(&tx, st, &mut c, first_young.unwrap_or(limit))?;
-        let mut from = st.expire_from;
-        let mut pending = n >= EXPIRE_CHUNK;
-        if !pending {
-            let (late, done) = evict_late(&tx, st, &mut c, cutoff, EXPIRE_CHUNK - n, &mut from)?;
-            n += late;
-            pending = !done;
-        }
-        if n > 0 {
-            write_meta(&tx, &c, false, true)?;
-            tx.commit().ctx("evict_expired: commit")?;
-            st.apply(c);
-        }
-        st.expire_from = if pending { from } else { (0, 0) };
-        st.expire_pending = pending;
-        Ok(n)
-    }
-
-    /// Changes the bounds (config reload) and evicts at once down to the new ones; returns
-    /// the number of rows evicted. `max_age_ms` applies from the next `evict_expired`.
-    pub fn set_limits(
-        &mut self,
-        max_rows: u64,
-        max_bytes: u64,
-        max_age_ms: Option<i64>,
-    ) -> Result<u64, StoreError> {
-        if max_rows == 0 || max_bytes == 0 {
-            return Err(StoreError::InvalidOptions(
-                "max_rows and max_bytes must be at least 1",
-            ));
-        }
-        let st = &mut self.st;
-        st.opts.max_rows = max_rows;
-        st.opts.max_bytes = max_bytes;
-        st.opts.max_age_ms = max_age_ms;
-        self.evict_to_bounds()
-    }
-
-    /// Periodic upkeep: evicts down to the bounds if an earlier attempt could not (disk full)
-    /// and creates the disk-space reserve again when it is missing and there is room.
-    pub fn maintain(&mut self) -> Result<u64, StoreError> {
-        let n = self.evict_to_bounds()?;
-        if self.st.reserve_missing {
-            let path = &self.st.opts.path;
-            match super::reserve::ensure(path, super::wal_limit_bytes(&self.st.opts)) {
-                Ok(()) => {
-                    self.st.reserve_missing = false;
-                    log::info!("path={} disk-space reserve restored", path.display());
-                }
-                Err(e) => log::debug!("path={} reserve not restored: {e}", path.display()),
-            }
-        }
-        Ok(n)
-    }
-
-    /// Evicts down to the bounds in one transaction; when the disk is full, releases the
-    /// reserve and evicts in small steps, each followed by a checkpoint so that the WAL
-    /// starts over and the next step reuses its space.
-    fn evict_to_bounds(&mut self) -> Result<u64, StoreError> {
-        match self.bounds_step(u64::MAX) {
-            Err(e) if e.is_disk_full() => {}
-            other => return other,
-        }
-        self.release_reserve();
-        let (mut total, mut step) = (0, 1024);
-        loop {
-            match self.bounds_step(step) {
-                Ok(0) => return Ok(total),
-                Ok(n) => total += n,
-                Err(e) if e.is_disk_full() && step > 1 => step /= 2,
-                Err(e) => {
-                    if total > 0 {
-                        log::warn!("evicted={total} store still over its bounds: {e}");
-                    }
-                    return Err(e);
-                }
-            }
-            self.checkpoint();
-        }
-    }
-
-    /// One transaction evicting at most `cap` rows towards the bounds.
-    fn bounds_step(&mut self, cap: u64) -> Result<u64, StoreError> {
-        let st = &mut self.st;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("set_limits: begin")?;
-        let mut c = st.counters();
-        let n = enforce_bounds(&tx, st, &mut c, cap)?;
-        if n > 0 {
-            write_meta(&tx, &c, false, true)?;
-            tx.commit().ctx("set_limits: commit")?;
-            st.apply(c);
-        }
-        Ok(n)
-    }
-
-    /// Runs `f`; when it fails for lack of space, frees the reserve and runs it once more.
-    fn with_room<T>(
-        &mut self,
-        mut f: impl FnMut(&mut Store) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        match f(self) {
-            Err(e) if e.is_disk_full() && self.release_reserve() => f(self),
-            other => other,
-        }
-    }
-
-    /// Deletes the reserve and checkpoints; false when there was no reserve to free.
-    fn release_reserve(&mut self) -> bool {
-        let path = &self.st.opts.path;
-        let freed = super::reserve::release(path);
-        if freed {
-            log::warn!(
-                "path={} disk full: disk-space reserve released so eviction can run",
-                path.display()
-            );
-        }
-        self.st.reserve_missing = true;
-        self.checkpoint();
-        freed
-    }
-
-    /// Copies the WAL back into the database so the next transaction writes the WAL from its
-    /// start, into space the file already has. Failure is fine: a later one catches up.
-    fn checkpoint(&self) {
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-    }
-
-    /// The highest seq the upstream has acknowledged (0: none). Rows with `seq <= cursor` are
-    /// synced.
-    pub fn sync_cursor(&self) -> i64 {
-        self.st.sync_cursor
-    }
-
-    /// Persists the sync cursor (call after the upstream acknowledged up to `seq`).
-    pub fn set_sync_cursor(&mut self, seq: i64) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'sync_cursor'")
-            .and_then(|mut s| s.execute([seq]))
-            .ctx("set_sync_cursor")?;
-        self.st.sync_cursor = seq;
-        Ok(())
-    }
 }
 
 impl Counters {
-    fn rows(&self) -> u64 {
-        (self.next_seq - self.oldest_seq) as u64 - self.holes
+    pub(super) fn rows(&self) -> u64 {
+        self.head_rows + self.sealed
     }
 }
 
 impl State {
-    fn counters(&self) -> Counters {
+    pub(super) fn counters(&self) -> Counters {
         Counters {
             next_seq: self.next_seq,
             oldest_seq: self.oldest_seq,
-            holes: self.holes,
+            head_rows: self.head_rows,
+            sealed: self.sealed,
             evicted_total: self.evicted_total,
             evicted_unsynced: self.evicted_unsynced,
+            head_changed: false,
         }
     }
 
-    fn apply(&mut self, c: Counters) {
+    /// Takes the committed counters; when head rows left other than by sealing, counts the
+    /// head's series again (the head is a few seal chunks' worth, so this is cheap).
+    pub(super) fn apply(&mut self, conn: &Connection, c: Counters) {
         self.next_seq = c.next_seq;
         self.oldest_seq = c.oldest_seq;
-        self.holes = c.holes;
+        self.head_rows = c.head_rows;
+        self.sealed = c.sealed;
         self.evicted_total = c.evicted_total;
         self.evicted_unsynced = c.evicted_unsynced;
+        if c.head_changed && self.opts.seal_points > 0 {
+            if let Err(e) = self.count_head_series(conn) {
+                log::warn!("head series not counted, sealing waits for the next count: {e}");
+            }
+        }
+    }
+
+    pub(super) fn count_head_series(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT device_id, metric_id, count(*) FROM readings GROUP BY device_id, metric_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        self.head_series.clear();
+        while let Some(r) = rows.next()? {
+            let n: i64 = r.get(2)?;
+            self.head_series.insert((r.get(0)?, r.get(1)?), n as u32);
+        }
+        Ok(())
     }
 
     fn forget(&mut self, added: &Added) {
@@ -429,7 +276,9 @@ fn write_batch(
                 ins.execute(params![c.next_seq, dev.id, metric, r.ts_ms, r.value])
                     .ctx("insert_batch: insert reading")?;
                 c.next_seq += 1;
+                c.head_rows += 1;
                 out.inserted += 1;
+                added.series.push((dev.id, metric));
                 seen.insert(dev.id, *transport);
             }
         }
@@ -589,184 +438,4 @@ fn metric_id(
     st.metric_names.insert(id, name.to_owned());
     added.metrics.push(name.to_owned());
     Ok(Some(id))
-}
-
-/// Evicts down to `max_rows`, then in chunks (1% of rows, at least 64) while the pages in use
-/// exceed `max_bytes`; at most `cap` rows. Returns the rows evicted.
-fn enforce_bounds(
-    conn: &Connection,
-    st: &State,
-    c: &mut Counters,
-    cap: u64,
-) -> Result<u64, StoreError> {
-    let mut n = 0;
-    let over = c.rows().saturating_sub(st.opts.max_rows).min(cap);
-    if over > 0 {
-        n += evict_oldest(conn, st, c, over)?;
-    }
-    loop {
-        let (pages, free) = page_counts(conn).ctx("evict: page_count")?;
-        let rows = c.rows();
-        if (pages - free) * st.page_size as u64 <= st.opts.max_bytes || rows == 0 || n >= cap {
-            return Ok(n);
-        }
-        let chunk = (rows / 100).max(64).min(rows).min(cap - n);
-        n += evict_oldest(conn, st, c, chunk)?;
-    }
-}
-
-/// Evicts the `k` rows with the lowest seqs.
-fn evict_oldest(
-    conn: &Connection,
-    st: &State,
-    c: &mut Counters,
-    k: u64,
-) -> Result<u64, StoreError> {
-    let new_oldest = if c.holes == 0 {
-        c.oldest_seq + k as i64
-    } else {
-        // Holes: the (k+1)-th row from the low end, found by walking k rowids.
-        conn.prepare_cached(
-            "SELECT seq FROM readings WHERE seq >= ?1 ORDER BY seq LIMIT 1 OFFSET ?2",
-        )
-        .and_then(|mut s| {
-            let mut rows = s.query(params![c.oldest_seq, k as i64])?;
-            rows.next()?.map(|r| r.get(0)).transpose()
-        })
-        .ctx("evict: find")?
-        .unwrap_or(c.next_seq)
-    };
-    evict_below(conn, st, c, new_oldest)
-}
-
-/// Deletes the rows below `new_oldest` (a rowid range) and counts them.
-fn evict_below(
-    conn: &Connection,
-    st: &State,
-    c: &mut Counters,
-    new_oldest: i64,
-) -> Result<u64, StoreError> {
-    if new_oldest <= c.oldest_seq {
-        return Ok(0);
-    }
-    let first_unsynced = c.oldest_seq.max(st.sync_cursor + 1);
-    let unsynced = if !st.opts.sync_enabled || first_unsynced >= new_oldest {
-        0
-    } else if c.holes == 0 {
-        (new_oldest - first_unsynced) as u64
-    } else {
-        conn.prepare_cached("SELECT count(*) FROM readings WHERE seq >= ?1 AND seq < ?2")
-            .and_then(|mut s| s.query_row([first_unsynced, new_oldest], |r| r.get::<_, i64>(0)))
-            .ctx("evict: count unsynced")? as u64
-    };
-    let deleted = conn
-        .prepare_cached("DELETE FROM readings WHERE seq < ?1")
-        .and_then(|mut s| s.execute([new_oldest]))
-        .ctx("evict: delete")? as u64;
-    let range = (new_oldest - c.oldest_seq) as u64;
-    // Rows with seq > cursor were not yet acknowledged upstream.
-    c.evicted_unsynced += unsynced;
-    c.holes -= range - deleted;
-    c.evicted_total += deleted;
-    c.oldest_seq = new_oldest;
-    settle_oldest(conn, c)?;
-    Ok(deleted)
-}
-
-/// Moves `oldest_seq` up to the lowest stored seq, so that a reopened store (which starts at
-/// `min(seq)`) agrees with the persisted `holes`.
-fn settle_oldest(conn: &Connection, c: &mut Counters) -> Result<(), StoreError> {
-    if c.holes == 0 {
-        return Ok(());
-    }
-    let min: Option<i64> = conn
-        .query_row("SELECT min(seq) FROM readings", [], |r| r.get(0))
-        .ctx("evict: min seq")?;
-    let min = min.unwrap_or(c.next_seq);
-    c.holes -= (min - c.oldest_seq) as u64;
-    c.oldest_seq = min;
-    Ok(())
-}
-
-/// Deletes expired rows pair by pair from `from` on, at most `budget` rows and
-/// [`EXPIRE_PAIRS`] pairs; returns the rows deleted and whether the walk reached the end.
-fn evict_late(
-    conn: &Connection,
-    st: &State,
-    c: &mut Counters,
-    cutoff: i64,
-    budget: u64,
-    from: &mut (i64, i64),
-) -> Result<(u64, bool), StoreError> {
-    let mut next_pair = conn
-        .prepare_cached(
-            "SELECT device_id, metric_id FROM readings WHERE (device_id, metric_id) > (?1, ?2) \
-             ORDER BY device_id, metric_id LIMIT 1",
-        )
-        .ctx("evict_expired: prepare")?;
-    let mut expired = conn
-        .prepare_cached(
-            "SELECT seq FROM readings WHERE device_id = ?1 AND metric_id = ?2 AND ts < ?3 \
-             LIMIT ?4",
-        )
-        .ctx("evict_expired: prepare")?;
-    let mut delete = conn
-        .prepare_cached("DELETE FROM readings WHERE seq = ?1")
-        .ctx("evict_expired: prepare")?;
-    let mut n = 0;
-    for _ in 0..EXPIRE_PAIRS {
-        let pair: Option<(i64, i64)> = {
-            let mut rows = next_pair
-                .query(params![from.0, from.1])
-                .ctx("evict_expired: walk")?;
-            rows.next()
-                .and_then(|r| r.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose())
-                .ctx("evict_expired: walk")?
-        };
-        let Some((device, metric)) = pair else {
-            return Ok((n, true));
-        };
-        let left = budget - n;
-        let seqs = expired
-            .query_map(params![device, metric, cutoff, left as i64], |r| {
-                r.get::<_, i64>(0)
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .ctx("evict_expired: find late")?;
-        for &seq in &seqs {
-            delete.execute([seq]).ctx("evict_expired: delete late")?;
-            if st.opts.sync_enabled && seq > st.sync_cursor {
-                c.evicted_unsynced += 1;
-            }
-        }
-        let k = seqs.len() as u64;
-        c.holes += k;
-        c.evicted_total += k;
-        n += k;
-        if n >= budget {
-            // This pair may hold more: the next call starts with it again.
-            settle_oldest(conn, c)?;
-            return Ok((n, false));
-        }
-        *from = (device, metric);
-    }
-    settle_oldest(conn, c)?;
-    Ok((n, false))
-}
-
-fn write_meta(conn: &Connection, c: &Counters, seq: bool, evicted: bool) -> Result<(), StoreError> {
-    let set = |key: &str, value: i64| {
-        conn.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")
-            .and_then(|mut s| s.execute(params![key, value]))
-            .ctx("write meta")
-    };
-    if seq {
-        set("next_seq", c.next_seq)?;
-    }
-    if evicted {
-        set("holes", c.holes as i64)?;
-        set("evicted_total", c.evicted_total as i64)?;
-        set("evicted_unsynced", c.evicted_unsynced as i64)?;
-    }
-    Ok(())
 }

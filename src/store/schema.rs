@@ -47,6 +47,23 @@ const MIGRATIONS: &[&str] = &[
     // 4: holes left by age eviction of late rows; the file says whose it is.
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('holes', 0);
      PRAGMA application_id = 1094931269;",
+    // 5: sealed chunks (`chunks/mod.rs`); the row count no longer comes from seq arithmetic.
+    "CREATE TABLE chunks (
+         id INTEGER PRIMARY KEY,
+         device_id INTEGER NOT NULL,
+         metric_id INTEGER NOT NULL,
+         ts_first INTEGER NOT NULL,
+         ts_last INTEGER NOT NULL,
+         seq_first INTEGER NOT NULL,
+         seq_last INTEGER NOT NULL,
+         count INTEGER NOT NULL,
+         points BLOB NOT NULL,
+         seqs BLOB NOT NULL
+     );
+     CREATE INDEX chunks_series ON chunks (device_id, metric_id, ts_last, ts_first);
+     CREATE INDEX chunks_seq_first ON chunks (seq_first);
+     CREATE INDEX chunks_seq_last ON chunks (seq_last, seq_first);
+     DELETE FROM meta WHERE key = 'holes';",
 ];
 
 /// `PRAGMA application_id` of acs-edge stores: "ACSE".

@@ -303,7 +303,7 @@ impl Session {
             };
             worker
                 .lock()
-                .ack_synced(batch.first, batch.last)
+                .ack_synced(batch.first, batch.last, batch.count as u64)
                 .map_err(|e| format!("cursor not saved (the batch will be sent again): {e}"))?;
             worker.status.acknowledged(batch.count as u64);
         }

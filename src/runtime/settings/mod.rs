@@ -31,6 +31,7 @@ pub fn store_options(config: &Config) -> StoreOptions {
         max_metrics: config.store.max_metrics,
         exclusive: true,
         sync_enabled: config.upstream.enabled,
+        seal_points: crate::store::seal_points_for(config.store.max_rows),
     }
 }
 

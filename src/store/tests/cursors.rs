@@ -8,6 +8,7 @@ fn a_named_cursor_persists_moves_forward_only_and_leaves_sync_cursor_alone() {
     let dir = tempfile::tempdir().unwrap();
     let o = StoreOptions {
         sync_enabled: true,
+        seal_points: 0,
         ..opts(dir.path())
     };
     {

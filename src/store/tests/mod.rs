@@ -13,6 +13,7 @@ pub(super) fn opts(dir: &Path) -> StoreOptions {
         max_metrics: 1_000,
         exclusive: true,
         sync_enabled: false,
+        seal_points: 0,
     }
 }
 
@@ -72,9 +73,11 @@ pub(super) fn files_size(path: &Path) -> (u64, u64) {
     (db, wal)
 }
 
+mod chunks;
 mod counters;
 #[cfg(feature = "influxdb")]
 mod cursors;
+mod migrate;
 mod outbox;
 mod query;
 mod ring;

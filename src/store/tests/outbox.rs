@@ -5,6 +5,7 @@ use super::*;
 fn sync_opts(dir: &Path) -> StoreOptions {
     StoreOptions {
         sync_enabled: true,
+        seal_points: 0,
         ..opts(dir)
     }
 }
@@ -36,8 +37,8 @@ fn acknowledged_cursor_survives_reopen_and_never_moves_back() {
         s.insert_batch(&mixed_batch(0, 10), 1).unwrap();
         assert_eq!(s.outbox_stats().backlog, 10);
         assert_eq!(s.outbox_stats().oldest_unsynced_ts, Some(0));
-        s.ack_synced(1, 6).unwrap();
-        s.ack_synced(1, 3).unwrap();
+        s.ack_synced(1, 6, 6).unwrap();
+        s.ack_synced(1, 3, 3).unwrap();
         assert_eq!(s.sync_cursor(), 6);
     }
     let s = Store::open(sync_opts(dir.path())).unwrap();
@@ -58,8 +59,8 @@ fn rows_evicted_while_in_flight_and_then_acknowledged_are_not_reported_missing()
     // 150 more rows evict seqs 1..=150: 100 in flight, 50 never read.
     s.insert_batch(&mixed_batch(1_000, 150), 1).unwrap();
     assert_eq!(s.stats().evicted_unsynced, 150);
-    s.ack_synced(in_flight[0].seq, in_flight.last().unwrap().seq)
-        .unwrap();
+    let (first, last) = (in_flight[0].seq, in_flight.last().unwrap().seq);
+    s.ack_synced(first, last, in_flight.len() as u64).unwrap();
     assert_eq!(s.stats().evicted_unsynced, 50);
     // The next batch starts at the oldest stored row, past the gap.
     assert_eq!(s.unsynced_batch(100, 1).unwrap()[0].seq, 151);

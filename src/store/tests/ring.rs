@@ -262,6 +262,7 @@ fn age_eviction_removes_every_old_row_whatever_its_arrival_order() {
         max_rows: 100_000,
         max_age_ms: Some(day),
         sync_enabled: true,
+        seal_points: 0,
         ..opts(dir.path())
     };
     let mut s = Store::open(o.clone()).unwrap();
@@ -524,8 +525,8 @@ fn expire_walk_cost() {
         }
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "insert with {} holes at the bound: {:.1} us/row",
-            s.st.holes,
+            "insert with {} head rows at the bound: {:.1} us/row",
+            s.st.head_rows,
             secs * 1e6 / 100_000.0
         );
     };
@@ -549,10 +550,8 @@ fn a_store_from_before_application_ids_is_recognised_by_its_tables_and_marked() 
     s.insert_batch(&batch("d", "t", 1, 4), 1).unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&o.path).unwrap();
-    conn.execute_batch(
-        "DELETE FROM meta WHERE key = 'holes'; PRAGMA application_id = 0; PRAGMA user_version = 3;",
-    )
-    .unwrap();
+    conn.execute_batch("DROP TABLE chunks; PRAGMA application_id = 0; PRAGMA user_version = 3;")
+        .unwrap();
     drop(conn);
     let s = Store::open(o.clone()).unwrap();
     assert_eq!(s.stats().rows, 4);

@@ -35,8 +35,10 @@ fn a_version_1_store_gains_the_rules_table_and_keeps_its_readings() {
     s.insert_batch(&batch("d", "t", 1, 10), 1).unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&o.path).unwrap();
-    conn.execute_batch("DROP TABLE rules; DROP TABLE frame_counters; PRAGMA user_version = 1")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE rules; DROP TABLE frame_counters; DROP TABLE chunks; PRAGMA user_version = 1",
+    )
+    .unwrap();
     drop(conn);
     let mut s = Store::open(o).unwrap();
     assert_eq!(s.stats().rows, 10);
