@@ -19,7 +19,8 @@
 #
 # Usage: bench/flash-wear.sh [INTERVAL_MS...]      (default: 100 250 1000 5000 10000)
 # Env: ACS_EDGE_BIN (default target/release/acs-edge), RATE (1000), RUN_SECONDS (25),
-#      MAX_ROWS (20000), MAX_MB (8), WORK (a directory on disk; not tmpfs, whose writes the block
+#      MAX_ROWS (20000), MAX_MB (8), FLUSH_S (store.flush_interval_s, default 0: every commit
+#      to the file; with a RAM head, make RUN_SECONDS a multiple of it), WORK (a directory on disk; not tmpfs, whose writes the block
 #      layer never sees)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ RATE=${RATE:-1000}
 SECONDS_PER_RUN=${RUN_SECONDS:-25}
 MAX_MB=${MAX_MB:-8}
 MAX_ROWS=${MAX_ROWS:-20000}
+FLUSH_S=${FLUSH_S:-0}
 INTERVALS=("${@:-100 250 1000 5000 10000}")
 read -r -a INTERVALS <<<"${INTERVALS[*]}"
 [ -x "$BIN" ] || { echo "flash-wear: $BIN missing (cargo build --release)" >&2; exit 1; }
@@ -87,8 +89,8 @@ while time.monotonic() - start < seconds:
 EOF
 }
 
-printf 'flash-wear: %s, %d readings/s for %d s per interval, full ring of %d rows, max_mb %d, store on %s (%s)\n' \
-    "$("$BIN" --version)" "$RATE" "$SECONDS_PER_RUN" "$MAX_ROWS" "$MAX_MB" "$WORK" "$(df -T "$WORK" | awk 'NR==2 {print $2}')"
+printf 'flash-wear: %s, %d readings/s for %d s per interval, full ring of %d rows, max_mb %d, flush_interval_s %d, store on %s (%s)\n' \
+    "$("$BIN" --version)" "$RATE" "$SECONDS_PER_RUN" "$MAX_ROWS" "$MAX_MB" "$FLUSH_S" "$WORK" "$(df -T "$WORK" | awk 'NR==2 {print $2}')"
 printf '%-12s %10s %12s %14s %14s %12s %12s\n' interval_ms readings commits wchar_B/rd write_bytes_B/rd db_B/row wal_B
 for interval in "${INTERVALS[@]}"; do
     run="$WORK/run-$interval"
@@ -107,6 +109,7 @@ config store 'store'
 	option max_mb '$MAX_MB'
 	option max_rows '$MAX_ROWS'
 	option commit_interval_ms '$interval'
+	option flush_interval_s '$FLUSH_S'
 config mqtt 'mqtt'
 	option port '$BROKER'
 	option client_id 'flash-wear'

@@ -87,6 +87,7 @@ fn open_with(path: &Path, max_rows: u64, seal_points: usize) -> Store {
         exclusive: true,
         sync_enabled: false,
         seal_points,
+        memory_head: false,
     })
     .expect("open the store")
 }

@@ -76,6 +76,7 @@ fn fill_store(path: &Path, n: u64) {
         exclusive: true,
         sync_enabled: true,
         seal_points: 0,
+        memory_head: false,
     })
     .unwrap();
     let mut i = 0;

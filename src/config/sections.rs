@@ -34,6 +34,8 @@ pub struct Store {
     /// `max_age_days`; `None` when it is 0 (no age limit).
     pub max_age: Option<Duration>,
     pub commit_interval: Duration,
+    /// `flush_interval_s`; `None` when it is 0 (the head is in the file).
+    pub flush_interval: Option<Duration>,
     pub max_devices: usize,
     pub max_metrics: usize,
     /// `max_future_skew_s`: how far ahead of the gateway clock a reading may be stamped.
@@ -143,6 +145,10 @@ pub fn store_from(v: &Values) -> Store {
             days => Some(Duration::from_secs(days * 86_400)),
         },
         commit_interval: Duration::from_millis(v.int(Int::StoreCommitIntervalMs)),
+        flush_interval: match v.int(Int::StoreFlushIntervalS) {
+            0 => None,
+            s => Some(Duration::from_secs(s)),
+        },
         max_devices: v.int(Int::StoreMaxDevices) as usize,
         max_metrics: v.int(Int::StoreMaxMetrics) as usize,
         max_future_skew: secs(v, Int::StoreMaxFutureSkewS),

@@ -291,6 +291,10 @@ fn serve(
     influxdb.stop(grace_left());
     daemon.tx.close();
     let _ = writer.join();
+    // The writer committed its last batch: everything in RAM goes to the file now.
+    if daemon.config.store.flush_interval.is_some() {
+        daemon.flush(true);
+    }
     hass.stop();
     daemon.ml.stop();
     live.stop();
@@ -323,18 +327,33 @@ struct Daemon {
 enum Wake {
     Signal(i32),
     Tick,
+    Flush,
 }
 
 impl Daemon {
     async fn supervise(&mut self, signals: async_channel::Receiver<i32>) {
         let mut next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
+        // With the head in RAM, a flush is the one periodic write to the file; age eviction
+        // follows it rather than writing on its own every minute.
+        let flush_every = self.config.store.flush_interval;
+        let mut next_flush = flush_every.map(|every| Instant::now() + every);
         loop {
+            let flush_at = next_flush;
             let wake = smol::future::or(
                 async { Wake::Signal(signals.recv().await.unwrap_or(SIGTERM)) },
-                async {
-                    smol::Timer::at(next_eviction).await;
-                    Wake::Tick
-                },
+                smol::future::or(
+                    async {
+                        smol::Timer::at(next_eviction).await;
+                        Wake::Tick
+                    },
+                    async {
+                        match flush_at {
+                            Some(at) => smol::Timer::at(at).await,
+                            None => smol::Timer::never().await,
+                        };
+                        Wake::Flush
+                    },
+                ),
             )
             .await;
             match wake {
@@ -347,6 +366,9 @@ impl Daemon {
                     log::info!("signal={signal} shutting down");
                     return;
                 }
+                Wake::Tick if flush_every.is_some() => {
+                    next_eviction = Instant::now() + AGE_EVICTION_PERIOD;
+                }
                 Wake::Tick => {
                     let period = if self.evict_expired() {
                         AGE_EVICTION_SOON
@@ -355,7 +377,20 @@ impl Daemon {
                     };
                     next_eviction = Instant::now() + period;
                 }
+                Wake::Flush => {
+                    self.flush(false);
+                    while self.evict_expired() {}
+                    next_flush = flush_every.map(|every| Instant::now() + every);
+                }
             }
+        }
+    }
+
+    /// Seals the RAM head into the file (see `store/head.rs`).
+    fn flush(&self, last: bool) {
+        match self.store.lock().flush(last) {
+            Ok(n) => log::debug!("sealed={n} store flushed"),
+            Err(e) => log::error!("store flush failed, the readings stay in RAM: {e}"),
         }
     }
 

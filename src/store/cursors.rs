@@ -2,7 +2,8 @@
 //! upstream, beside the MQTT upstream's `sync_cursor` ([`super::outbox`]).
 //!
 //! Invariants: a named cursor only moves forward and only in a committed transaction
-//! (`synchronous=FULL`: durable on return), to a seq its upstream acknowledged; a missing row
+//! (`synchronous=FULL`: durable on return; with the head in RAM, at the next flush), to a seq
+//! its upstream acknowledged; a missing row
 //! reads as 0, so an upstream switched on for the first time starts with everything stored.
 //! Readings the ring evicts before such an upstream took them are not counted here
 //! (`evicted_unsynced` is the MQTT upstream's); they show as the cursor's step over the gap.
@@ -15,6 +16,9 @@ use super::{Ctx, Store, StoreError};
 impl Store {
     /// The persisted cursor named `key` (0 when it was never set).
     pub fn named_cursor(&self, key: &str) -> Result<i64, StoreError> {
+        if let Some(&seq) = self.st.deferred.named_cursors.get(key) {
+            return Ok(seq);
+        }
         let value = self
             .conn
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")
@@ -26,6 +30,15 @@ impl Store {
     /// Moves the cursor named `key` forward to `seq` in one committed transaction; a `seq` at
     /// or below the persisted value leaves it as it is.
     pub fn advance_named_cursor(&mut self, key: &str, seq: i64) -> Result<(), StoreError> {
+        if self.st.opts.memory_head {
+            // Written by the next flush, with the readings it makes durable (`head.rs`).
+            let current = self.named_cursor(key)?;
+            self.st
+                .deferred
+                .named_cursors
+                .insert(key.to_owned(), current.max(seq));
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

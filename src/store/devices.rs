@@ -63,7 +63,23 @@ impl Store {
             .prepare_cached(&format!("SELECT {COLUMNS} ORDER BY key"))
             .ctx("devices")?;
         let rows = stmt.query_map([], from_row).ctx("devices")?;
-        rows.collect::<Result<Vec<_>, _>>().ctx("devices")
+        let mut devices = rows.collect::<Result<Vec<_>, _>>().ctx("devices")?;
+        devices.iter_mut().for_each(|d| self.overlay_seen(d));
+        Ok(devices)
+    }
+
+    /// What a RAM head saw of the device since the last flush (`head.rs`) over the file's row.
+    fn overlay_seen(&self, device: &mut Device) {
+        let Some(entry) = self.st.devices.get(&device.id) else {
+            return;
+        };
+        if let Some(seen) = self.st.deferred.seen.get(&entry.id) {
+            if let Some(ts) = seen.last_seen {
+                device.last_seen_ms = device.last_seen_ms.max(ts);
+            }
+            device.online = seen.online;
+            device.transport = seen.transport;
+        }
     }
 
     /// The `(device, metric)` series that hold readings, by registry ids, at most `limit`: one
@@ -116,7 +132,11 @@ impl Store {
             .prepare_cached(&format!("SELECT {COLUMNS} WHERE key = ?1"))
             .ctx("device")?;
         let mut rows = stmt.query_map([key], from_row).ctx("device")?;
-        rows.next().transpose().ctx("device")
+        let mut device = rows.next().transpose().ctx("device")?;
+        if let Some(d) = &mut device {
+            self.overlay_seen(d);
+        }
+        Ok(device)
     }
 
     /// Applies `patch` to device `key`; `None` when there is no such device. Disabling takes

@@ -308,6 +308,20 @@ fn evict_oldest(
     Ok(n)
 }
 
+/// Evicts the `k` oldest head rows (by seq), whatever the chunks hold.
+pub(super) fn evict_head_rows(
+    conn: &Connection,
+    st: &State,
+    c: &mut Counters,
+    k: u64,
+) -> Result<u64, StoreError> {
+    let bound: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM readings ORDER BY seq LIMIT 1 OFFSET ?1")
+        .and_then(|mut s| s.query_row([k as i64], |r| r.get(0)).optional())
+        .ctx("evict: find")?;
+    evict_below(conn, st, c, bound.unwrap_or(i64::MAX))
+}
+
 /// Deletes chunk `ch` and counts its points.
 fn evict_chunk(
     conn: &Connection,
@@ -449,7 +463,7 @@ pub(super) fn write_meta(
             .ctx("write meta")
     };
     if seq {
-        set("next_seq", c.next_seq)?;
+        set("next_seq", c.next_seq.max(c.seq_reserved))?;
     }
     if evicted {
         set("evicted_total", c.evicted_total as i64)?;

@@ -1,38 +1,49 @@
 //! The store: a bounded, crash-safe SQLite ring buffer of readings plus the device registry.
 //!
+//! # Tiers
+//!
+//! A reading is first a row in the head (`readings`), then, once its series (device, metric)
+//! has a chunk's worth, part of a sealed chunk: a `chunks` row holding a few bytes per reading
+//! (`chunks/`). The head lives in the file, or in RAM until a flush (`head.rs`,
+//! `store.flush_interval_s`). Queries, the outbox and eviction read both tiers; a reading is
+//! in exactly one of them.
+//!
 //! # Invariants
 //!
-//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. The
-//!   rows on disk lie in `oldest_seq..next_seq` (`oldest_seq` is the lowest stored seq), with
-//!   `holes` seqs in that range that have no row (late rows removed by age), so the row count
-//!   is `next_seq - oldest_seq - holes` and is known without `COUNT(*)`. A seq is never
-//!   reused, also not after eviction or a restart (`next_seq` and `holes` are persisted in
-//!   `meta` in the same transaction as the rows they describe).
-//! - Rows are appended at the high seq end. Size eviction deletes from the low seq end, as one
-//!   rowid range (`DELETE FROM readings WHERE seq < ?`); only age eviction deletes elsewhere.
-//!   Insert cost therefore does not depend on how full the buffer is.
-//! - After every committed batch: `rows <= max_rows` and the pages in use
-//!   (`(page_count - freelist_count) * page_size`) are `<= max_bytes` (unless the schema alone
-//!   is bigger). Freed pages go to the freelist and are reused by later inserts
-//!   (`auto_vacuum=NONE`, never `VACUUM`), so the file stops growing once the bound is reached.
-//!   Measured (5k rows, 4 devices x 3 metrics): the index settles at its fill factor within a
-//!   few wraps (+11% over the size at the second wrap), then the file is flat up to 100 wraps.
-//! - Every evicted row is counted in `meta` in the same transaction that deletes it:
-//!   `evicted_total`, and `evicted_unsynced` for rows whose seq is above the sync cursor
+//! - Every stored reading has a `seq`, an insert sequence number handed out by the store. A
+//!   seq is never reused, also not after eviction, a restart or a power cut (`next_seq` is
+//!   persisted in `meta` with the rows it covers, or reserved ahead of them with a RAM head).
+//! - The readings stored are counted in memory (`head_rows` + `sealed`, read from the file at
+//!   open), so bounds are checked without `COUNT(*)`.
+//! - Eviction takes the oldest-inserted unit first: head rows below the oldest chunk's
+//!   `seq_first`, or that chunk whole (`evict.rs`). Insert cost does not depend on how full
+//!   the buffer is.
+//! - After every committed batch (with a RAM head: after every flush): readings `<= max_rows`
+//!   and the pages in use (`(page_count - freelist_count) * page_size`) are `<= max_bytes`
+//!   (unless the schema alone is bigger), at chunk granularity. Freed pages go to the freelist
+//!   and are reused by later inserts (`auto_vacuum=NONE`, never `VACUUM`), so the file stops
+//!   growing once the bound is reached.
+//! - Every evicted reading is counted in `meta` in the same transaction that deletes it:
+//!   `evicted_total`, and `evicted_unsynced` for readings whose seq is above the sync cursor
 //!   (counted only when `StoreOptions::sync_enabled`: with no upstream nothing is "unsynced").
 //! - The device and metric registries are capped (`max_devices`, `max_metrics`): a flood of
 //!   random ids is rejected, counted and logged (rate-limited), it grows neither memory nor the
 //!   file. A message that would need more new entries than there is room for is refused whole.
 //!
-//! # On-disk format (schema version 4, `PRAGMA user_version`, see `schema.rs`)
+//! # On-disk format (schema version 5, `PRAGMA user_version`, see `schema.rs`)
 //!
 //! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
-//!   `(device_id, metric_id, ts)`; `ts` is epoch ms as reported by the device.
+//!   `(device_id, metric_id, ts)`: the head; `ts` is epoch ms as reported by the device. With
+//!   a RAM head the same table exists in `temp` and this one stays empty.
+//! - `chunks(id, device_id, metric_id, ts_first, ts_last, seq_first, seq_last, count, points,
+//!   seqs)` (version 5), indexed by series and `ts_last`, by `seq_first` and by `seq_last`:
+//!   sealed readings (`chunks/mod.rs` has the format).
 //! - `devices(id, key UNIQUE, name, transport, first_seen, last_seen, online, enabled, metadata)`
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
-//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`,
-//!   `holes` (version 4); `influxdb_cursor` once the InfluxDB upstream has run (`cursors.rs`).
+//! - `meta(key, value)`: `next_seq`, `evicted_total`, `evicted_unsynced`, `sync_cursor`;
+//!   `influxdb_cursor` once the InfluxDB upstream has run (`cursors.rs`). (Version 4 had
+//!   `holes`, seqs without a row; version 5 counts readings instead.)
 //! - `PRAGMA application_id` 0x41435345 ("ACSE", version 4): a SQLite file with another id,
 //!   or with tables that are not a store's, is refused with [`StoreError::Foreign`].
 //! - `<path>-reserve` beside the file: disk space held back for eviction (`reserve.rs`).
@@ -47,11 +58,10 @@
 //! # When data may be deleted
 //!
 //! Only by eviction, and always counted:
-//! - a batch pushes the buffer over `max_rows` or `max_bytes`: the oldest-*inserted* rows
-//!   (lowest seq) are evicted in the same transaction;
-//! - [`Store::evict_expired`] removes every row whose `ts` is older than `now - max_age`,
-//!   whatever order it arrived in: first the range at the low seq end, then rows that arrived
-//!   late, found pair by pair through the `(device_id, metric_id, ts)` index;
+//! - a batch (or a flush) pushes the buffer over `max_rows` or `max_bytes`: the
+//!   oldest-*inserted* readings (lowest seq) are evicted in the same transaction;
+//! - [`Store::evict_expired`] removes every reading whose `ts` is older than `now - max_age`,
+//!   whatever order it arrived in (a chunk once its newest point is that old);
 //! - [`Store::set_limits`] with lower bounds evicts immediately (in small steps after
 //!   releasing the disk-space reserve when the disk is full).
 //!
@@ -91,7 +101,9 @@
 //! less flash wear, at the price of up to one interval of readings being lost on power loss
 //! and of queries seeing them one interval later. The interval is the runtime's setting
 //! (`commit_interval_ms`); this module only guarantees that what `insert_batch` returned `Ok`
-//! for is durable.
+//! for is durable, with the head in the file. With the head in RAM, `Ok` means stored and
+//! served; durable at the next [`Store::flush`], whose one transaction replaces every
+//! commit's pages with a few bytes of chunk per reading.
 
 mod chunks;
 mod counters;
@@ -99,6 +111,7 @@ mod counters;
 mod cursors;
 mod devices;
 mod evict;
+mod head;
 mod outbox;
 mod query;
 mod reserve;
@@ -117,6 +130,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 pub use devices::{Device, DevicePatch};
+pub use head::{head_limit, SEQ_BLOCK};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, Committed};
@@ -155,6 +169,9 @@ pub struct StoreOptions {
     /// Readings of one series sealed into one chunk (`chunks/mod.rs`); 0 keeps every reading
     /// a row. [`seal_points_for`] gives the daemon's choice for a ring size.
     pub seal_points: usize,
+    /// The head lives in RAM and reaches the file at [`Store::flush`] (`head.rs`); otherwise
+    /// every committed batch is in the file.
+    pub memory_head: bool,
 }
 
 /// Points per sealed chunk for a ring of `max_rows`: 256 (about 1 byte of chunk overhead per
@@ -274,6 +291,10 @@ pub(crate) struct State {
     pub sealed: u64,
     /// Head rows per series `(device_id, metric_id)`: which series have a chunk to seal.
     pub head_series: HashMap<(i64, i64), u32>,
+    /// The `next_seq` the file holds (a reservation above `next_seq` with a RAM head).
+    pub seq_reserved: i64,
+    /// What a RAM head owes the file until the next flush.
+    pub deferred: head::Deferred,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
     pub sync_cursor: i64,
@@ -372,6 +393,11 @@ impl Store {
         );
         let mut store = Store { conn, st };
         store.seal_backlog()?;
+        if store.st.opts.memory_head {
+            // The file's own head is shadowed by the RAM head: everything in it is sealed.
+            store.seal_all()?;
+            head::create(&store.conn).map_err(|e| open_error(&path, e))?;
+        }
         Ok(store)
     }
 
@@ -441,6 +467,8 @@ impl State {
             head_rows: 0,
             sealed: sealed as u64,
             head_series: HashMap::new(),
+            seq_reserved: next_seq,
+            deferred: head::Deferred::default(),
             evicted_total: meta("evicted_total")? as u64,
             evicted_unsynced: meta("evicted_unsynced")? as u64,
             sync_cursor: meta("sync_cursor")?,

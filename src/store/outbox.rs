@@ -165,6 +165,12 @@ impl Store {
             0
         };
         let evicted_unsynced = self.st.evicted_unsynced.saturating_sub(delivered_evicted);
+        if self.st.opts.memory_head {
+            // Written by the next flush, with the readings it makes durable (`head.rs`).
+            self.st.sync_cursor = last;
+            self.st.evicted_unsynced = evicted_unsynced;
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -197,12 +203,20 @@ impl Store {
         }
     }
 
-    /// Stored readings above `cursor` and the `ts` of the first of them. The count is the seq
-    /// range above the cursor, capped by the readings stored: exact unless evictions left
-    /// gaps above the cursor, an upper bound then.
+    /// Stored readings above `cursor` and the `ts` of the first of them: a rowid range of the
+    /// head, the counts of the chunks above the cursor, and the seqs of the few chunks that
+    /// straddle it.
     pub(crate) fn waiting_after(&self, cursor: i64) -> (u64, Option<i64>) {
-        let first = (cursor + 1).max(self.st.oldest_seq);
-        let backlog = ((self.st.next_seq - first).max(0) as u64).min(self.st.rows());
+        if cursor + 1 >= self.st.next_seq || self.st.rows() == 0 {
+            return (0, None);
+        }
+        let backlog = match self.count_above(cursor) {
+            Ok(n) => n,
+            Err(e) => {
+                log::warn!("backlog not counted: {e}");
+                return (0, None);
+            }
+        };
         if backlog == 0 {
             return (0, None);
         }
@@ -211,6 +225,38 @@ impl Store {
             .ok()
             .and_then(|b| b.first().map(|r| r.ts));
         (backlog, oldest_ts)
+    }
+
+    fn count_above(&self, cursor: i64) -> Result<u64, StoreError> {
+        let head: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM readings WHERE seq > ?1")
+            .and_then(|mut s| s.query_row([cursor], |r| r.get(0)))
+            .ctx("backlog: head")?;
+        if self.st.sealed == 0 {
+            return Ok(head as u64);
+        }
+        let above: i64 = self
+            .conn
+            .prepare_cached("SELECT coalesce(sum(count), 0) FROM chunks WHERE seq_first > ?1")
+            .and_then(|mut s| s.query_row([cursor], |r| r.get(0)))
+            .ctx("backlog: chunks")?;
+        let straddling: Vec<super::chunks::ChunkHead> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, seq_first, seq_last, count FROM chunks \
+                 WHERE seq_last > ?1 AND seq_first <= ?1",
+            )
+            .and_then(|mut s| {
+                s.query_map([cursor], super::chunks::head_from_row)?
+                    .collect()
+            })
+            .ctx("backlog: chunks")?;
+        let mut n = (head + above) as u64;
+        for ch in &straddling {
+            n += super::chunks::count_above(&self.conn, ch, cursor)?;
+        }
+        Ok(n)
     }
 
     /// This store file's identity in upstream idempotency keys: 16 hex digits, random, made on

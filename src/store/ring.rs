@@ -15,12 +15,14 @@ use std::ops::Range;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::counters::write_frame_counters;
-use super::evict::{enforce_bounds, write_meta};
+use super::evict::{enforce_bounds, evict_head_rows, write_meta};
+use super::head::{head_limit, Seen, SEQ_BLOCK};
 use super::{Ctx, DevEntry, State, Store, StoreError};
 use crate::model::{validate_name, DeviceStatus, FrameCounter, Reading, Transport};
 
-/// Most chunks sealed after one commit, so that one batch's latency stays bounded.
-const SEAL_BUDGET: usize = 16;
+/// Most chunks sealed after one commit: enough to keep up with a burst (a chunk is sealed
+/// about as fast as its rows were inserted), few enough to bound one batch's latency.
+const SEAL_BUDGET: usize = 256;
 
 /// What one commit writes.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +68,8 @@ pub(super) struct Counters {
     pub evicted_unsynced: u64,
     /// Head rows left other than by sealing: the per-series head counts are read again.
     pub head_changed: bool,
+    /// The `next_seq` written to the file (see `head.rs`).
+    pub seq_reserved: i64,
 }
 
 /// Registry entries created inside the running transaction (undone if it fails), and the
@@ -141,7 +145,14 @@ impl Store {
                 }
                 // The batch is committed whatever sealing does: a failed seal leaves the rows
                 // in the head, and the next batch tries again.
-                if let Err(e) = self.seal(SEAL_BUDGET) {
+                let sealed = if !st.opts.memory_head {
+                    self.seal(SEAL_BUDGET)
+                } else if st.head_rows >= head_limit(st.opts.seal_points) {
+                    self.flush(false)
+                } else {
+                    Ok(0)
+                };
+                if let Err(e) = sealed {
                     log::warn!("readings stay in the head, sealing failed: {e}");
                 }
                 Ok(done)
@@ -170,6 +181,7 @@ impl State {
             evicted_total: self.evicted_total,
             evicted_unsynced: self.evicted_unsynced,
             head_changed: false,
+            seq_reserved: self.seq_reserved,
         }
     }
 
@@ -182,6 +194,7 @@ impl State {
         self.sealed = c.sealed;
         self.evicted_total = c.evicted_total;
         self.evicted_unsynced = c.evicted_unsynced;
+        self.seq_reserved = c.seq_reserved;
         if c.head_changed && self.opts.seal_points > 0 {
             if let Err(e) = self.count_head_series(conn) {
                 log::warn!("head series not counted, sealing waits for the next count: {e}");
@@ -283,7 +296,19 @@ fn write_batch(
             }
         }
     }
-    if !seen.is_empty() {
+    if st.opts.memory_head {
+        for (&id, &transport) in &seen {
+            let last_seen = Some(now_ms);
+            st.defer_seen(
+                id,
+                Seen {
+                    last_seen,
+                    online: true,
+                    transport,
+                },
+            );
+        }
+    } else if !seen.is_empty() {
         let mut upd = conn
             .prepare_cached(
                 "UPDATE devices SET last_seen = max(coalesce(last_seen, ?1), ?1), online = 1, \
@@ -306,6 +331,19 @@ fn write_batch(
             log_refusal(st, &s.device, 0, Refusal::DeviceCap);
             continue;
         };
+        if st.opts.memory_head {
+            let last_seen = s.online.then_some(s.ts_ms);
+            let (online, transport) = (s.online, s.transport);
+            st.defer_seen(
+                dev.id,
+                Seen {
+                    last_seen,
+                    online,
+                    transport,
+                },
+            );
+            continue;
+        }
         conn.prepare_cached(
             "UPDATE devices SET online = ?1, transport = ?2, \
              last_seen = CASE WHEN ?1 THEN max(coalesce(last_seen, ?3), ?3) ELSE last_seen END \
@@ -313,6 +351,25 @@ fn write_batch(
         )
         .and_then(|mut u| u.execute(params![s.online, s.transport.as_str(), s.ts_ms, dev.id]))
         .ctx("insert_batch: device status")?;
+    }
+    if st.opts.memory_head {
+        // Bounds are enforced by the flush. While flushes fail (a full disk), RAM stays
+        // bounded: beyond twice the flush threshold the oldest head rows are evicted, counted
+        // in memory and persisted by the next flush that succeeds.
+        let cap = 2 * head_limit(st.opts.seal_points);
+        if c.head_rows > cap {
+            let (total, unsynced) = (c.evicted_total, c.evicted_unsynced);
+            let excess = c.head_rows - cap;
+            evict_head_rows(conn, st, &mut c, excess)?;
+            out.evicted = c.evicted_total - total;
+            out.evicted_unsynced = c.evicted_unsynced - unsynced;
+        }
+        // The file learns of new seqs one block at a time.
+        if c.next_seq > c.seq_reserved {
+            c.seq_reserved = c.next_seq + SEQ_BLOCK;
+            write_meta(conn, &c, true, false)?;
+        }
+        return Ok(c);
     }
     let before = c.evicted_total;
     let unsynced_before = c.evicted_unsynced;

@@ -27,6 +27,8 @@ fn sigkill_while_readings_stream_in_keeps_every_committed_batch_and_the_file_int
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
     cfg.commit_interval_ms = 50;
+    // Every commit durable on return: the head in the file (see store_head.rs for RAM).
+    cfg.flush_interval_s = Some(0);
     let mut daemon = Daemon::start(&cfg);
     let publisher = Publisher::connect(broker.port);
 
@@ -124,6 +126,8 @@ fn sigterm_flushes_the_pending_batch_and_exits_cleanly() {
 fn ring_buffer_stays_within_max_rows_and_stops_growing_at_ten_times_capacity() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
+    // The head in the file: bounds and errors per commit (the RAM head meets them at a flush).
+    cfg.flush_interval_s = Some(0);
     cfg.max_rows = 1000;
     cfg.max_mb = 1;
     let daemon = Daemon::start(&cfg);
@@ -359,6 +363,8 @@ fn wait_failing(daemon: &Daemon, publisher: &Publisher, device: &str) -> serde_j
 fn a_full_disk_fails_batches_counts_the_lost_readings_degrades_health_and_sigterm_exits_in_time() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
+    // The head in the file: bounds and errors per commit (the RAM head meets them at a flush).
+    cfg.flush_interval_s = Some(0);
     cfg.commit_interval_ms = 50;
     cfg.max_mb = 2;
     let (mut daemon, fs) = daemon_on_tmpfs(&cfg, "2m");
@@ -406,6 +412,8 @@ fn a_full_disk_fails_batches_counts_the_lost_readings_degrades_health_and_sigter
 fn a_full_disk_recovers_by_itself_when_space_returns_and_when_max_mb_is_lowered() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
+    // The head in the file: bounds and errors per commit (the RAM head meets them at a flush).
+    cfg.flush_interval_s = Some(0);
     cfg.commit_interval_ms = 50;
     cfg.max_mb = 3;
     let (daemon, fs) = daemon_on_tmpfs(&cfg, "6m");
@@ -545,6 +553,8 @@ fn a_sqlite_file_that_is_not_a_store_is_refused_in_one_line_without_sql() {
 fn age_eviction_removes_old_readings_that_arrived_after_younger_ones() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
+    // The head in the file: bounds and errors per commit (the RAM head meets them at a flush).
+    cfg.flush_interval_s = Some(0);
     cfg.store_options = "\toption max_age_days '1'\n".into();
     let daemon = Daemon::start(&cfg);
     let publisher = Publisher::connect(broker.port);

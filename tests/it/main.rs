@@ -24,6 +24,7 @@ mod rules;
 mod sources;
 mod status;
 mod store_crash;
+mod store_head;
 mod sync;
 mod websocket;
 

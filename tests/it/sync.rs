@@ -212,6 +212,8 @@ fn a_daemon_killed_mid_drain_resumes_from_the_persisted_cursor() {
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
     cfg.extra = upstream_config(&cloud, &certs, "ca.pem");
+    // The cursor persisted at every acknowledgement: the head in the file.
+    cfg.flush_interval_s = Some(0);
     let mut daemon = Daemon::start(&cfg);
     let publisher = Publisher::connect(broker.port);
     let total = 60_000;
@@ -266,6 +268,8 @@ fn a_backlog_larger_than_the_ring_reports_exactly_what_the_cloud_is_missing() {
     let mut cfg = DaemonConfig::new(broker.port);
     cfg.max_rows = 1000;
     cfg.extra = upstream_config(&cloud, &certs, "ca.pem");
+    // The ring bound at every commit: the head in the file (a RAM head meets it at a flush).
+    cfg.flush_interval_s = Some(0);
     let daemon = Daemon::start(&cfg);
     let publisher = Publisher::connect(broker.port);
     let total = 3500;

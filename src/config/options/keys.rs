@@ -32,6 +32,7 @@ pub enum Int {
     StoreMaxMb,
     StoreMaxAgeDays,
     StoreCommitIntervalMs,
+    StoreFlushIntervalS,
     StoreMaxDevices,
     StoreMaxMetrics,
     StoreMaxFutureSkewS,

@@ -50,6 +50,16 @@ pub const STORE: SectionSpec = SectionSpec {
                   readings not yet committed are lost by a power cut.",
         },
         OptionSpec {
+            name: "flush_interval_s",
+            kind: Kind::Int { key: Int::StoreFlushIntervalS, min: 0, max: 86400 },
+            default: "300",
+            reload: false,
+            doc: "Seconds the newest readings wait in RAM before they are sealed into the store\n\
+                  file in one write (also when 32,768 wait, and always at a clean stop). A power\n\
+                  cut loses at most this much; it is what keeps flash wear low. 0 = every commit\n\
+                  goes to the file.",
+        },
+        OptionSpec {
             name: "max_devices",
             kind: Kind::Int { key: Int::StoreMaxDevices, min: 1, max: 100_000 },
             default: "1000",

@@ -32,6 +32,7 @@ pub fn store_options(config: &Config) -> StoreOptions {
         exclusive: true,
         sync_enabled: config.upstream.enabled,
         seal_points: crate::store::seal_points_for(config.store.max_rows),
+        memory_head: config.store.flush_interval.is_some(),
     }
 }
 

@@ -21,12 +21,14 @@
 //!   past the cutoff), so the bounds hold at chunk granularity: up to `seal_points - 1`
 //!   readings more may go at once than a row store would evict.
 
+mod seal;
 mod seqs;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
-use super::{Ctx, State, Store, StoreError};
+use super::{Ctx, StoreError};
 
+pub(crate) use seal::{compact, seal_series, COMPACT_BUDGET};
 pub use seqs::{decode_seqs, encode_seqs};
 
 /// A chunk's header: what the row says without its blobs.
@@ -65,7 +67,7 @@ pub(crate) fn load_seqs(conn: &Connection, id: i64) -> Result<Vec<i64>, StoreErr
     decode_seqs(&seqs).ok_or(StoreError::CorruptChunk { id, why: "seqs" })
 }
 
-fn decode(id: i64, points: &[u8], seqs: &[u8]) -> Result<Vec<SealedPoint>, StoreError> {
+pub(super) fn decode(id: i64, points: &[u8], seqs: &[u8]) -> Result<Vec<SealedPoint>, StoreError> {
     let seqs = decode_seqs(seqs).ok_or(StoreError::CorruptChunk { id, why: "seqs" })?;
     let iter = acs_proto::chunk::decode(points)
         .map_err(|_| StoreError::CorruptChunk { id, why: "points" })?;
@@ -128,209 +130,4 @@ pub(crate) fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
         .and_then(|mut s| s.execute([id]))
         .ctx("chunk: delete")?;
     Ok(())
-}
-
-/// Seals up to `n` of the series' oldest head rows (by `(ts, seq)`) into one chunk; returns
-/// how many it sealed.
-pub(crate) fn seal_series(
-    conn: &Connection,
-    series: (i64, i64),
-    n: usize,
-) -> Result<u64, StoreError> {
-    let rows: Vec<SealedPoint> = conn
-        .prepare_cached(
-            "SELECT seq, ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
-             ORDER BY ts, seq LIMIT ?3",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![series.0, series.1, n as i64], |r| {
-                Ok(SealedPoint {
-                    seq: r.get(0)?,
-                    ts_ms: r.get(1)?,
-                    value: r.get(2)?,
-                })
-            })?
-            .collect()
-        })
-        .ctx("seal: read head")?;
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return Ok(0);
-    };
-    let points: Vec<acs_proto::chunk::Point> = rows
-        .iter()
-        .map(|p| acs_proto::chunk::Point {
-            ts_ms: p.ts_ms,
-            value: p.value,
-        })
-        .collect();
-    let mut blob = vec![0u8; acs_proto::chunk::max_encoded_len(points.len())];
-    // Rows hold finite values only (ingest refuses the rest), so encoding cannot fail; a
-    // failure would mean a corrupt head row, reported rather than sealed.
-    let len =
-        acs_proto::chunk::encode(&points, &mut blob).map_err(|_| StoreError::CorruptChunk {
-            id: 0,
-            why: "a head row the chunk codec refuses",
-        })?;
-    blob.truncate(len);
-    let seqs: Vec<i64> = rows.iter().map(|p| p.seq).collect();
-    let seq_blob = encode_seqs(&seqs);
-    let (seq_min, seq_max) = seqs
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
-    conn.prepare_cached(
-        "INSERT INTO chunks (device_id, metric_id, ts_first, ts_last, seq_first, seq_last, \
-         count, points, seqs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            series.0,
-            series.1,
-            first.ts_ms,
-            last.ts_ms,
-            seq_min,
-            seq_max,
-            rows.len() as i64,
-            blob,
-            seq_blob
-        ])
-    })
-    .ctx("seal: insert chunk")?;
-    // The rows sealed are exactly the index range up to the last one read.
-    let deleted = conn
-        .prepare_cached(
-            "DELETE FROM readings WHERE device_id = ?1 AND metric_id = ?2 AND (ts, seq) <= (?3, ?4)",
-        )
-        .and_then(|mut s| s.execute(params![series.0, series.1, last.ts_ms, last.seq]))
-        .ctx("seal: delete head rows")?;
-    debug_assert_eq!(deleted, rows.len());
-    Ok(rows.len() as u64)
-}
-
-/// Which series to seal now and how many rows of each, at most `budget` chunks: every series
-/// with a full chunk in the head, then, while the head is over `head_max`, the fullest ones.
-pub(crate) fn plan(st: &State, budget: usize) -> Vec<((i64, i64), usize)> {
-    let full = st.opts.seal_points;
-    if full == 0 {
-        return Vec::new();
-    }
-    let mut plan: Vec<((i64, i64), usize)> = st
-        .head_series
-        .iter()
-        .filter(|(_, &n)| n as usize >= full)
-        .map(|(&series, _)| (series, full))
-        .take(budget)
-        .collect();
-    let sealed: u64 = plan.iter().map(|(_, n)| *n as u64).sum();
-    let mut head = st.head_rows.saturating_sub(sealed);
-    let head_max = head_max_rows(full);
-    if head > head_max && plan.len() < budget {
-        let mut rest: Vec<((i64, i64), u32)> = st
-            .head_series
-            .iter()
-            .filter(|(_, &n)| (n as usize) < full && n > 0)
-            .map(|(&s, &n)| (s, n))
-            .collect();
-        rest.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (series, n) in rest {
-            if head <= head_max / 2 || plan.len() >= budget {
-                break;
-            }
-            plan.push((series, n as usize));
-            head = head.saturating_sub(u64::from(n));
-        }
-    }
-    plan
-}
-
-/// The head size beyond which series are sealed before their chunk is full.
-pub(crate) fn head_max_rows(seal_points: usize) -> u64 {
-    seal_points as u64 * 32
-}
-
-impl Store {
-    /// Seals what is due: full chunks, and early ones while the head is over its bound; at
-    /// most `budget` chunks, in one transaction. Returns the readings sealed.
-    pub(crate) fn seal(&mut self, budget: usize) -> Result<u64, StoreError> {
-        let plan = plan(&self.st, budget);
-        self.seal_plan(&plan)
-    }
-
-    /// Seals everything due, in transactions of at most 64 chunks, logging progress: the first
-    /// open of a store written before chunks existed converts its rows here.
-    pub(crate) fn seal_backlog(&mut self) -> Result<u64, StoreError> {
-        let started = std::time::Instant::now();
-        let mut last_log = started;
-        let mut total = 0;
-        loop {
-            let n = self.seal(64)?;
-            if n == 0 {
-                break;
-            }
-            total += n;
-            if last_log.elapsed().as_secs() >= 5 {
-                last_log = std::time::Instant::now();
-                log::info!(
-                    "sealed={total} head_rows={} sealing the store's rows into chunks",
-                    self.st.head_rows
-                );
-            }
-        }
-        if total > 0 {
-            log::info!(
-                "sealed={total} head_rows={} took_ms={} rows sealed into chunks",
-                self.st.head_rows,
-                started.elapsed().as_millis()
-            );
-        }
-        Ok(total)
-    }
-
-    /// Seals every reading in the head, in as many chunks as its series need. Returns the
-    /// readings sealed.
-    pub fn seal_all(&mut self) -> Result<u64, StoreError> {
-        let mut total = 0;
-        loop {
-            let limit = self.st.opts.seal_points.max(1);
-            let plan: Vec<((i64, i64), usize)> = self
-                .st
-                .head_series
-                .iter()
-                .filter(|(_, &n)| n > 0)
-                .map(|(&s, &n)| (s, (n as usize).min(limit)))
-                .take(64)
-                .collect();
-            if plan.is_empty() {
-                return Ok(total);
-            }
-            total += self.seal_plan(&plan)?;
-        }
-    }
-
-    fn seal_plan(&mut self, plan: &[((i64, i64), usize)]) -> Result<u64, StoreError> {
-        if plan.is_empty() {
-            return Ok(0);
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("seal: begin")?;
-        let mut done = Vec::with_capacity(plan.len());
-        for &(series, n) in plan {
-            done.push((series, seal_series(&tx, series, n)?));
-        }
-        tx.commit().ctx("seal: commit")?;
-        let mut total = 0;
-        for (series, k) in done {
-            total += k;
-            if let Some(n) = self.st.head_series.get_mut(&series) {
-                *n = n.saturating_sub(k as u32);
-                if *n == 0 {
-                    self.st.head_series.remove(&series);
-                }
-            }
-        }
-        self.st.head_rows -= total;
-        self.st.sealed += total;
-        Ok(total)
-    }
 }

@@ -9,6 +9,7 @@ fn a_named_cursor_persists_moves_forward_only_and_leaves_sync_cursor_alone() {
     let o = StoreOptions {
         sync_enabled: true,
         seal_points: 0,
+        memory_head: false,
         ..opts(dir.path())
     };
     {

@@ -14,6 +14,7 @@ pub(super) fn opts(dir: &Path) -> StoreOptions {
         exclusive: true,
         sync_enabled: false,
         seal_points: 0,
+        memory_head: false,
     }
 }
 
@@ -77,6 +78,7 @@ mod chunks;
 mod counters;
 #[cfg(feature = "influxdb")]
 mod cursors;
+mod head;
 mod migrate;
 mod outbox;
 mod query;

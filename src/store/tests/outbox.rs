@@ -6,6 +6,7 @@ fn sync_opts(dir: &Path) -> StoreOptions {
     StoreOptions {
         sync_enabled: true,
         seal_points: 0,
+        memory_head: false,
         ..opts(dir)
     }
 }

@@ -263,6 +263,7 @@ fn age_eviction_removes_every_old_row_whatever_its_arrival_order() {
         max_age_ms: Some(day),
         sync_enabled: true,
         seal_points: 0,
+        memory_head: false,
         ..opts(dir.path())
     };
     let mut s = Store::open(o.clone()).unwrap();

@@ -202,6 +202,8 @@ pub struct DaemonConfig {
     pub max_rows: u64,
     pub max_mb: u64,
     pub commit_interval_ms: u64,
+    /// `store.flush_interval_s`; `None` leaves the default (the head in RAM).
+    pub flush_interval_s: Option<u64>,
     pub extra: String,
     /// Lines added to `config main 'main'` (e.g. "\toption offline_after_s '1'\n").
     pub main_options: String,
@@ -225,6 +227,7 @@ impl DaemonConfig {
             max_rows: 1_000_000,
             max_mb: 64,
             commit_interval_ms: 100,
+            flush_interval_s: None,
             extra: String::new(),
             main_options: String::new(),
             api_options: String::new(),
@@ -521,7 +524,7 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
     let text = format!(
         "config main 'main'\n\toption gateway_id 'test-gw'\n\toption log_level 'debug'\n{main}\n\
          config store 'store'\n\toption path '{data}/store.db'\n\toption max_rows '{rows}'\n\
-         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n{store_options}\n\
+         \toption max_mb '{mb}'\n\toption commit_interval_ms '{commit}'\n{flush}{store_options}\n\
          config mqtt 'mqtt'\n\toption host '127.0.0.1'\n\toption port '{broker}'\n\
          \toption reconnect_max_s '1'\n\n\
          config api 'api'\n\toption listen '127.0.0.1:{api}'\n{api_options}\n{extra}\n",
@@ -529,6 +532,10 @@ pub fn write_config(path: &Path, dir: &Path, api_port: u16, cfg: &DaemonConfig) 
         rows = cfg.max_rows,
         mb = cfg.max_mb,
         commit = cfg.commit_interval_ms,
+        flush = cfg
+            .flush_interval_s
+            .map(|s| format!("\toption flush_interval_s '{s}'\n"))
+            .unwrap_or_default(),
         broker = cfg.broker_port,
         api = api_port,
         extra = cfg.extra,

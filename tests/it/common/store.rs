@@ -7,7 +7,8 @@ use acs_edge::store::{OutboxReading, Store, StoreOptions, StoredReading, Telemet
 use std::path::Path;
 
 /// The daemon's default store options (from an empty config) for the file at `path`, with
-/// bounds so large that nothing is ever evicted.
+/// bounds so large that nothing is ever evicted and the head in the file (every committed
+/// batch durable on return).
 pub fn options(path: &Path) -> StoreOptions {
     let config = acs_edge::config::parse("")
         .expect("the defaults parse")
@@ -16,6 +17,7 @@ pub fn options(path: &Path) -> StoreOptions {
         path: path.to_owned(),
         max_rows: u64::MAX / 2,
         max_bytes: 1 << 40,
+        memory_head: false,
         ..acs_edge::runtime::settings::store_options(&config)
     }
 }

@@ -47,6 +47,8 @@ fn sigkill_20_times_while_qos1_messages_stream_in_keeps_the_store_sound_committe
     let broker = Broker::start();
     let mut cfg = DaemonConfig::new(broker.port);
     cfg.commit_interval_ms = 50;
+    // Every commit durable on return: the head in the file.
+    cfg.flush_interval_s = Some(0);
     let mut daemon = Daemon::start(&cfg);
     let publisher = Publisher::connect(broker.port);
     let started = Instant::now();
