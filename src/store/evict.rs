@@ -8,7 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::chunks::{self, ChunkHead};
-use super::ring::Counters;
+use super::ledger::Counters;
 use super::{
     oldest_stored, page_counts, Ctx, State, Store, StoreError, EXPIRE_CHUNK, EXPIRE_PAIRS,
 };

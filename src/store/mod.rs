@@ -112,6 +112,7 @@ mod cursors;
 mod devices;
 mod evict;
 mod head;
+mod ledger;
 mod outbox;
 mod query;
 mod reserve;

@@ -228,17 +228,20 @@ impl Store {
             .ctx("query: chunks")?;
         candidates.sort_unstable();
         let key = |f: &Found| (f.ts_ms, f.seq);
-        // `found` stays sorted and at most `fetch` long: a chunk's points come in order, and
-        // chunks of one series rarely overlap, so appending is the common case.
+        // `found` holds the head's rows (sorted); `sealed` the chunks' points, kept sorted and
+        // at most `fetch` long: a chunk's points come in order, and chunks of one series
+        // rarely overlap, so appending is the common case. Both are merged at the end.
+        let mut sealed: Vec<Found> = Vec::new();
         for (ts_first, id, device_id, metric_id) in candidates {
-            if found.len() >= fetch && found[fetch - 1].ts_ms < ts_first {
+            let before = |v: &[Found]| v.partition_point(|f| f.ts_ms < ts_first);
+            if before(found) + before(&sealed) >= fetch {
                 break;
             }
-            let tail = found.len();
+            let tail = sealed.len();
             for p in super::chunks::load(&self.conn, id)? {
                 let after = q.after.is_none_or(|c| (p.ts_ms, p.seq) > (c.ts_ms, c.seq));
                 if p.ts_ms >= lower && p.ts_ms < to && after {
-                    found.push(Found {
+                    sealed.push(Found {
                         seq: p.seq,
                         device_id,
                         metric_id,
@@ -247,11 +250,19 @@ impl Store {
                     });
                 }
             }
-            let in_order = found[tail..].is_sorted_by_key(key)
-                && (tail == 0 || found.len() == tail || key(&found[tail - 1]) < key(&found[tail]));
+            let in_order = sealed[tail..].is_sorted_by_key(key)
+                && (tail == 0
+                    || sealed.len() == tail
+                    || key(&sealed[tail - 1]) < key(&sealed[tail]));
             if !in_order {
-                found.sort_by_key(key);
+                sealed.sort_by_key(key);
             }
+            sealed.truncate(fetch);
+        }
+        if !sealed.is_empty() {
+            found.append(&mut sealed);
+            // Two sorted runs: the standard sort merges them in linear time.
+            found.sort_by_key(key);
             found.truncate(fetch);
         }
         Ok(())

@@ -17,6 +17,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use super::counters::write_frame_counters;
 use super::evict::{enforce_bounds, evict_head_rows, write_meta};
 use super::head::{head_limit, Seen, SEQ_BLOCK};
+use super::ledger::Counters;
 use super::{Ctx, DevEntry, State, Store, StoreError};
 use crate::model::{validate_name, DeviceStatus, FrameCounter, Reading, Transport};
 
@@ -55,21 +56,6 @@ pub struct Committed {
     /// The ranges of `batch.readings` refused (each one message), in order; every other
     /// reading of the batch was stored.
     pub refused: Vec<Range<usize>>,
-}
-
-/// Counters a transaction works on; copied into `State` after commit.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Counters {
-    pub next_seq: i64,
-    pub oldest_seq: i64,
-    pub head_rows: u64,
-    pub sealed: u64,
-    pub evicted_total: u64,
-    pub evicted_unsynced: u64,
-    /// Head rows left other than by sealing: the per-series head counts are read again.
-    pub head_changed: bool,
-    /// The `next_seq` written to the file (see `head.rs`).
-    pub seq_reserved: i64,
 }
 
 /// Registry entries created inside the running transaction (undone if it fails), and the
@@ -165,56 +151,7 @@ impl Store {
     }
 }
 
-impl Counters {
-    pub(super) fn rows(&self) -> u64 {
-        self.head_rows + self.sealed
-    }
-}
-
 impl State {
-    pub(super) fn counters(&self) -> Counters {
-        Counters {
-            next_seq: self.next_seq,
-            oldest_seq: self.oldest_seq,
-            head_rows: self.head_rows,
-            sealed: self.sealed,
-            evicted_total: self.evicted_total,
-            evicted_unsynced: self.evicted_unsynced,
-            head_changed: false,
-            seq_reserved: self.seq_reserved,
-        }
-    }
-
-    /// Takes the committed counters; when head rows left other than by sealing, counts the
-    /// head's series again (the head is a few seal chunks' worth, so this is cheap).
-    pub(super) fn apply(&mut self, conn: &Connection, c: Counters) {
-        self.next_seq = c.next_seq;
-        self.oldest_seq = c.oldest_seq;
-        self.head_rows = c.head_rows;
-        self.sealed = c.sealed;
-        self.evicted_total = c.evicted_total;
-        self.evicted_unsynced = c.evicted_unsynced;
-        self.seq_reserved = c.seq_reserved;
-        if c.head_changed && self.opts.seal_points > 0 {
-            if let Err(e) = self.count_head_series(conn) {
-                log::warn!("head series not counted, sealing waits for the next count: {e}");
-            }
-        }
-    }
-
-    pub(super) fn count_head_series(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT device_id, metric_id, count(*) FROM readings GROUP BY device_id, metric_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        self.head_series.clear();
-        while let Some(r) = rows.next()? {
-            let n: i64 = r.get(2)?;
-            self.head_series.insert((r.get(0)?, r.get(1)?), n as u32);
-        }
-        Ok(())
-    }
-
     fn forget(&mut self, added: &Added) {
         for key in &added.devices {
             if let Some(e) = self.devices.remove(key) {

@@ -16,8 +16,8 @@ pub const STORE: SectionSpec = SectionSpec {
             reload: false,
             doc: "The store's SQLite file. The default is in RAM on OpenWrt (/var is tmpfs): no\n\
                   flash wear, kept across daemon restarts, lost on reboot or power cut. For a store\n\
-                  that survives reboots use USB storage, or the overlay (/etc/acs-edge/store.db)\n\
-                  with commit_interval_ms 30000 or more; docs/OPERATIONS.md has the flash wear.",
+                  that survives reboots use USB storage, or the overlay (/etc/acs-edge/store.db);\n\
+                  flush_interval_s keeps the writes small. docs/OPERATIONS.md has the flash wear.",
         },
         OptionSpec {
             name: "max_rows",
@@ -46,8 +46,9 @@ pub const STORE: SectionSpec = SectionSpec {
             kind: Kind::Int { key: Int::StoreCommitIntervalMs, min: 10, max: 60000 },
             default: "1000",
             reload: true,
-            doc: "Milliseconds between commits of batched readings. Longer writes less to flash;\n\
-                  readings not yet committed are lost by a power cut.",
+            doc: "Milliseconds between commits of batched readings: how long a reading waits before\n\
+                  queries, live events and rules see it. With flush_interval_s 0 every commit is a\n\
+                  write to the file: longer writes less to flash.",
         },
         OptionSpec {
             name: "flush_interval_s",

@@ -194,7 +194,7 @@ return view.extend({
 		s.tab('limits', _('Limits'));
 		s.tab('writes', _('Writes'));
 		o = opt(s, 'location', form.Value, 'path', _('Database file'),
-			_('Under /var or /tmp the data is in RAM: no flash wear, lost on reboot. A USB drive (ext4/f2fs) suits large stores; on the flash (/etc/acs-edge/store.db) raise the commit interval to 30 s or more. Needs a restart.'),
+			_('Under /var or /tmp the data is in RAM: no flash wear, lost on reboot. A USB drive (ext4/f2fs) suits large stores; on the flash (/etc/acs-edge/store.db) keep the flush interval at 300 s or more. Needs a restart.'),
 			'/var/lib/acs-edge/store.db');
 		o.validate = validateAbsolutePath;
 		o.datatype = 'minlength(2)';
@@ -217,9 +217,13 @@ return view.extend({
 			'86400');
 		o.datatype = 'range(1,31536000)';
 		o = opt(s, 'writes', form.Value, 'commit_interval_ms', _('Commit interval (ms)'),
-			_('Longer intervals write less to flash; readings not yet committed are lost by a power cut. Applied by a reload.'),
+			_('How long a reading waits before queries, live events and rules see it. With a flush interval of 0 every commit writes to the file. Applied by a reload.'),
 			'1000');
 		o.datatype = 'range(10,60000)';
+		o = opt(s, 'writes', form.Value, 'flush_interval_s', _('Flush interval (s)'),
+			_('The newest readings wait in RAM and are written to the database file, compressed, this often (and at every clean stop): a power cut loses at most this much, and flash wear falls to a few bytes per reading. 0 = every commit goes to the file. Needs a restart.'),
+			'300');
+		o.datatype = 'range(0,86400)';
 
 		// mqtt
 		s = m.section(form.NamedSection, 'mqtt', 'mqtt', _('MQTT'),
