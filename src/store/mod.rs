@@ -118,6 +118,7 @@ mod query;
 mod reserve;
 mod ring;
 mod rollup;
+mod rollup_fold;
 mod rules;
 mod schema;
 mod shared;

@@ -328,7 +328,7 @@ impl Store {
         i64::from(stmt.get_status(rusqlite::StatementStatus::VmStep))
     }
 
-    fn device_key(&self, id: i64) -> String {
+    pub(super) fn device_key(&self, id: i64) -> String {
         self.st
             .device_keys
             .get(&id)
@@ -336,7 +336,7 @@ impl Store {
             .unwrap_or_else(|| format!("#{id}"))
     }
 
-    fn metric_name(&self, id: i64) -> String {
+    pub(super) fn metric_name(&self, id: i64) -> String {
         self.st
             .metric_names
             .get(&id)

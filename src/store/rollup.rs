@@ -19,10 +19,10 @@
 //! - A [`RollupCursor`] is the page's last bucket and the step, `r{bucket_ms}_{step_ms}`: the
 //!   `r` keeps it from ever passing for a raw cursor (`{ts}_{seq}`).
 
-use super::{Cursor, Store, StoreError, StoredReading, TelemetryQuery};
+use std::sync::Arc;
 
-/// Rows read per [`Store::query`] call while folding.
-pub const CHUNK: usize = 4096;
+use super::rollup_fold::FoldRange;
+use super::{Cursor, Store, StoreError, StoredReading, TelemetryQuery};
 
 /// What a bucket's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,53 +93,6 @@ pub struct TelemetryPage {
     pub next_cursor: Option<String>,
 }
 
-/// The running aggregate of the open bucket (none while `count` is 0).
-#[derive(Default)]
-struct Bucket {
-    start: i64,
-    count: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    last: f64,
-}
-
-impl Bucket {
-    fn add(&mut self, value: f64) {
-        if self.count == 0 {
-            (self.sum, self.min, self.max) = (0.0, value, value);
-        }
-        self.count += 1;
-        self.sum += value;
-        // Comparisons, not f64::min/max: no NaN is ever stored, and they cost the build less.
-        if value < self.min {
-            self.min = value;
-        }
-        if value > self.max {
-            self.max = value;
-        }
-        self.last = value;
-    }
-
-    /// The bucket's point, named like `row` (a reading of the same series).
-    fn point(&self, row: &StoredReading, agg: Agg) -> StoredReading {
-        let value = match agg {
-            Agg::Mean => self.sum / self.count as f64,
-            Agg::Min => self.min,
-            Agg::Max => self.max,
-            Agg::Count => self.count as f64,
-            Agg::Last => self.last,
-        };
-        StoredReading {
-            seq: 0,
-            device: row.device.clone(),
-            metric: row.metric.clone(),
-            ts_ms: self.start,
-            value,
-        }
-    }
-}
-
 impl Store {
     /// Readings of `q` ([`Store::query`]), or with `rollup` the non-empty buckets of the one
     /// series `q` names, in time order. A rollup of an unknown device or metric, with
@@ -149,58 +102,62 @@ impl Store {
     /// router build carry the query twice, inlined and not.
     pub fn telemetry(
         &self,
-        mut rows: TelemetryQuery,
+        rows: TelemetryQuery,
         rollup: Option<&Rollup>,
     ) -> Result<TelemetryPage, StoreError> {
+        let Some(r) = rollup else {
+            let page = self.query(&rows)?;
+            return Ok(TelemetryPage {
+                items: page.items,
+                next_cursor: page.next_cursor.map(|c| c.encode()),
+            });
+        };
         let mut page = TelemetryPage::default();
-        let (limit, mut step) = (rows.limit, 1);
-        if let Some(r) = rollup {
-            step = r.step_ms.max(1);
-            let after = match r.after {
-                Some(c) => c.bucket_ms.checked_add(step),
-                None => Some(0),
-            };
-            let (Some(after), true) = (after, limit > 0) else {
-                return Ok(page);
-            };
-            rows.from_ms = Some(rows.from_ms.unwrap_or(0).max(after));
-            rows.limit = CHUNK;
-            rows.after = None;
-        }
-        let mut open = Bucket::default();
-        loop {
-            let chunk = self.query(&rows)?;
-            let Some(r) = rollup else {
-                page.items = chunk.items;
-                page.next_cursor = chunk.next_cursor.map(|c| c.encode());
-                return Ok(page);
-            };
-            for row in &chunk.items {
-                let start = row.ts_ms - row.ts_ms % step;
-                if open.count > 0 && open.start != start {
-                    page.items.push(open.point(row, r.agg));
-                    if page.items.len() == limit {
-                        let cursor = RollupCursor {
-                            bucket_ms: open.start,
-                            step_ms: step,
-                        };
-                        page.next_cursor = Some(cursor.encode());
-                        return Ok(page);
-                    }
-                    open.count = 0;
+        let step = r.step_ms.max(1);
+        let after = match r.after {
+            Some(c) => c.bucket_ms.checked_add(step),
+            None => Some(0),
+        };
+        let device = rows.device.as_ref().and_then(|d| self.st.devices.get(d));
+        let metric = rows.metric.as_ref().and_then(|m| self.st.metrics.get(m));
+        let (Some(after), Some(device), Some(&metric), true) =
+            (after, device, metric, rows.limit > 0)
+        else {
+            return Ok(page);
+        };
+        let range = FoldRange {
+            device_id: device.id,
+            metric_id: metric,
+            lower: rows.from_ms.unwrap_or(0).max(after),
+            to: rows.to_ms,
+            step,
+            agg: r.agg,
+            limit: rows.limit,
+        };
+        let (buckets, more) = self.fold_rollup(&range)?;
+        let (device, metric): (Arc<str>, Arc<str>) = (
+            self.device_key(range.device_id).into(),
+            self.metric_name(range.metric_id).into(),
+        );
+        page.items = buckets
+            .iter()
+            .map(|&(start, value)| StoredReading {
+                seq: 0,
+                device: device.clone(),
+                metric: metric.clone(),
+                ts_ms: start,
+                value,
+            })
+            .collect();
+        if more {
+            page.next_cursor = buckets.last().map(|&(start, _)| {
+                RollupCursor {
+                    bucket_ms: start,
+                    step_ms: step,
                 }
-                open.start = start;
-                open.add(row.value);
-            }
-            let Some(c) = chunk.next_cursor else {
-                // A chunk with a cursor has a row after it, so only an empty first chunk
-                // ends here without a row, and then no bucket is open.
-                if let Some(row) = chunk.items.last() {
-                    page.items.push(open.point(row, r.agg));
-                }
-                return Ok(page);
-            };
-            rows.after = Some(c);
+                .encode()
+            });
         }
+        Ok(page)
     }
 }

@@ -108,6 +108,31 @@ fn queries() -> Vec<TelemetryQuery> {
     qs
 }
 
+/// Every rollup page of one series, as `(bucket, value bits)`.
+fn all_rollups(store: &Store, device: &str, step: i64, agg: Agg, limit: usize) -> Vec<(i64, u64)> {
+    let q = TelemetryQuery {
+        device: Some(device.into()),
+        metric: Some("t".into()),
+        from_ms: Some(1_767_225_600_000 - 1_000_000),
+        limit,
+        ..Default::default()
+    };
+    let mut r = Rollup {
+        step_ms: step,
+        agg,
+        after: None,
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.telemetry(q.clone(), Some(&r)).unwrap();
+        out.extend(page.items.iter().map(|p| (p.ts_ms, p.value.to_bits())));
+        match page.next_cursor {
+            Some(c) => r.after = RollupCursor::decode(&c),
+            None => return out,
+        }
+    }
+}
+
 fn outbox_walk(store: &Store, limit: usize) -> Vec<(i64, String, String, i64, u64)> {
     let mut after = 0;
     let mut out = Vec::new();
@@ -152,6 +177,19 @@ fn a_sealing_store_answers_every_query_and_outbox_read_like_a_row_store() {
             assert_eq!(outbox_walk(sealed, limit), want, "outbox limit {limit}");
         }
         assert_eq!(rows.series(100).unwrap(), sealed.series(100).unwrap());
+        for (step, agg, limit) in [
+            (60_000, Agg::Mean, 5),
+            (1_000, Agg::Last, 100),
+            (300_000, Agg::Min, 1_000),
+            (3_600_000, Agg::Count, 1),
+            (7_000, Agg::Max, 33),
+        ] {
+            for device in ["dev0", "dev3"] {
+                let want = all_rollups(rows, device, step, agg, limit);
+                assert!(!want.is_empty());
+                assert_eq!(all_rollups(sealed, device, step, agg, limit), want);
+            }
+        }
     };
     compare(&rows, &sealed);
     sealed.seal_all().unwrap();
@@ -253,4 +291,80 @@ fn chunks_past_the_age_limit_are_evicted_and_counted() {
         young
     );
     assert!(kept.len() < 2_000 - 300, "{} kept", kept.len());
+}
+
+/// Writes a store of the bench's mixed workload shape (100 series, 10 s and 60 s with
+/// +-800 ms jitter, 0.1 / 0.5 / integer / 2-decimal values) to `ACS_STORE_OUT` for a look at
+/// where its bytes go (`dbstat`):
+/// `ACS_STORE_OUT=/tmp/s.db cargo test --release --lib -- --ignored mixed_store_for_analysis`.
+#[test]
+#[ignore]
+fn mixed_store_for_analysis() {
+    let Some(path) = std::env::var_os("ACS_STORE_OUT") else {
+        return;
+    };
+    let _ = std::fs::remove_file(&path);
+    let o = StoreOptions {
+        path: path.into(),
+        max_rows: 10_000_000,
+        seal_points: 256,
+        ..opts(Path::new("/unused"))
+    };
+    let mut s = Store::open(o).unwrap();
+    let mut state = 7u64;
+    let mut next = move |m: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % m
+    };
+    let t0 = 1_767_225_600_000i64;
+    let mut batch = Vec::new();
+    // Two days.
+    for tick in 0..(2 * 8_640i64) {
+        for dev in 0..20 {
+            if dev % 2 == 0 && tick % 6 != 0 {
+                continue;
+            }
+            let ts = t0 + tick * 10_000 + next(1_600) as i64 - 800;
+            let d = format!("dev{dev}");
+            batch.push(reading(
+                &d,
+                "temperature",
+                ts,
+                (200 + next(30) as i64) as f64 / 10.0,
+            ));
+            batch.push(reading(
+                &d,
+                "humidity",
+                ts,
+                (80 + next(10) as i64) as f64 / 2.0,
+            ));
+            batch.push(reading(
+                &d,
+                "battery",
+                ts,
+                if next(100) == 0 { 96.0 } else { 97.0 },
+            ));
+            batch.push(reading(&d, "rssi", ts, -(60.0 + next(20) as f64)));
+            batch.push(reading(
+                &d,
+                "power",
+                ts,
+                (12_000 + next(500) as i64) as f64 / 100.0,
+            ));
+        }
+        if batch.len() >= 500 {
+            s.insert_batch(
+                &Batch {
+                    readings: std::mem::take(&mut batch),
+                    statuses: vec![],
+                },
+                1,
+            )
+            .unwrap();
+        }
+    }
+    s.seal_all().unwrap();
+    println!("{:?}", s.stats());
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::store::rollup::CHUNK;
+/// A range longer than this spans several chunks of 256 points and the head.
+const CHUNK: usize = 4096;
 
 const AGGS: [Agg; 5] = [Agg::Mean, Agg::Min, Agg::Max, Agg::Count, Agg::Last];
 

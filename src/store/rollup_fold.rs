@@ -1,0 +1,193 @@
+//! The rollup fold: one pass over a series' head rows and sealed chunks in the range, in
+//! `(ts, seq)` order, one bucket open at a time.
+//!
+//! Invariants: head rows come from the `(device_id, metric_id, ts)` index in order, streamed;
+//! chunks are taken in `ts_first` order and decoded only when the next point could be in
+//! them, and their points merged into the pending ones (chunks may overlap through late
+//! readings). So readings are folded in exactly the order a row store reads them, and a mean
+//! is the same `f64` to the last bit. Memory is the decoded chunks not yet folded (about one
+//! chunk), whatever the range; a page stops at its `limit`-th bucket without reading further.
+
+use std::collections::VecDeque;
+
+use rusqlite::params;
+
+use super::rollup::Agg;
+use super::{Ctx, Store, StoreError};
+
+/// The running aggregate of one bucket.
+struct Bucket {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last_key: (i64, i64),
+    last: f64,
+}
+
+impl Bucket {
+    fn new(ts: i64, seq: i64, value: f64) -> Bucket {
+        Bucket {
+            count: 1,
+            sum: value,
+            min: value,
+            max: value,
+            last_key: (ts, seq),
+            last: value,
+        }
+    }
+
+    fn add(&mut self, ts: i64, seq: i64, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        // Comparisons, not f64::min/max: no NaN is ever stored, and they cost the build less.
+        if value < self.min {
+            self.min = value;
+        }
+        if value > self.max {
+            self.max = value;
+        }
+        if (ts, seq) > self.last_key {
+            self.last_key = (ts, seq);
+            self.last = value;
+        }
+    }
+
+    fn value(&self, agg: Agg) -> f64 {
+        match agg {
+            Agg::Mean => self.sum / self.count as f64,
+            Agg::Min => self.min,
+            Agg::Max => self.max,
+            Agg::Count => self.count as f64,
+            Agg::Last => self.last,
+        }
+    }
+}
+
+/// What a fold covers: one series, `[lower, to)` (`to` `None`: no end), buckets of `step` ms.
+pub(crate) struct FoldRange {
+    pub device_id: i64,
+    pub metric_id: i64,
+    pub lower: i64,
+    pub to: Option<i64>,
+    pub step: i64,
+    pub agg: Agg,
+    pub limit: usize,
+}
+
+impl Store {
+    /// Up to `r.limit` non-empty buckets of the series in `[r.lower, r.to)`, in time order;
+    /// true when the page is full and more may follow.
+    pub(crate) fn fold_rollup(&self, r: &FoldRange) -> Result<(Vec<(i64, f64)>, bool), StoreError> {
+        // The last timestamp in range (`i64::MAX` itself is a valid one).
+        let last = r.to.map_or(i64::MAX, |to| to.saturating_sub(1));
+        let mut chunks: Vec<(i64, i64)> = if self.st.sealed > 0 {
+            self.conn
+                .prepare_cached(
+                    "SELECT ts_first, id FROM chunks WHERE device_id = ?1 AND metric_id = ?2 \
+                     AND ts_last >= ?3 AND ts_first <= ?4",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![r.device_id, r.metric_id, r.lower, last], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })?
+                    .collect()
+                })
+                .ctx("rollup: chunks")?
+        } else {
+            Vec::new()
+        };
+        chunks.sort_unstable();
+        let mut chunks = chunks.into_iter().peekable();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT ts, seq, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
+                 AND ts >= ?3 AND ts <= ?4 ORDER BY ts, seq",
+            )
+            .ctx("rollup: prepare")?;
+        let mut rows = stmt
+            .query(params![r.device_id, r.metric_id, r.lower, last])
+            .ctx("rollup: head")?;
+        let mut next_row = || -> Result<Option<Point>, StoreError> {
+            let Some(row) = rows.next().ctx("rollup: head")? else {
+                return Ok(None);
+            };
+            let read = || Ok((row.get(0)?, row.get(1)?, row.get(2)?));
+            read().ctx("rollup: head row").map(Some)
+        };
+        let mut head = next_row()?;
+        // Decoded chunk points not folded yet, in `(ts, seq)` order.
+        let mut pending: VecDeque<Point> = VecDeque::new();
+        let mut out: Vec<(i64, f64)> = Vec::new();
+        let mut open: Option<(i64, Bucket)> = None;
+        loop {
+            // The smallest point at hand is the next in order only if no chunk left could
+            // hold a smaller one: decode chunks until the next one starts after it.
+            let smallest = match (head, pending.front()) {
+                (Some(h), Some(p)) => Some(if (h.0, h.1) <= (p.0, p.1) { h } else { *p }),
+                (h, p) => h.or(p.copied()),
+            };
+            if let Some(&(first, id)) = chunks.peek() {
+                if smallest.is_none_or(|s| first <= s.0) {
+                    chunks.next();
+                    merge(&mut pending, self.chunk_points(id, r.lower, last)?);
+                    continue;
+                }
+            }
+            let Some(point) = smallest else { break };
+            if head == Some(point) {
+                head = next_row()?;
+            } else {
+                pending.pop_front();
+            }
+            let (ts, seq, value) = point;
+            let start = ts - ts % r.step;
+            match &mut open {
+                Some((at, bucket)) if *at == start => bucket.add(ts, seq, value),
+                _ => {
+                    if let Some((at, bucket)) = open.take() {
+                        out.push((at, bucket.value(r.agg)));
+                        if out.len() >= r.limit {
+                            return Ok((out, true));
+                        }
+                    }
+                    open = Some((start, Bucket::new(ts, seq, value)));
+                }
+            }
+        }
+        if let Some((at, bucket)) = open {
+            out.push((at, bucket.value(r.agg)));
+        }
+        Ok((out, false))
+    }
+
+    /// The points of chunk `id` with `lower <= ts <= last`, in `(ts, seq)` order.
+    fn chunk_points(&self, id: i64, lower: i64, last: i64) -> Result<Vec<Point>, StoreError> {
+        let mut points: Vec<Point> = super::chunks::load(&self.conn, id)?
+            .into_iter()
+            .filter(|p| p.ts_ms >= lower && p.ts_ms <= last)
+            .map(|p| (p.ts_ms, p.seq, p.value))
+            .collect();
+        if !points.is_sorted_by_key(|p| (p.0, p.1)) {
+            points.sort_by_key(|p| (p.0, p.1));
+        }
+        Ok(points)
+    }
+}
+
+/// `(ts, seq, value)`.
+type Point = (i64, i64, f64);
+
+/// Merges sorted `more` into sorted `pending`.
+fn merge(pending: &mut VecDeque<Point>, more: Vec<Point>) {
+    let key = |p: &Point| (p.0, p.1);
+    let in_order = match (pending.back(), more.first()) {
+        (Some(b), Some(f)) => key(b) <= key(f),
+        _ => true,
+    };
+    pending.extend(more);
+    if !in_order {
+        pending.make_contiguous().sort_by_key(key);
+    }
+}
