@@ -22,8 +22,22 @@ pub fn options(path: &Path) -> StoreOptions {
     }
 }
 
+/// [`options`] with the head in RAM (the daemon's default), sealing chunks of `seal_points`.
+pub fn ram_head_options(path: &Path, seal_points: usize) -> StoreOptions {
+    StoreOptions {
+        memory_head: true,
+        seal_points,
+        ..options(path)
+    }
+}
+
 pub fn open(path: &Path) -> Store {
-    Store::open(options(path)).unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+    open_with(options(path))
+}
+
+pub fn open_with(options: StoreOptions) -> Store {
+    let path = options.path.clone();
+    Store::open(options).unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
 /// Every reading matching `device` and `metric` (either may be `None`), in `(ts, seq)` order,

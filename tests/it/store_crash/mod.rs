@@ -1,37 +1,32 @@
-//! The store's crash loop with real processes: a writer process inserts batches into one store
-//! file and is SIGKILLed at a random moment (inside a transaction, an fsync, a checkpoint, or
+//! The store's crash loop with real processes, the head in the file: a writer process inserts
+//! batches into one store file and is SIGKILLed at a random moment (inside a transaction, an fsync, a checkpoint, or
 //! the store's own work after a commit), 100 times over. After every kill the file passes
 //! `PRAGMA integrity_check`, every batch the writer saw committed is there, a batch it had not
 //! reported yet is there whole or not at all, and no reading is there twice. Everything is read
 //! back through `Store::open` and the store's read paths (`common::store`), never its tables.
 //!
-//! The writer is this test binary run again with `--ignored --exact store_crash::writer_child`
-//! (the usual way to get a child process in a Rust test), told the store, the first counter
-//! and its seed through [`CHILD_ENV`]. It reports on stdout, one line per step, flushed before
-//! the next step: `begin FIRST LAST` before `insert_batch`, `commit LAST` after it returned
-//! `Ok`. A pipe keeps what was written even when the writer dies, so the parent knows the
-//! last committed counter and the one batch that may have committed unreported.
+//! The writer is a child process (`child`: this test binary run again for the hidden
+//! `store_crash::writer_child`), told the store, the first counter and its seed. It reports
+//! one line per step: `begin FIRST LAST` before `insert_batch`, `commit LAST` after it returned
+//! `Ok`, so the parent knows the last committed counter and the one batch that may have
+//! committed unreported.
 //!
 //! Every field of a reading is a function of its counter `n` ([`reading`]), so each reading
 //! read back is checked whole, not just counted. `ACS_EDGE_CRASH_SEED` repeats a run.
 //!
-//! `daemon` runs the same kind of loop against the real daemon while MQTT messages stream in.
+//! `ram_head` runs the same kind of loop with the head in RAM, killing inside flushes too;
+//! `daemon` runs one against the real daemon while MQTT messages stream in.
 
 use crate::common;
 
+mod child;
 mod daemon;
+mod ram_head;
 
 use acs_edge::model::{Reading, Transport};
 use acs_edge::store::{Batch, Store};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Set in the writer's environment: `PATH\nFIRST_COUNTER\nSEED`.
-const CHILD_ENV: &str = "ACS_EDGE_CRASH_WRITER";
-/// Starts each line the writer reports on.
-const LINE_MARK: &str = "crash-writer: ";
 const ROUNDS: u32 = 100;
 /// Every this many rounds (and in the last) the whole store is checked, otherwise the round's
 /// new readings only.
@@ -109,52 +104,42 @@ fn counter_of(device: &str, metric: &str, ts_ms: i64, value: f64) -> i64 {
 #[test]
 #[ignore = "the writer process of the crash loop, started by it"]
 fn writer_child() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else {
+    let Some(task) = child::task() else {
         return;
     };
-    let mut parts = spec.split('\n');
-    let path = PathBuf::from(parts.next().unwrap());
-    let mut next: i64 = parts.next().unwrap().parse().unwrap();
-    let mut rng = Rng(parts.next().unwrap().parse().unwrap());
-    let mut store = common::store::open(&path);
-    let mut out = std::io::stdout().lock();
+    let (mut next, mut rng) = (task.first, Rng(task.seed));
+    let mut store = common::store::open(&task.path);
     // A write error means the parent is gone: stop.
-    let mut say = |line: String| {
-        writeln!(out, "{LINE_MARK}{line}")
-            .and_then(|()| out.flush())
-            .is_ok()
-    };
-    if !say("open".into()) {
+    let mut say = child::Say::new();
+    if !say.line(format_args!("open")) {
         return;
     }
     loop {
         let size = rng.batch_size() as i64;
         let last = next + size - 1;
-        let batch = Batch {
-            readings: (next..=last)
-                .map(|n| (Transport::Mqtt, reading(n)))
-                .collect(),
-            statuses: Vec::new(),
-        };
-        if !say(format!("begin {next} {last}")) {
+        if !say.line(format_args!("begin {next} {last}")) {
             return;
         }
         let outcome = store
-            .insert_batch(&batch, acs_edge::model::now_ms())
+            .insert_batch(&batch(next, last), acs_edge::model::now_ms())
             .unwrap();
         assert_eq!(outcome.inserted, size as u64, "{outcome:?}");
         assert_eq!(outcome.evicted, 0, "{outcome:?}");
-        if !say(format!("commit {last}")) {
+        if !say.line(format_args!("commit {last}")) {
             return;
         }
         next = last + 1;
     }
 }
 
-/// A writer process, killed when dropped (also when the test fails).
-struct Writer {
-    child: Child,
-    lines: Option<std::thread::JoinHandle<Vec<String>>>,
+/// The readings `first..=last`.
+fn batch(first: i64, last: i64) -> Batch {
+    Batch {
+        readings: (first..=last)
+            .map(|n| (Transport::Mqtt, reading(n)))
+            .collect(),
+        statuses: Vec::new(),
+    }
 }
 
 /// What the writer said before it died.
@@ -167,48 +152,11 @@ struct Report {
     commits: u64,
 }
 
-impl Writer {
-    fn start(path: &Path, first: i64, seed: u64) -> Writer {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "store_crash::writer_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, format!("{}\n{first}\n{seed}", path.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the writer");
-        // Drained as it comes, so the writer never blocks on a full pipe.
-        let stdout = child.stdout.take().unwrap();
-        let lines = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect()
-        });
-        Writer {
-            child,
-            lines: Some(lines),
-        }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix); waits for the process and its output.
-    fn kill(mut self) -> Report {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            let lines = self.lines.take().unwrap().join().unwrap();
-            panic!("the writer exited by itself ({status}) after {lines:?}");
-        }
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let lines = self.lines.take().unwrap().join().unwrap();
+impl Report {
+    fn parse(lines: &[String]) -> Report {
         let mut report = Report::default();
-        // The test harness prints its own words, on the writer's first line too.
-        for line in lines.iter().filter_map(|l| l.split_once(LINE_MARK)) {
-            let words: Vec<&str> = line.1.split(' ').collect();
+        for line in lines {
+            let words: Vec<&str> = line.split(' ').collect();
             let number = |i: usize| -> i64 { words[i].parse().unwrap() };
             match words[0] {
                 "open" => report.opened = true,
@@ -226,27 +174,11 @@ impl Writer {
     }
 }
 
-impl Drop for Writer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Checks the counters read back from one range of the store: each at most once, exactly
 /// `first..=last_committed`, plus the in-flight batch whole or not at all. Returns the next
 /// counter to write.
-fn check_counters(mut stored: Vec<i64>, first: i64, report: &Report, what: &str) -> i64 {
-    let len = stored.len();
-    stored.sort_unstable();
-    stored.dedup();
-    assert_eq!(stored.len(), len, "{what}: a reading is stored twice");
-    let end = stored.last().map_or(first, |last| last + 1);
-    assert!(
-        stored.first().is_none_or(|&n| n == first) && stored.len() as i64 == end - first,
-        "{what}: holes in {first}..{end} ({} stored)",
-        stored.len()
-    );
+fn check_counters(stored: Vec<i64>, first: i64, report: &Report, what: &str) -> i64 {
+    let end = contiguous_once(stored, first, what);
     let committed_end = report.last_committed.map_or(first, |n| n + 1);
     assert!(
         end >= committed_end,
@@ -263,6 +195,22 @@ fn check_counters(mut stored: Vec<i64>, first: i64, report: &Report, what: &str)
     end
 }
 
+/// Checks that `stored` holds each counter at most once and exactly `first..end` (no holes);
+/// returns `end`.
+fn contiguous_once(mut stored: Vec<i64>, first: i64, what: &str) -> i64 {
+    let len = stored.len();
+    stored.sort_unstable();
+    stored.dedup();
+    assert_eq!(stored.len(), len, "{what}: a reading is stored twice");
+    let end = stored.last().map_or(first, |last| last + 1);
+    assert!(
+        stored.first().is_none_or(|&n| n == first) && stored.len() as i64 == end - first,
+        "{what}: holes in {first}..{end} ({} stored)",
+        stored.len()
+    );
+    end
+}
+
 /// Reads the whole store both ways (the outbox walk in seq order, and paged queries per
 /// series with a page size that does not divide anything) and checks both hold exactly the
 /// readings `0..end`, each once. Returns how many there are.
@@ -271,11 +219,7 @@ fn check_everything(store: &Store, end: i64) -> usize {
         .iter()
         .map(|r| counter_of(&r.device, &r.metric, r.ts, r.value))
         .collect();
-    let full = Report {
-        last_committed: end.checked_sub(1).filter(|&n| n >= 0),
-        ..Report::default()
-    };
-    assert_eq!(check_counters(walked.clone(), 0, &full, "outbox walk"), end);
+    assert_eq!(contiguous_once(walked.clone(), 0, "outbox walk"), end);
     let mut queried = Vec::with_capacity(walked.len());
     for d in 0..DEVICES {
         for m in 0..METRICS {
@@ -288,7 +232,7 @@ fn check_everything(store: &Store, end: i64) -> usize {
             );
         }
     }
-    assert_eq!(check_counters(queried, 0, &full, "queries"), end);
+    assert_eq!(contiguous_once(queried, 0, "queries"), end);
     assert_eq!(store.stats().rows, end as u64, "the store's own count");
     walked.len()
 }
@@ -309,9 +253,14 @@ fn sigkill_at_random_points_of_the_write_loop_100_times_keeps_the_file_sound_and
     let (mut next, mut next_seq) = (0i64, 1i64);
     let (mut commits, mut before_open, mut in_batch, mut unreported_stored) = (0, 0, 0, 0);
     for round in 1..=ROUNDS {
-        let writer = Writer::start(&path, next, mix(seed ^ u64::from(round)));
+        let task = child::Task {
+            path: path.clone(),
+            first: next,
+            seed: mix(seed ^ u64::from(round)),
+        };
+        let writer = child::Child::start("store_crash::writer_child", &task);
         std::thread::sleep(Duration::from_millis(rng.between(20, 200)));
-        let report = writer.kill();
+        let report = Report::parse(&writer.kill());
         let what = format!("round {round} (seed {seed}, writer said {report:?})");
 
         let store = common::store::open(&path);
