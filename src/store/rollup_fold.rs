@@ -119,8 +119,11 @@ impl Store {
         let mut head = next_row()?;
         // Decoded chunk points not folded yet, in `(ts, seq)` order.
         let mut pending: VecDeque<Point> = VecDeque::new();
-        let mut out: Vec<(i64, f64)> = Vec::new();
-        let mut open: Option<(i64, Bucket)> = None;
+        let mut fold = Fold {
+            r,
+            out: Vec::new(),
+            open: None,
+        };
         loop {
             // The smallest point at hand is the next in order only if no chunk left could
             // hold a smaller one: decode chunks until the next one starts after it.
@@ -128,9 +131,10 @@ impl Store {
                 (Some(h), Some(p)) => Some(if (h.0, h.1) <= (p.0, p.1) { h } else { *p }),
                 (h, p) => h.or(p.copied()),
             };
-            if let Some(&(first, id)) = chunks.peek() {
+            let next_chunk = chunks.peek().map(|c| c.0);
+            if let Some(first) = next_chunk {
                 if smallest.is_none_or(|s| first <= s.0) {
-                    chunks.next();
+                    let Some((_, id)) = chunks.next() else { break };
                     merge(&mut pending, self.chunk_points(id, r.lower, last)?);
                     continue;
                 }
@@ -138,28 +142,24 @@ impl Store {
             let Some(point) = smallest else { break };
             if head == Some(point) {
                 head = next_row()?;
-            } else {
-                pending.pop_front();
+                if fold.add(point) {
+                    return Ok((fold.out, true));
+                }
+                continue;
             }
-            let (ts, seq, value) = point;
-            let start = ts - ts % r.step;
-            match &mut open {
-                Some((at, bucket)) if *at == start => bucket.add(ts, seq, value),
-                _ => {
-                    if let Some((at, bucket)) = open.take() {
-                        out.push((at, bucket.value(r.agg)));
-                        if out.len() >= r.limit {
-                            return Ok((out, true));
-                        }
-                    }
-                    open = Some((start, Bucket::new(ts, seq, value)));
+            // A run of pending points: every one before the next head row and the next chunk.
+            while let Some(&p) = pending.front() {
+                let after_head = head.is_some_and(|h| (p.0, p.1) > (h.0, h.1));
+                if after_head || next_chunk.is_some_and(|c| p.0 >= c) {
+                    break;
+                }
+                pending.pop_front();
+                if fold.add(p) {
+                    return Ok((fold.out, true));
                 }
             }
         }
-        if let Some((at, bucket)) = open {
-            out.push((at, bucket.value(r.agg)));
-        }
-        Ok((out, false))
+        Ok((fold.finish(), false))
     }
 
     /// The points of chunk `id` with `lower <= ts <= last`, in `(ts, seq)` order.
@@ -178,6 +178,41 @@ impl Store {
 
 /// `(ts, seq, value)`.
 type Point = (i64, i64, f64);
+
+/// Buckets folded so far and the open one.
+struct Fold<'a> {
+    r: &'a FoldRange,
+    out: Vec<(i64, f64)>,
+    open: Option<(i64, Bucket)>,
+}
+
+impl Fold<'_> {
+    /// Adds the next point in order; true once a page's worth of buckets is closed and the
+    /// point opened one more.
+    fn add(&mut self, (ts, seq, value): Point) -> bool {
+        let start = ts - ts % self.r.step;
+        match &mut self.open {
+            Some((at, bucket)) if *at == start => bucket.add(ts, seq, value),
+            _ => {
+                if let Some((at, bucket)) = self.open.take() {
+                    self.out.push((at, bucket.value(self.r.agg)));
+                }
+                if self.out.len() >= self.r.limit {
+                    return true;
+                }
+                self.open = Some((start, Bucket::new(ts, seq, value)));
+            }
+        }
+        false
+    }
+
+    fn finish(mut self) -> Vec<(i64, f64)> {
+        if let Some((at, bucket)) = self.open.take() {
+            self.out.push((at, bucket.value(self.r.agg)));
+        }
+        self.out
+    }
+}
 
 /// Merges sorted `more` into sorted `pending`.
 fn merge(pending: &mut VecDeque<Point>, more: Vec<Point>) {

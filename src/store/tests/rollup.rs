@@ -335,3 +335,50 @@ fn cursors_round_trip_and_anything_else_is_refused() {
         None
     );
 }
+
+/// Time of a year of hourly means over a year of 60 s readings, sealed
+/// (`cargo test --release --lib -- --ignored year_of_hourly_rollups_cost --nocapture`).
+#[test]
+#[ignore]
+fn year_of_hourly_rollups_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = StoreOptions {
+        max_rows: 10_000_000,
+        seal_points: 256,
+        ..opts(dir.path())
+    };
+    let mut s = Store::open(o).unwrap();
+    let t0 = 1_735_689_600_000i64;
+    let n = 525_600i64;
+    for start in (0..n).step_by(10_000) {
+        let readings = (start..(start + 10_000).min(n))
+            .map(|i| {
+                reading(
+                    "d",
+                    "m",
+                    t0 + i * 60_000 + (i * 37 % 1600) - 800,
+                    (200 + i % 50) as f64 / 10.0,
+                )
+            })
+            .collect();
+        s.insert_batch(
+            &Batch {
+                readings,
+                statuses: vec![],
+            },
+            1,
+        )
+        .unwrap();
+    }
+    s.seal_all().unwrap();
+    let q = query(3_600_000, Agg::Mean, 10_000);
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let got = all_buckets(&s, &q);
+        println!(
+            "{} buckets in {:.1} ms",
+            got.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
