@@ -121,6 +121,9 @@ impl Store {
             .ctx("flush: begin")?;
         let limit = st.opts.seal_points.max(16);
         let mut sealed = 0;
+        // Read from the head itself rather than from the counts kept in memory: whatever is
+        // in RAM is sealed.
+        st.count_head_series(&tx).ctx("flush: head series")?;
         for (&series, &n) in &st.head_series {
             let mut left = n as usize;
             while left > 0 {
@@ -135,7 +138,9 @@ impl Store {
         chunks::compact(&tx, st.opts.seal_points, chunks::COMPACT_BUDGET)?;
         write_deferred(&tx, st)?;
         let mut c = st.counters();
-        c.head_rows -= sealed;
+        c.head_rows = tx
+            .query_row("SELECT count(*) FROM readings", [], |r| r.get::<_, i64>(0))
+            .ctx("flush: head rows")? as u64;
         c.sealed += sealed;
         enforce_bounds(&tx, st, &mut c, u64::MAX)?;
         let reserved = if last {

@@ -48,11 +48,7 @@ fn sealing(dir: &Path, seal_points: usize) -> StoreOptions {
 
 fn fill(store: &mut Store, readings: &[(Transport, Reading)]) {
     for part in readings.chunks(37) {
-        let b = Batch {
-            readings: part.to_vec(),
-            statuses: vec![],
-        };
-        store.insert_batch(&b, 1).unwrap();
+        insert(store, part.to_vec());
     }
 }
 
@@ -213,11 +209,7 @@ fn the_ring_bound_holds_at_chunk_granularity_and_counts_every_evicted_reading() 
     let mut s = Store::open(o).unwrap();
     let readings = workload(20_000, 5);
     for (i, part) in readings.chunks(50).enumerate() {
-        let b = Batch {
-            readings: part.to_vec(),
-            statuses: vec![],
-        };
-        s.insert_batch(&b, 1).unwrap();
+        insert(&mut s, part.to_vec());
         let st = s.stats();
         assert!(st.rows <= 1_000, "{st:?}");
         assert_eq!(st.rows + st.evicted_total, (i as u64 + 1) * 50);
@@ -355,14 +347,7 @@ fn mixed_store_for_analysis() {
             ));
         }
         if batch.len() >= 500 {
-            s.insert_batch(
-                &Batch {
-                    readings: std::mem::take(&mut batch),
-                    statuses: vec![],
-                },
-                1,
-            )
-            .unwrap();
+            insert(&mut s, std::mem::take(&mut batch));
         }
     }
     s.seal_all().unwrap();

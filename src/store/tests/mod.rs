@@ -28,6 +28,15 @@ pub(super) fn reading(device: &str, metric: &str, ts_ms: i64, value: f64) -> (Tr
     (Transport::Mqtt, r)
 }
 
+/// Inserts `readings` as one batch without statuses.
+pub(super) fn insert(s: &mut Store, readings: Vec<(Transport, Reading)>) {
+    let b = Batch {
+        readings,
+        statuses: vec![],
+    };
+    s.insert_batch(&b, 1).unwrap();
+}
+
 /// `n` readings of one device/metric with ts = start, start+1, ...
 pub(super) fn batch(device: &str, metric: &str, start: i64, n: i64) -> Batch {
     Batch {

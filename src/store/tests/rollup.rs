@@ -361,14 +361,7 @@ fn year_of_hourly_rollups_cost() {
                 )
             })
             .collect();
-        s.insert_batch(
-            &Batch {
-                readings,
-                statuses: vec![],
-            },
-            1,
-        )
-        .unwrap();
+        insert(&mut s, readings);
     }
     s.seal_all().unwrap();
     let q = query(3_600_000, Agg::Mean, 10_000);
