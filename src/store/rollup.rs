@@ -21,32 +21,9 @@
 
 use std::sync::Arc;
 
+pub use super::rollup_fold::Agg;
 use super::rollup_fold::FoldRange;
 use super::{Cursor, Store, StoreError, StoredReading, TelemetryQuery};
-
-/// What a bucket's value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Agg {
-    Mean,
-    Min,
-    Max,
-    Count,
-    Last,
-}
-
-impl Agg {
-    /// The API's names: `mean`, `min`, `max`, `count`, `last`.
-    pub fn parse(name: &str) -> Option<Agg> {
-        Some(match name {
-            "mean" => Agg::Mean,
-            "min" => Agg::Min,
-            "max" => Agg::Max,
-            "count" => Agg::Count,
-            "last" => Agg::Last,
-            _ => return None,
-        })
-    }
-}
 
 /// Where a rollup page ends: the start of its last bucket and the step, both in ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

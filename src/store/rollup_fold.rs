@@ -12,8 +12,31 @@ use std::collections::VecDeque;
 
 use rusqlite::params;
 
-use super::rollup::Agg;
 use super::{Ctx, Store, StoreError};
+
+/// What a bucket's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    Mean,
+    Min,
+    Max,
+    Count,
+    Last,
+}
+
+impl Agg {
+    /// The API's names: `mean`, `min`, `max`, `count`, `last`.
+    pub fn parse(name: &str) -> Option<Agg> {
+        Some(match name {
+            "mean" => Agg::Mean,
+            "min" => Agg::Min,
+            "max" => Agg::Max,
+            "count" => Agg::Count,
+            "last" => Agg::Last,
+            _ => return None,
+        })
+    }
+}
 
 /// The running aggregate of one bucket.
 struct Bucket {
