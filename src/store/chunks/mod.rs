@@ -28,7 +28,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{Ctx, StoreError};
 
-pub(crate) use seal::{compact, seal_series, COMPACT_BUDGET};
+pub(crate) use seal::{compact, seal_whole_series, COMPACT_BUDGET};
 pub use seqs::{decode_seqs, encode_seqs};
 
 /// A chunk's header: what the row says without its blobs.

@@ -50,6 +50,39 @@ pub(crate) fn seal_series(
     Ok(rows.len() as u64)
 }
 
+/// Seals every head row of `series` into chunks of at most `limit` points (and
+/// [`CHUNK_BYTES`]) without deleting them: the caller empties the head (a flush). Returns how
+/// many it sealed.
+pub(crate) fn seal_whole_series(
+    conn: &Connection,
+    series: (i64, i64),
+    limit: usize,
+) -> Result<u64, StoreError> {
+    let rows: Vec<SealedPoint> = conn
+        .prepare_cached(
+            "SELECT seq, ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
+             ORDER BY ts, seq",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![series.0, series.1], |r| {
+                Ok(SealedPoint {
+                    seq: r.get(0)?,
+                    ts_ms: r.get(1)?,
+                    value: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+        .ctx("seal: read head")?;
+    let mut rest = &rows[..];
+    while !rest.is_empty() {
+        let k = fit(&rest[..rest.len().min(limit.max(1))]);
+        insert_chunk(conn, series, &rest[..k])?;
+        rest = &rest[k..];
+    }
+    Ok(rows.len() as u64)
+}
+
 /// Most bytes of a chunk's two blobs. Four rows of this size (with their few dozen bytes of
 /// columns and cell headers) fill a 4 KiB page; measured on the mixed workload, rows of
 /// 256 points (about 1,050 bytes) left three to a page and 31 % of the table's pages unused.
