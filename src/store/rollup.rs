@@ -10,12 +10,11 @@
 //!   negative and the floor of `ts / step` is plain integer division.
 //! - Empty buckets are skipped: a page holds up to `limit` non-empty buckets in time order.
 //! - `last` is the value of the reading with the highest `(ts, seq)` in the bucket.
-//! - The rows come from [`Store::query`] (the `(device_id, metric_id, ts)` index in
-//!   `(ts, seq)` order, no sort) in chunks of [`CHUNK`] and are folded one bucket at a time:
-//!   memory is one chunk plus one page of points, and the walk stops at the first row of the
-//!   bucket after the page, so a page costs its own rows. (`GROUP BY ts / step` in SQL would
-//!   sort every row of the range in a temporary B-tree, as SQLite cannot see that the
-//!   expression follows the index order; reusing the query also keeps the router build small.)
+//! - The readings come from one ordered pass over the series' head rows and sealed chunks
+//!   (`rollup_fold.rs`), folded one bucket at a time: memory is about one decoded chunk plus
+//!   one page of points, and the pass stops at the first reading of the bucket after the page,
+//!   so a page costs its own readings. (`GROUP BY ts / step` in SQL would sort every row of
+//!   the range in a temporary B-tree, and could not read the chunks.)
 //! - A [`RollupCursor`] is the page's last bucket and the step, `r{bucket_ms}_{step_ms}`: the
 //!   `r` keeps it from ever passing for a raw cursor (`{ts}_{seq}`).
 

@@ -17,22 +17,7 @@ pub(crate) fn seal_series(
     series: (i64, i64),
     n: usize,
 ) -> Result<u64, StoreError> {
-    let rows: Vec<SealedPoint> = conn
-        .prepare_cached(
-            "SELECT seq, ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
-             ORDER BY ts, seq LIMIT ?3",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![series.0, series.1, n as i64], |r| {
-                Ok(SealedPoint {
-                    seq: r.get(0)?,
-                    ts_ms: r.get(1)?,
-                    value: r.get(2)?,
-                })
-            })?
-            .collect()
-        })
-        .ctx("seal: read head")?;
+    let rows = head_rows(conn, series, n as i64)?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -58,29 +43,50 @@ pub(crate) fn seal_whole_series(
     series: (i64, i64),
     limit: usize,
 ) -> Result<u64, StoreError> {
-    let rows: Vec<SealedPoint> = conn
-        .prepare_cached(
-            "SELECT seq, ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
-             ORDER BY ts, seq",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![series.0, series.1], |r| {
-                Ok(SealedPoint {
-                    seq: r.get(0)?,
-                    ts_ms: r.get(1)?,
-                    value: r.get(2)?,
-                })
-            })?
-            .collect()
-        })
-        .ctx("seal: read head")?;
-    let mut rest = &rows[..];
+    // A negative LIMIT is no limit in SQLite.
+    let rows = head_rows(conn, series, -1)?;
+    insert_split(conn, series, &rows, limit)?;
+    Ok(rows.len() as u64)
+}
+
+/// The series' first `limit` head rows in `(ts, seq)` order (all of them when negative).
+fn head_rows(
+    conn: &Connection,
+    series: (i64, i64),
+    limit: i64,
+) -> Result<Vec<SealedPoint>, StoreError> {
+    conn.prepare_cached(
+        "SELECT seq, ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
+         ORDER BY ts, seq LIMIT ?3",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![series.0, series.1, limit], |r| {
+            Ok(SealedPoint {
+                seq: r.get(0)?,
+                ts_ms: r.get(1)?,
+                value: r.get(2)?,
+            })
+        })?
+        .collect()
+    })
+    .ctx("seal: read head")
+}
+
+/// Writes `points` (in `(ts, seq)` order) as consecutive chunks of at most `limit` points
+/// and [`CHUNK_BYTES`] each.
+fn insert_split(
+    conn: &Connection,
+    series: (i64, i64),
+    points: &[SealedPoint],
+    limit: usize,
+) -> Result<(), StoreError> {
+    let mut rest = points;
     while !rest.is_empty() {
         let k = fit(&rest[..rest.len().min(limit.max(1))]);
         insert_chunk(conn, series, &rest[..k])?;
         rest = &rest[k..];
     }
-    Ok(rows.len() as u64)
+    Ok(())
 }
 
 /// Most bytes of a chunk's two blobs. Four rows of this size (with their few dozen bytes of
@@ -214,12 +220,7 @@ pub(crate) fn compact(
             super::delete(conn, id)?;
         }
         points.sort_by_key(|p| (p.ts_ms, p.seq));
-        let mut rest = &points[..];
-        while !rest.is_empty() {
-            let k = fit(&rest[..rest.len().min(full)]);
-            insert_chunk(conn, (device, metric), &rest[..k])?;
-            rest = &rest[k..];
-        }
+        insert_split(conn, (device, metric), &points, full)?;
         merged += ids.len() as u64;
     }
     Ok(merged)
