@@ -141,6 +141,112 @@ fn four_mb(dir: &Path, ingest: usize, rows: &mut Vec<Row>) -> Result<(), String>
     Ok(())
 }
 
+/// The readings of the first `messages` messages of the workload with `seed`.
+fn workload_readings(seed: u64, messages: usize) -> impl Iterator<Item = (Transport, Reading)> {
+    Workload::new(seed)
+        .take(messages)
+        .flat_map(|(topic, payload)| {
+            let device = topic.split('/').nth(1).unwrap().to_owned();
+            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+            let ts = v["ts"].as_i64().unwrap();
+            v.as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| *k != "ts")
+                .map(|(k, x)| {
+                    let r = Reading {
+                        device: device.clone(),
+                        metric: k.clone(),
+                        ts_ms: ts,
+                        value: x.as_f64().unwrap(),
+                    };
+                    (Transport::Mqtt, r)
+                })
+                .collect::<Vec<_>>()
+        })
+}
+
+/// Kept hourly rollups: `days` of the workload through a ring of 20,000 readings, so nearly
+/// every reading is evicted and folded; the bytes per kept bucket and what a year of hourly
+/// buckets of the 100 series takes at that rate.
+fn kept_hourly(dir: &Path, days: u64) -> Vec<Row> {
+    const HOUR: i64 = 3_600_000;
+    let path = dir.join("mixed-kept.db");
+    let _ = std::fs::remove_file(&path);
+    let mut store = acs_edge::store::Store::open(acs_edge::store::StoreOptions {
+        path: path.clone(),
+        max_rows: 20_000,
+        max_bytes: 1 << 40,
+        max_age_ms: None,
+        max_devices: 1000,
+        max_metrics: 1000,
+        exclusive: true,
+        sync_enabled: false,
+        seal_points: acs_edge::store::seal_points_for(20_000),
+        memory_head: false,
+        kept: vec![acs_edge::store::KeptLevel {
+            step_ms: HOUR,
+            keep_ms: 3650 * 86_400_000,
+        }],
+    })
+    .expect("open the store");
+    // Messages per day: half the devices every 60 s, half every 10 s.
+    let per_day = (DEVICES / 2) * (1440 + 8640);
+    let mut readings = workload_readings(7, (per_day * days) as usize);
+    let t = Instant::now();
+    let mut n = 0u64;
+    loop {
+        let batch: Vec<_> = readings.by_ref().take(5000).collect();
+        if batch.is_empty() {
+            break;
+        }
+        n += batch.len() as u64;
+        store
+            .insert_batch(
+                &Batch {
+                    readings: batch,
+                    statuses: Vec::new(),
+                },
+                0,
+            )
+            .expect("insert");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let stats = store.stats();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).expect("reopen");
+    let buckets: i64 = conn
+        .query_row(
+            "SELECT coalesce(sum((last_bucket - first_bucket) / step + 1), 0) FROM kept",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count buckets");
+    let per_bucket = stats.rollup_bytes as f64 / buckets.max(1) as f64;
+    let year = per_bucket * (DEVICES * METRICS) as f64 * 8760.0;
+    vec![
+        Row::vs(
+            format!(
+                "kept hourly rollups: bytes per bucket ({buckets} buckets of {} series from {days} days, {n} readings, {} evicted, {:.0} readings/s)",
+                DEVICES * METRICS,
+                stats.evicted_total,
+                n as f64 / secs
+            ),
+            per_bucket,
+            "B",
+            "count, sum, min, max, last and last ts per bucket",
+            None,
+        ),
+        Row::vs(
+            format!("kept hourly rollups: a year of {} series at that rate", DEVICES * METRICS),
+            year / 1e6,
+            "MB",
+            "goal: well under 1 MB",
+            ratio(year / 1e6, 1.0),
+        ),
+    ]
+}
+
 /// The day query (86,400 points of one series, jittered, 0.1 degree steps) in process, on a
 /// store that also holds `background` readings of the workload.
 fn day_in_process(dir: &Path, background: usize, row_store: bool) -> Row {
@@ -165,27 +271,7 @@ fn day_in_process(dir: &Path, background: usize, row_store: bool) -> Row {
             },
         )
     });
-    let mut mixed = Workload::new(3)
-        .take(background)
-        .flat_map(|(topic, payload)| {
-            let device = topic.split('/').nth(1).unwrap().to_owned();
-            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-            let ts = v["ts"].as_i64().unwrap();
-            v.as_object()
-                .unwrap()
-                .iter()
-                .filter(|(k, _)| *k != "ts")
-                .map(|(k, x)| {
-                    let r = Reading {
-                        device: device.clone(),
-                        metric: k.clone(),
-                        ts_ms: ts,
-                        value: x.as_f64().unwrap(),
-                    };
-                    (Transport::Mqtt, r)
-                })
-                .collect::<Vec<_>>()
-        });
+    let mut mixed = workload_readings(3, background);
     loop {
         let mut readings: Vec<_> = day.by_ref().take(1000).collect();
         readings.extend(mixed.by_ref().take(1000));
@@ -285,6 +371,7 @@ pub fn bench(work: &Path, ingest: usize, background: usize, days: u64) -> Vec<Ro
     if let Err(e) = four_mb(&dir, ingest, &mut rows) {
         rows.push(Row::skipped("mixed workload on a 4 MB daemon store", e));
     }
+    rows.extend(kept_hourly(&dir, days.min(7)));
     rows.push(day_in_process(&dir, background, true));
     rows.push(day_in_process(&dir, background, false));
     match rollup(&dir, days) {

@@ -88,6 +88,7 @@ fn open_with(path: &Path, max_rows: u64, seal_points: usize) -> Store {
         sync_enabled: false,
         seal_points,
         memory_head: false,
+        kept: Vec::new(),
     })
     .expect("open the store")
 }

@@ -77,6 +77,7 @@ fn fill_store(path: &Path, n: u64) {
         sync_enabled: true,
         seal_points: 0,
         memory_head: false,
+        kept: Vec::new(),
     })
     .unwrap();
     let mut i = 0;

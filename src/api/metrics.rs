@@ -39,6 +39,7 @@ const GAUGES: &[&str] = &[
     "store_max_bytes",
     "store_devices",
     "store_metrics",
+    "store_rollup_bytes",
     "upstream_backlog",
     "upstream_lag_s",
     "upstream_cursor",

@@ -40,6 +40,10 @@ pub struct Store {
     pub max_metrics: usize,
     /// `max_future_skew_s`: how far ahead of the gateway clock a reading may be stamped.
     pub max_future_skew: Duration,
+    /// `rollup_minute_days` (0: no per-minute rollups of evicted readings).
+    pub rollup_minute_days: u64,
+    /// `rollup_hour_days` (0: no per-hour rollups of evicted readings).
+    pub rollup_hour_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +156,8 @@ pub fn store_from(v: &Values) -> Store {
         max_devices: v.int(Int::StoreMaxDevices) as usize,
         max_metrics: v.int(Int::StoreMaxMetrics) as usize,
         max_future_skew: secs(v, Int::StoreMaxFutureSkewS),
+        rollup_minute_days: v.int(Int::StoreRollupMinuteDays),
+        rollup_hour_days: v.int(Int::StoreRollupHourDays),
     }
 }
 

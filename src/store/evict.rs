@@ -8,6 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::chunks::{self, ChunkHead};
+use super::kept;
 use super::ledger::Counters;
 use super::{
     oldest_stored, page_counts, Ctx, State, Store, StoreError, EXPIRE_CHUNK, EXPIRE_PAIRS,
@@ -25,6 +26,7 @@ impl Store {
     /// One call deletes at most [`EXPIRE_CHUNK`] readings and visits at most [`EXPIRE_PAIRS`]
     /// pairs; [`Store::expire_pending`] says whether to call again at once.
     pub fn evict_expired(&mut self, now_ms: i64) -> Result<u64, StoreError> {
+        self.with_room(|s| s.expire_kept(now_ms))?;
         let Some(max_age) = self.st.opts.max_age_ms else {
             self.st.expire_pending = false;
             return Ok(0);
@@ -40,6 +42,25 @@ impl Store {
     /// Whether the last [`Store::evict_expired`] stopped at its per-call bound.
     pub fn expire_pending(&self) -> bool {
         self.st.expire_pending
+    }
+
+    /// Drops kept rollup blocks past their level's retention (`kept/mod.rs`).
+    fn expire_kept(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        if self.st.kept_bytes == 0 {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("expire kept: begin")?;
+        let mut c = self.st.counters();
+        let dropped = kept::expire(&tx, &self.st, &mut c, now_ms)?;
+        if dropped > 0 {
+            tx.commit().ctx("expire kept: commit")?;
+            self.st.apply(&self.conn, c);
+            log::info!("blocks={dropped} kept rollups past their retention dropped");
+        }
+        Ok(())
     }
 
     fn expire_step(&mut self, cutoff: i64) -> Result<u64, StoreError> {
@@ -332,6 +353,19 @@ fn evict_chunk(
     if st.opts.sync_enabled {
         c.evicted_unsynced += chunks::count_above(conn, ch, st.sync_cursor)?;
     }
+    if !st.opts.kept.is_empty() {
+        let (device, metric): (i64, i64) = conn
+            .prepare_cached("SELECT device_id, metric_id FROM chunks WHERE id = ?1")
+            .and_then(|mut s| s.query_row([ch.id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .ctx("evict: chunk series")?;
+        let points = chunks::load(conn, ch.id)?;
+        kept::fold(
+            conn,
+            st,
+            c,
+            points.iter().map(|p| (device, metric, p.ts_ms, p.value)),
+        )?;
+    }
     chunks::delete(conn, ch.id)?;
     c.sealed -= ch.count;
     c.evicted_total += ch.count;
@@ -352,6 +386,20 @@ fn evict_below(
     } else {
         0
     };
+    if !st.opts.kept.is_empty() {
+        let evicted: Vec<kept::Evicted> = conn
+            .prepare_cached(
+                "SELECT device_id, metric_id, ts, value FROM readings WHERE seq < ?1 ORDER BY seq",
+            )
+            .and_then(|mut s| {
+                s.query_map([below], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect()
+            })
+            .ctx("evict: read evicted rows")?;
+        kept::fold(conn, st, c, evicted)?;
+    }
     let deleted = conn
         .prepare_cached("DELETE FROM readings WHERE seq < ?1")
         .and_then(|mut s| s.execute([below]))
@@ -408,8 +456,8 @@ fn evict_late(
         .ctx("evict_expired: prepare")?;
     let mut expired = conn
         .prepare_cached(
-            "SELECT seq FROM readings WHERE device_id = ?1 AND metric_id = ?2 AND ts < ?3 \
-             LIMIT ?4",
+            "SELECT seq, ts, value FROM readings WHERE device_id = ?1 AND metric_id = ?2 \
+             AND ts < ?3 LIMIT ?4",
         )
         .ctx("evict_expired: prepare")?;
     let mut delete = conn
@@ -425,12 +473,24 @@ fn evict_late(
             return Ok((n, true));
         };
         let left = budget - n;
-        let seqs = expired
+        let late = expired
             .query_map(params![device, metric, cutoff, left as i64], |r| {
-                r.get::<_, i64>(0)
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, f64>(2)?,
+                ))
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .ctx("evict_expired: find late")?;
+        kept::fold(
+            conn,
+            st,
+            c,
+            late.iter()
+                .map(|&(_, ts, value)| (device, metric, ts, value)),
+        )?;
+        let seqs: Vec<i64> = late.iter().map(|l| l.0).collect();
         for &seq in &seqs {
             delete.execute([seq]).ctx("evict_expired: delete late")?;
             if st.opts.sync_enabled && seq > st.sync_cursor {

@@ -14,6 +14,7 @@ pub(crate) struct Counters {
     pub sealed: u64,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
+    pub kept_bytes: i64,
     /// Head rows left other than by sealing: the per-series head counts are read again.
     pub head_changed: bool,
     /// The `next_seq` written to the file (see `head.rs`).
@@ -35,6 +36,7 @@ impl State {
             sealed: self.sealed,
             evicted_total: self.evicted_total,
             evicted_unsynced: self.evicted_unsynced,
+            kept_bytes: self.kept_bytes,
             head_changed: false,
             seq_reserved: self.seq_reserved,
         }
@@ -49,6 +51,7 @@ impl State {
         self.sealed = c.sealed;
         self.evicted_total = c.evicted_total;
         self.evicted_unsynced = c.evicted_unsynced;
+        self.kept_bytes = c.kept_bytes;
         self.seq_reserved = c.seq_reserved;
         if c.head_changed && self.opts.seal_points > 0 {
             if let Err(e) = self.count_head_series(conn) {

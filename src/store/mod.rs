@@ -112,6 +112,7 @@ mod cursors;
 mod devices;
 mod evict;
 mod head;
+mod kept;
 mod ledger;
 mod outbox;
 mod query;
@@ -133,6 +134,7 @@ use serde::Serialize;
 
 pub use devices::{Device, DevicePatch};
 pub use head::{head_limit, SEQ_BLOCK};
+pub use kept::{KeptLevel, BLOCK_BUCKETS, KEPT_SHARE};
 pub use outbox::{OutboxReading, OutboxStats};
 pub use query::{Cursor, Page, StoredReading, TelemetryQuery};
 pub use ring::{Batch, BatchOutcome, Committed};
@@ -174,6 +176,9 @@ pub struct StoreOptions {
     /// The head lives in RAM and reaches the file at [`Store::flush`] (`head.rs`); otherwise
     /// every committed batch is in the file.
     pub memory_head: bool,
+    /// Levels of kept rollups: evicted readings folded into buckets of each step, kept for
+    /// its retention (`kept/`). Empty: evicted readings leave nothing behind.
+    pub kept: Vec<KeptLevel>,
 }
 
 /// Points per sealed chunk for a ring of `max_rows`: 256 (about 1 byte of chunk overhead per
@@ -222,6 +227,8 @@ pub enum StoreError {
     Foreign { path: PathBuf, why: &'static str },
     #[error("store: chunk {id} is corrupt ({why}); the file was changed outside acs-edge")]
     CorruptChunk { id: i64, why: &'static str },
+    #[error("store: kept rollup block {id} is corrupt; the file was changed outside acs-edge")]
+    CorruptKept { id: i64 },
     #[error("store: {op}: {source}")]
     Sqlite {
         op: &'static str,
@@ -270,6 +277,8 @@ pub struct StoreStats {
     pub max_bytes: u64,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
+    /// Bytes of kept rollup buckets (blobs and row overhead), inside `max_bytes`.
+    pub rollup_bytes: u64,
     pub devices: usize,
     pub metrics: usize,
 }
@@ -299,6 +308,8 @@ pub(crate) struct State {
     pub deferred: head::Deferred,
     pub evicted_total: u64,
     pub evicted_unsynced: u64,
+    /// Bytes of the kept rollup tier, as `kept::bytes` counts them.
+    pub kept_bytes: i64,
     pub sync_cursor: i64,
     /// Where the next walk for late expired rows resumes: `(device_id, metric_id)`.
     pub expire_from: (i64, i64),
@@ -420,6 +431,7 @@ impl Store {
             max_bytes: self.st.opts.max_bytes,
             evicted_total: self.st.evicted_total,
             evicted_unsynced: self.st.evicted_unsynced,
+            rollup_bytes: self.st.kept_bytes.max(0) as u64,
             devices: self.st.devices.len(),
             metrics: self.st.metrics.len(),
         }
@@ -473,6 +485,7 @@ impl State {
             deferred: head::Deferred::default(),
             evicted_total: meta("evicted_total")? as u64,
             evicted_unsynced: meta("evicted_unsynced")? as u64,
+            kept_bytes: kept::bytes(conn)?,
             sync_cursor: meta("sync_cursor")?,
             expire_from: (0, 0),
             expire_pending: false,

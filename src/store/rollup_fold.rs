@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 
 use rusqlite::params;
 
+use super::kept::{KeptReader, Part};
 use super::{Ctx, Store, StoreError};
 
 /// What a bucket's value is.
@@ -60,19 +61,32 @@ impl Bucket {
         }
     }
 
-    fn add(&mut self, ts: i64, seq: i64, value: f64) {
-        self.count += 1;
-        self.sum += value;
+    /// A kept bucket's aggregate. Its `last` ranks below a stored reading with the same `ts`,
+    /// which was inserted later.
+    fn kept(part: &Part) -> Bucket {
+        Bucket {
+            count: part.count,
+            sum: part.sum(),
+            min: part.min,
+            max: part.max,
+            last_key: (part.last_ts, i64::MIN),
+            last: part.last,
+        }
+    }
+
+    fn merge(&mut self, o: &Bucket) {
+        self.count += o.count;
+        self.sum += o.sum;
         // Comparisons, not f64::min/max: no NaN is ever stored, and they cost the build less.
-        if value < self.min {
-            self.min = value;
+        if o.min < self.min {
+            self.min = o.min;
         }
-        if value > self.max {
-            self.max = value;
+        if o.max > self.max {
+            self.max = o.max;
         }
-        if (ts, seq) > self.last_key {
-            self.last_key = (ts, seq);
-            self.last = value;
+        if o.last_key > self.last_key {
+            self.last_key = o.last_key;
+            self.last = o.last;
         }
     }
 
@@ -140,6 +154,13 @@ impl Store {
             read().ctx("rollup: head row").map(Some)
         };
         let mut head = next_row()?;
+        let mut kept = KeptReader::open(
+            &self.conn,
+            &self.st.opts.kept,
+            (r.device_id, r.metric_id),
+            r.step,
+            (r.lower, last),
+        )?;
         // Decoded chunk points not folded yet, in `(ts, seq)` order.
         let mut pending: VecDeque<Point> = VecDeque::new();
         let mut fold = Fold {
@@ -154,13 +175,30 @@ impl Store {
                 (Some(h), Some(p)) => Some(if (h.0, h.1) <= (p.0, p.1) { h } else { *p }),
                 (h, p) => h.or(p.copied()),
             };
+            let next_kept = match &mut kept {
+                Some(k) => k.peek(&self.conn)?,
+                None => None,
+            };
+            let earliest = match (smallest, next_kept) {
+                (Some(s), Some(k)) => Some(s.0.min(k)),
+                (s, k) => s.map(|s| s.0).or(k),
+            };
             let next_chunk = chunks.peek().map(|c| c.0);
             if let Some(first) = next_chunk {
-                if smallest.is_none_or(|s| first <= s.0) {
+                if earliest.is_none_or(|t| first <= t) {
                     let Some((_, id)) = chunks.next() else { break };
                     merge(&mut pending, self.chunk_points(id, r.lower, last)?);
                     continue;
                 }
+            }
+            // A kept bucket goes before the readings after its start; in the same rollup
+            // bucket the order does not matter but to the last bit of a mean.
+            if let Some(k) = next_kept.filter(|&k| smallest.is_none_or(|s| k <= s.0)) {
+                let part = kept.as_mut().and_then(|r| r.next());
+                if part.is_some_and(|(_, p)| fold.add_bucket(k, Bucket::kept(&p))) {
+                    return Ok((fold.out, true));
+                }
+                continue;
             }
             let Some(point) = smallest else { break };
             if head == Some(point) {
@@ -173,7 +211,8 @@ impl Store {
             // A run of pending points: every one before the next head row and the next chunk.
             while let Some(&p) = pending.front() {
                 let after_head = head.is_some_and(|h| (p.0, p.1) > (h.0, h.1));
-                if after_head || next_chunk.is_some_and(|c| p.0 >= c) {
+                let after_kept = next_kept.is_some_and(|k| k <= p.0);
+                if after_head || after_kept || next_chunk.is_some_and(|c| p.0 >= c) {
                     break;
                 }
                 pending.pop_front();
@@ -213,9 +252,14 @@ impl Fold<'_> {
     /// Adds the next point in order; true once a page's worth of buckets is closed and the
     /// point opened one more.
     fn add(&mut self, (ts, seq, value): Point) -> bool {
+        self.add_bucket(ts, Bucket::new(ts, seq, value))
+    }
+
+    /// Adds `b`, the aggregate of readings at `ts` or later within `ts`'s bucket.
+    fn add_bucket(&mut self, ts: i64, b: Bucket) -> bool {
         let start = ts - ts % self.r.step;
         match &mut self.open {
-            Some((at, bucket)) if *at == start => bucket.add(ts, seq, value),
+            Some((at, bucket)) if *at == start => bucket.merge(&b),
             _ => {
                 if let Some((at, bucket)) = self.open.take() {
                     self.out.push((at, bucket.value(self.r.agg)));
@@ -223,7 +267,7 @@ impl Fold<'_> {
                 if self.out.len() >= self.r.limit {
                     return true;
                 }
-                self.open = Some((start, Bucket::new(ts, seq, value)));
+                self.open = Some((start, b));
             }
         }
         false

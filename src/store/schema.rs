@@ -64,6 +64,18 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX chunks_seq_first ON chunks (seq_first);
      CREATE INDEX chunks_seq_last ON chunks (seq_last, seq_first);
      DELETE FROM meta WHERE key = 'holes';",
+    // 6: kept rollups of evicted readings (`kept/mod.rs`).
+    "CREATE TABLE kept (
+         id INTEGER PRIMARY KEY,
+         device_id INTEGER NOT NULL,
+         metric_id INTEGER NOT NULL,
+         step INTEGER NOT NULL,
+         first_bucket INTEGER NOT NULL,
+         last_bucket INTEGER NOT NULL,
+         data BLOB NOT NULL
+     );
+     CREATE INDEX kept_series ON kept (device_id, metric_id, step, first_bucket);
+     CREATE INDEX kept_age ON kept (step, first_bucket, last_bucket);",
 ];
 
 /// `PRAGMA application_id` of acs-edge stores: "ACSE".

@@ -86,6 +86,7 @@ fn metrics_need_the_token_match_health_and_pass_promtool() {
         ("acs_edge_store_devices", "/store/devices"),
         ("acs_edge_store_metrics", "/store/metrics"),
         ("acs_edge_store_max_rows", "/store/max_rows"),
+        ("acs_edge_store_rollup_bytes", "/store/rollup_bytes"),
         ("acs_edge_bus_published_total", "/bus/published"),
     ] {
         assert_eq!(value(&text, series), figure(pointer), "{series}");

@@ -242,3 +242,62 @@ fn malformed_rollups_and_cursors_of_the_other_mode_are_refused_with_400() {
         (200, json!({"items": [], "next_cursor": null}))
     );
 }
+
+/// Readings the ring has evicted stay in rollups: a 1,000-reading ring takes 5,000 readings
+/// of one series (60 s apart, ending an hour ago), and hourly and per-minute rollups still
+/// count, average and bound all 5,000, as computed here from the published readings.
+#[test]
+fn readings_the_ring_evicted_still_answer_hourly_and_minute_rollups() {
+    let broker = Broker::start();
+    let mut cfg = DaemonConfig::new(broker.port);
+    cfg.max_rows = 1_000;
+    cfg.flush_interval_s = Some(0);
+    cfg.store_options = "\toption rollup_minute_days '30'\n".into();
+    let daemon = Daemon::start(&cfg);
+    let publisher = Publisher::connect(broker.port);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now - 5_000 * 60_000) / 3_600_000 * 3_600_000 - 3_600_000;
+    let readings: Vec<(i64, f64)> = (0..5_000i64)
+        .map(|i| {
+            let ts = start + i * 60_000 + (i * 7_919 % 1_600) - 800;
+            (ts, (200 + (i / 9) % 37 - (i % 5)) as f64 / 10.0)
+        })
+        .collect();
+    for chunk in readings.chunks(250) {
+        let batch: Vec<Value> = chunk
+            .iter()
+            .map(|&(ts, t)| json!({"ts": ts, "t": t}))
+            .collect();
+        publisher.publish("acs/roll/telemetry", serde_json::to_vec(&batch).unwrap());
+    }
+    wait_until("every reading committed", patience(), || {
+        (daemon.health()["ingest"]["committed"].as_u64() == Some(5_000)).then_some(())
+    });
+    let store = daemon.health()["store"].clone();
+    assert_eq!(store["rows"], 1_000, "{store}");
+    assert_eq!(store["evicted_total"], 4_000, "{store}");
+    assert!(store["rollup_bytes"].as_u64().unwrap() > 0, "{store}");
+
+    for (step_s, agg) in [
+        (3600, "count"),
+        (3600, "mean"),
+        (3600, "min"),
+        (3600, "max"),
+    ]
+    .into_iter()
+    .chain([(3600, "last"), (60, "count"), (60, "last"), (7200, "mean")])
+    {
+        let step_ms = step_s * 1000;
+        let mut want: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+        for &(ts, v) in &readings {
+            want.entry(ts / step_ms * step_ms).or_default().push(v);
+        }
+        let want = expected(&want, agg);
+        let query = format!("device=roll&metric=t&step={step_s}&agg={agg}");
+        let (got, _) = pages(&daemon, &query, 1_000);
+        close(&got, &want, &format!("{agg} over {step_s} s"));
+    }
+}

@@ -36,6 +36,8 @@ pub enum Int {
     StoreMaxDevices,
     StoreMaxMetrics,
     StoreMaxFutureSkewS,
+    StoreRollupMinuteDays,
+    StoreRollupHourDays,
     MqttPort,
     MqttQos,
     MqttKeepaliveS,

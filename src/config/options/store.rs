@@ -61,6 +61,24 @@ pub const STORE: SectionSpec = SectionSpec {
                   goes to the file.",
         },
         OptionSpec {
+            name: "rollup_minute_days",
+            kind: Kind::Int { key: Int::StoreRollupMinuteDays, min: 0, max: 3650 },
+            default: "0",
+            reload: false,
+            doc: "Days to keep per-minute rollups (count, sum, min, max, last) of readings the ring\n\
+                  has evicted, for GET /telemetry?step= queries past the raw history. Worth it for\n\
+                  series faster than one reading a minute. 0 = none.",
+        },
+        OptionSpec {
+            name: "rollup_hour_days",
+            kind: Kind::Int { key: Int::StoreRollupHourDays, min: 0, max: 3650 },
+            default: "365",
+            reload: false,
+            doc: "Days to keep per-hour rollups of evicted readings. Rollups share the store with\n\
+                  raw readings and take at most a quarter of max_mb; beyond it the oldest go first,\n\
+                  per-minute before per-hour. 0 = none.",
+        },
+        OptionSpec {
             name: "max_devices",
             kind: Kind::Int { key: Int::StoreMaxDevices, min: 1, max: 100_000 },
             default: "1000",

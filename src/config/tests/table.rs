@@ -102,7 +102,10 @@ fn rendered_text_documents_reload_and_restart() {
     ));
     assert!(reload.contains("#   mqtt: all options\n"));
     let header = restart.split("\nconfig ").next().unwrap();
-    assert!(header.contains("#   store: path, flush_interval_s, max_devices, max_metrics\n"));
+    assert!(header.contains(
+        "#   store: path, flush_interval_s, rollup_minute_days, rollup_hour_days, \
+         max_devices, max_metrics\n"
+    ));
     assert!(header.contains(
         "#   api: enabled, listen, max_connections, request_timeout_s, max_body_kb, workers, \
          ws_max_clients, ws_ping_s\n"

@@ -18,7 +18,7 @@ use crate::api::Limits;
 use crate::auth::{ApiTokenSettings, AuthSettings, UserSettings};
 use crate::config::Config;
 use crate::ingest::mqtt::MqttSettings;
-use crate::store::StoreOptions;
+use crate::store::{KeptLevel, StoreOptions};
 use crate::sync::SyncSettings;
 
 pub fn store_options(config: &Config) -> StoreOptions {
@@ -33,7 +33,24 @@ pub fn store_options(config: &Config) -> StoreOptions {
         sync_enabled: config.upstream.enabled,
         seal_points: crate::store::seal_points_for(config.store.max_rows),
         memory_head: config.store.flush_interval.is_some(),
+        kept: kept_levels(config),
     }
+}
+
+/// The kept rollup levels `rollup_minute_days` and `rollup_hour_days` ask for.
+pub fn kept_levels(config: &Config) -> Vec<KeptLevel> {
+    const DAY_MS: i64 = 86_400_000;
+    [
+        (60_000, config.store.rollup_minute_days),
+        (3_600_000, config.store.rollup_hour_days),
+    ]
+    .into_iter()
+    .filter(|&(_, days)| days > 0)
+    .map(|(step_ms, days)| KeptLevel {
+        step_ms,
+        keep_ms: days as i64 * DAY_MS,
+    })
+    .collect()
 }
 
 pub fn mqtt_settings(config: &Config) -> MqttSettings {

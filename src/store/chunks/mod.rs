@@ -30,6 +30,7 @@ use super::{Ctx, StoreError};
 
 pub(crate) use seal::{compact, seal_whole_series, COMPACT_BUDGET};
 pub use seqs::{decode_seqs, encode_seqs};
+pub(crate) use seqs::{read_varint, unzigzag, varint, zigzag};
 
 /// A chunk's header: what the row says without its blobs.
 #[derive(Debug, Clone, Copy)]

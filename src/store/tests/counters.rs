@@ -36,7 +36,7 @@ fn a_store_from_before_frame_counters_migrates_and_keeps_its_readings() {
     let before = 2;
     let conn = rusqlite::Connection::open(&o.path).unwrap();
     conn.execute_batch(&format!(
-        "DROP TABLE frame_counters; DROP TABLE chunks; PRAGMA user_version = {before};"
+        "DROP TABLE frame_counters; DROP TABLE chunks; DROP TABLE kept; PRAGMA user_version = {before};"
     ))
     .unwrap();
     drop(conn);

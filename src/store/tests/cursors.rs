@@ -10,6 +10,7 @@ fn a_named_cursor_persists_moves_forward_only_and_leaves_sync_cursor_alone() {
         sync_enabled: true,
         seal_points: 0,
         memory_head: false,
+        kept: Vec::new(),
         ..opts(dir.path())
     };
     {

@@ -9,6 +9,7 @@ fn memory(dir: &Path) -> StoreOptions {
         max_rows: 1_000_000,
         seal_points: 16,
         memory_head: true,
+        kept: Vec::new(),
         sync_enabled: true,
         ..opts(dir)
     }
@@ -125,6 +126,7 @@ fn a_store_with_its_head_in_the_file_opens_with_a_ram_head_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let file_head = StoreOptions {
         memory_head: false,
+        kept: Vec::new(),
         ..memory(dir.path())
     };
     let mut s = Store::open(file_head.clone()).unwrap();

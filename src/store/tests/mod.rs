@@ -15,6 +15,7 @@ pub(super) fn opts(dir: &Path) -> StoreOptions {
         sync_enabled: false,
         seal_points: 0,
         memory_head: false,
+        kept: Vec::new(),
     }
 }
 
@@ -88,6 +89,7 @@ mod counters;
 #[cfg(feature = "influxdb")]
 mod cursors;
 mod head;
+mod kept;
 mod migrate;
 mod outbox;
 mod query;

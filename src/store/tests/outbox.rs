@@ -7,6 +7,7 @@ fn sync_opts(dir: &Path) -> StoreOptions {
         sync_enabled: true,
         seal_points: 0,
         memory_head: false,
+        kept: Vec::new(),
         ..opts(dir)
     }
 }

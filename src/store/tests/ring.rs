@@ -264,6 +264,7 @@ fn age_eviction_removes_every_old_row_whatever_its_arrival_order() {
         sync_enabled: true,
         seal_points: 0,
         memory_head: false,
+        kept: Vec::new(),
         ..opts(dir.path())
     };
     let mut s = Store::open(o.clone()).unwrap();
@@ -551,8 +552,10 @@ fn a_store_from_before_application_ids_is_recognised_by_its_tables_and_marked() 
     s.insert_batch(&batch("d", "t", 1, 4), 1).unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&o.path).unwrap();
-    conn.execute_batch("DROP TABLE chunks; PRAGMA application_id = 0; PRAGMA user_version = 3;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE chunks; DROP TABLE kept; PRAGMA application_id = 0; PRAGMA user_version = 3;",
+    )
+    .unwrap();
     drop(conn);
     let s = Store::open(o.clone()).unwrap();
     assert_eq!(s.stats().rows, 4);

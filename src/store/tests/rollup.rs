@@ -7,7 +7,7 @@ use super::*;
 /// A range longer than this spans several chunks of 256 points and the head.
 const CHUNK: usize = 4096;
 
-const AGGS: [Agg; 5] = [Agg::Mean, Agg::Min, Agg::Max, Agg::Count, Agg::Last];
+pub(super) const AGGS: [Agg; 5] = [Agg::Mean, Agg::Min, Agg::Max, Agg::Count, Agg::Last];
 
 fn store_with(dir: &Path, readings: &[(i64, f64)]) -> Store {
     let mut s = Store::open(StoreOptions {
@@ -64,15 +64,15 @@ fn reference(readings: &[(i64, f64)], step: i64, agg: Agg) -> Vec<(i64, f64)> {
 
 /// A rollup's inputs in one value, as the API gathers them.
 #[derive(Debug, Clone)]
-struct RollupQuery {
-    device: String,
-    metric: String,
-    from_ms: Option<i64>,
-    to_ms: Option<i64>,
-    step_ms: i64,
-    agg: Agg,
-    limit: usize,
-    after: Option<RollupCursor>,
+pub(super) struct RollupQuery {
+    pub(super) device: String,
+    pub(super) metric: String,
+    pub(super) from_ms: Option<i64>,
+    pub(super) to_ms: Option<i64>,
+    pub(super) step_ms: i64,
+    pub(super) agg: Agg,
+    pub(super) limit: usize,
+    pub(super) after: Option<RollupCursor>,
 }
 
 fn rollup(s: &Store, q: &RollupQuery) -> TelemetryPage {
@@ -96,7 +96,7 @@ fn rollup(s: &Store, q: &RollupQuery) -> TelemetryPage {
     s.telemetry(query, Some(&r)).unwrap()
 }
 
-fn query(step_ms: i64, agg: Agg, limit: usize) -> RollupQuery {
+pub(super) fn query(step_ms: i64, agg: Agg, limit: usize) -> RollupQuery {
     RollupQuery {
         device: "d".into(),
         metric: "m".into(),
@@ -110,14 +110,14 @@ fn query(step_ms: i64, agg: Agg, limit: usize) -> RollupQuery {
 }
 
 /// Every page of `q`, each cursor through its text form; checks page sizes on the way.
-fn all_buckets(s: &Store, q: &RollupQuery) -> Vec<(i64, f64)> {
+pub(super) fn all_buckets(s: &Store, q: &RollupQuery) -> Vec<(i64, f64)> {
     let mut q = q.clone();
     let mut out = Vec::new();
     loop {
         let page = rollup(s, &q);
         assert!(page.items.len() <= q.limit);
         for r in &page.items {
-            assert_eq!((&*r.device, &*r.metric), ("d", "m"));
+            assert_eq!((&*r.device, &*r.metric), (&*q.device, &*q.metric));
         }
         out.extend(page.items.iter().map(|r| (r.ts_ms, r.value)));
         match page.next_cursor {

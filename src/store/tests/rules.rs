@@ -36,7 +36,7 @@ fn a_version_1_store_gains_the_rules_table_and_keeps_its_readings() {
     drop(s);
     let conn = rusqlite::Connection::open(&o.path).unwrap();
     conn.execute_batch(
-        "DROP TABLE rules; DROP TABLE frame_counters; DROP TABLE chunks; PRAGMA user_version = 1",
+        "DROP TABLE rules; DROP TABLE frame_counters; DROP TABLE chunks; DROP TABLE kept; PRAGMA user_version = 1",
     )
     .unwrap();
     drop(conn);

@@ -18,6 +18,7 @@ pub fn options(path: &Path) -> StoreOptions {
         max_rows: u64::MAX / 2,
         max_bytes: 1 << 40,
         memory_head: false,
+        kept: Vec::new(),
         ..acs_edge::runtime::settings::store_options(&config)
     }
 }
@@ -26,6 +27,7 @@ pub fn options(path: &Path) -> StoreOptions {
 pub fn ram_head_options(path: &Path, seal_points: usize) -> StoreOptions {
     StoreOptions {
         memory_head: true,
+        kept: Vec::new(),
         seal_points,
         ..options(path)
     }

@@ -206,6 +206,14 @@ return view.extend({
 		o = opt(s, 'limits', form.Value, 'max_age_days', _('Maximum age (days)'),
 			_('0 = no age limit. Applied by a reload.'), '30');
 		o.datatype = 'range(0,3650)';
+		o = opt(s, 'limits', form.Value, 'rollup_hour_days', _('Hourly history (days)'),
+			_('Readings the store evicts are kept as hourly rollups (count, mean, min, max, last) this long, for charts past the raw history. They take at most a quarter of the maximum size. 0 = none. Needs a restart.'),
+			'365');
+		o.datatype = 'range(0,3650)';
+		o = opt(s, 'limits', form.Value, 'rollup_minute_days', _('Per-minute history (days)'),
+			_('The same per minute, for sensors faster than one reading a minute; dropped before the hourly ones when room runs out. 0 = none. Needs a restart.'),
+			'0');
+		o.datatype = 'range(0,3650)';
 		o = opt(s, 'limits', form.Value, 'max_devices', _('Maximum devices'),
 			_('A message from a further new device is refused whole and counted. Needs a restart.'), '1000');
 		o.datatype = 'range(1,100000)';
