@@ -58,10 +58,15 @@ fn fill(opts: StoreOptions, batches: &[Batch]) -> Store {
 }
 
 fn kept_store(dir: &Path, batches: &[Batch]) -> Store {
+    kept_store_sealing(dir, batches, 32)
+}
+
+/// `seal_points` 0: every reading stays a row, so evictions take head rows, not chunks.
+fn kept_store_sealing(dir: &Path, batches: &[Batch], seal_points: usize) -> Store {
     fill(
         StoreOptions {
             max_rows: 3_000,
-            seal_points: 32,
+            seal_points,
             kept: levels(3650 * DAY),
             ..opts(dir)
         },
@@ -94,9 +99,8 @@ fn assert_same(kept: &[(i64, f64)], all: &[(i64, f64)], agg: Agg, what: &str) {
 
 #[test]
 fn evicted_readings_answer_rollups_like_a_store_that_kept_them() {
-    let (dir, all_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let all_dir = tempfile::tempdir().unwrap();
     let batches = workload(3);
-    let kept = kept_store(dir.path(), &batches);
     let all = fill(
         StoreOptions {
             max_rows: 1_000_000,
@@ -105,23 +109,27 @@ fn evicted_readings_answer_rollups_like_a_store_that_kept_them() {
         },
         &batches,
     );
-    let stats = kept.stats();
-    assert!(stats.evicted_total > 20_000, "{stats:?}");
-    assert!(stats.rollup_bytes > 0, "{stats:?}");
     assert_eq!(all.stats().evicted_total, 0);
-    for metric in ["m", "rssi"] {
-        for step in [MINUTE, 5 * MINUTE, HOUR, 2 * HOUR, DAY] {
-            for agg in AGGS {
-                let q = series(metric, step, agg);
-                let what = format!("{metric} step {step} {agg:?}");
-                assert_same(&all_buckets(&kept, &q), &all_buckets(&all, &q), agg, &what);
+    for seal_points in [32, 0] {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = kept_store_sealing(dir.path(), &batches, seal_points);
+        let stats = kept.stats();
+        assert!(stats.evicted_total > 20_000, "{stats:?}");
+        assert!(stats.rollup_bytes > 0, "{stats:?}");
+        for metric in ["m", "rssi"] {
+            for step in [MINUTE, 5 * MINUTE, HOUR, 2 * HOUR, DAY] {
+                for agg in AGGS {
+                    let q = series(metric, step, agg);
+                    let what = format!("seal {seal_points}: {metric} step {step} {agg:?}");
+                    assert_same(&all_buckets(&kept, &q), &all_buckets(&all, &q), agg, &what);
+                }
             }
         }
+        // A step no kept level divides sees only the readings still stored.
+        let q = series("m", 90_000, Agg::Count);
+        let counted: f64 = all_buckets(&kept, &q).iter().map(|b| b.1).sum();
+        assert!(counted as u64 <= 3_000, "{counted}");
     }
-    // A step no kept level divides sees only the readings still stored.
-    let q = series("m", 90_000, Agg::Count);
-    let counted: f64 = all_buckets(&kept, &q).iter().map(|b| b.1).sum();
-    assert!(counted as u64 <= 3_000, "{counted}");
 }
 
 #[test]
@@ -252,5 +260,42 @@ fn kept_rollups_survive_a_reopen() {
     assert_eq!(before.len(), after.len());
     for (b, a) in before.iter().zip(&after) {
         assert_eq!((b.0, b.1.to_bits()), (a.0, a.1.to_bits()));
+    }
+}
+
+#[test]
+fn age_eviction_folds_what_it_evicts_rows_late_rows_and_chunks() {
+    let count = |s: &Store| -> f64 {
+        ["m", "rssi"]
+            .iter()
+            .flat_map(|m| all_buckets(s, &series(m, HOUR, Agg::Count)))
+            .map(|b| b.1)
+            .sum()
+    };
+    for seal_points in [0, 32] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = fill(
+            StoreOptions {
+                max_rows: 1_000_000,
+                max_age_ms: Some(DAY),
+                seal_points,
+                kept: levels(3650 * DAY),
+                ..opts(dir.path())
+            },
+            &workload(3),
+        );
+        let (rows, before) = (s.stats().rows, count(&s));
+        assert_eq!(before as u64, rows, "nothing evicted yet");
+        s.evict_expired(T0 + 3 * DAY).unwrap();
+        while s.expire_pending() {
+            s.evict_expired(T0 + 3 * DAY).unwrap();
+        }
+        let stats = s.stats();
+        assert!(stats.rows < rows / 2, "seal {seal_points}: {stats:?}");
+        assert_eq!(
+            count(&s),
+            before,
+            "seal {seal_points}: every expired reading folded"
+        );
     }
 }

@@ -15,12 +15,14 @@
 //! read back is checked whole, not just counted. `ACS_EDGE_CRASH_SEED` repeats a run.
 //!
 //! `ram_head` runs the same kind of loop with the head in RAM, killing inside flushes too;
-//! `daemon` runs one against the real daemon while MQTT messages stream in.
+//! `kept` one on a small ring whose evictions fold into kept rollups; `daemon` runs one
+//! against the real daemon while MQTT messages stream in.
 
 use crate::common;
 
 mod child;
 mod daemon;
+mod kept;
 mod ram_head;
 
 use acs_edge::model::{Reading, Transport};
