@@ -6,7 +6,8 @@
 //! has a chunk's worth, part of a sealed chunk: a `chunks` row holding a few bytes per reading
 //! (`chunks/`). The head lives in the file, or in RAM until a flush (`head.rs`,
 //! `store.flush_interval_s`). Queries, the outbox and eviction read both tiers; a reading is
-//! in exactly one of them.
+//! in exactly one of them. What eviction takes is folded into kept rollups (`kept/`), which
+//! answer rollups past the raw history.
 //!
 //! # Invariants
 //!
@@ -30,7 +31,7 @@
 //!   random ids is rejected, counted and logged (rate-limited), it grows neither memory nor the
 //!   file. A message that would need more new entries than there is room for is refused whole.
 //!
-//! # On-disk format (schema version 5, `PRAGMA user_version`, see `schema.rs`)
+//! # On-disk format (schema version 6, `PRAGMA user_version`, see `schema.rs`)
 //!
 //! - `readings(seq INTEGER PRIMARY KEY, device_id, metric_id, ts, value)` with index
 //!   `(device_id, metric_id, ts)`: the head; `ts` is epoch ms as reported by the device. With
@@ -38,6 +39,9 @@
 //! - `chunks(id, device_id, metric_id, ts_first, ts_last, seq_first, seq_last, count, points,
 //!   seqs)` (version 5), indexed by series and `ts_last`, by `seq_first` and by `seq_last`:
 //!   sealed readings (`chunks/mod.rs` has the format).
+//! - `kept(id, device_id, metric_id, step, first_bucket, last_bucket, data)` (version 6),
+//!   indexed by series and step, and by step and age: buckets of evicted readings
+//!   (`kept/mod.rs`).
 //! - `devices(id, key UNIQUE, name, transport, first_seen, last_seen, online, enabled, metadata)`
 //!   with `metadata` a JSON object as text.
 //! - `metrics(id, name UNIQUE)`.
@@ -64,6 +68,10 @@
 //!   whatever order it arrived in (a chunk once its newest point is that old);
 //! - [`Store::set_limits`] with lower bounds evicts immediately (in small steps after
 //!   releasing the disk-space reserve when the disk is full).
+//!
+//! An evicted reading leaves its trace in every kept rollup level (`kept/`), folded in the
+//! transaction that evicts it; kept blocks go by their level's retention or when the tier
+//! outgrows its share of `max_bytes`.
 //!
 //! The sync cursor does not protect rows: when the buffer is full, unsynced rows are evicted
 //! too (and counted as `evicted_unsynced`). Keeping the newest data is the `WhenFull` policy.
