@@ -125,9 +125,12 @@ git_short_rev() { git -C "$PKG_ROOT" rev-parse --short HEAD 2>/dev/null || echo 
 # The files of the acs-edge package, with their modes: stage_acs_edge DIR BINARY
 stage_acs_edge() {
     local data=$1 bin=$2
-    mkdir -p "$data/usr/bin" "$data/etc/init.d" "$data/etc/config"
+    mkdir -p "$data/usr/bin" "$data/etc/init.d" "$data/etc/config" "$data/etc/uci-defaults"
     install -m 0755 "$bin" "$data/usr/bin/acs-edge"
     install -m 0755 "$PKG_ROOT/openwrt/files/acs-edge.init" "$data/etc/init.d/acs-edge"
+    # Run once by default_postinst (or at the first boot of an image): the store to the overlay
+    # when it is flash with room (docs/OPERATIONS.md).
+    install -m 0755 "$PKG_ROOT/openwrt/files/acs-edge.defaults" "$data/etc/uci-defaults/90-acs-edge-store"
     # Holds broker and cloud passwords and password hashes: not world-readable. The init script
     # gives the daemon's group read access.
     install -m 0600 "$PKG_ROOT/openwrt/files/acs-edge.config" "$data/etc/config/acs-edge"

@@ -128,6 +128,7 @@ check_daemon() {
     same "$name/$arch: the recommended broker is not installed with it" \
         "$(query "$r" "$ACS_EDGE_RECOMMENDS_APK" name)" ""
     for p in "usr/bin/acs-edge 755" "etc/init.d/acs-edge 755" "etc/config/acs-edge 600" \
+        "etc/uci-defaults/90-acs-edge-store 755" \
         "lib/apk/packages/$name.list 644" "lib/apk/packages/$name.rusers 644" \
         "lib/apk/packages/$name.conffiles 644" "lib/apk/packages/$name.conffiles_static 644"; do
         same "$name/$arch: /${p% *} mode" "$(mode "$r/${p% *}")" "${p#* }"
@@ -137,12 +138,14 @@ check_daemon() {
         cmp "$r/etc/config/acs-edge" openwrt/files/acs-edge.config
     expect "$name/$arch: /etc/init.d/acs-edge = openwrt/files/acs-edge.init" \
         cmp "$r/etc/init.d/acs-edge" openwrt/files/acs-edge.init
+    expect "$name/$arch: /etc/uci-defaults/90-acs-edge-store = openwrt/files/acs-edge.defaults" \
+        cmp "$r/etc/uci-defaults/90-acs-edge-store" openwrt/files/acs-edge.defaults
     case "$(file -b "$r/usr/bin/acs-edge")" in "$(expected_file_type "$arch")"*) ok "$name/$arch: binary is $(expected_file_type "$arch")" ;;
         *) bad "$name/$arch: binary is $(file -b "$r/usr/bin/acs-edge")" ;; esac
     local models="" m
     [ "$name" != acs-edge-ml ] || for m in $ML_MODELS; do models="$models$ML_MODELS_DIR/$m "; done
     same "$name/$arch: .list" "$(tr '\n' ' ' <"$r/lib/apk/packages/$name.list")" \
-        "/etc/config/acs-edge /etc/init.d/acs-edge /lib/apk/packages/$name.rusers /usr/bin/acs-edge $models"
+        "/etc/config/acs-edge /etc/init.d/acs-edge /etc/uci-defaults/90-acs-edge-store /lib/apk/packages/$name.rusers /usr/bin/acs-edge $models"
     same "$name/$arch: .conffiles" "$(cat "$r/lib/apk/packages/$name.conffiles")" /etc/config/acs-edge
     same "$name/$arch: .conffiles_static" "$(cat "$r/lib/apk/packages/$name.conffiles_static")" \
         "/etc/config/acs-edge $(sha256sum <openwrt/files/acs-edge.config | cut -d' ' -f1)"

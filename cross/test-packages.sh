@@ -85,13 +85,17 @@ check_daemon_package() {
     d="$work/$name-$arch"
     [ "$name" != acs-edge-ml ] || for m in $ML_MODELS; do models="$models .$ML_MODELS_DIR/$m"; done
     same "$name/$arch: data files" "$(cd "$d/data" && find . -type f | sort | tr '\n' ' ')" \
-        "./etc/config/acs-edge ./etc/init.d/acs-edge ./usr/bin/acs-edge$models "
+        "./etc/config/acs-edge ./etc/init.d/acs-edge ./etc/uci-defaults/90-acs-edge-store ./usr/bin/acs-edge$models "
     same "$name/$arch: conffiles" "$(cat "$d/control/conffiles")" "/etc/config/acs-edge"
     same "$name/$arch: Require-User" "$(sed -n 's/^Require-User: //p' "$d/control/control")" "$ACS_EDGE_USERID"
     same "$name/$arch: Section" "$(sed -n 's/^Section: //p' "$d/control/control")" utils
     same "$name/$arch: mode of /usr/bin/acs-edge" "$(stat -c %a "$d/data/usr/bin/acs-edge")" 755
     same "$name/$arch: mode of /etc/init.d/acs-edge" "$(stat -c %a "$d/data/etc/init.d/acs-edge")" 755
     same "$name/$arch: mode of /etc/config/acs-edge" "$(stat -c %a "$d/data/etc/config/acs-edge")" 600
+    same "$name/$arch: mode of /etc/uci-defaults/90-acs-edge-store" \
+        "$(stat -c %a "$d/data/etc/uci-defaults/90-acs-edge-store")" 755
+    expect "$name/$arch: packaged uci-defaults = openwrt/files/acs-edge.defaults" \
+        cmp "$d/data/etc/uci-defaults/90-acs-edge-store" openwrt/files/acs-edge.defaults
     expect "$name/$arch: packaged config = openwrt/files/acs-edge.config" \
         cmp "$d/data/etc/config/acs-edge" openwrt/files/acs-edge.config
     expect "$name/$arch: packaged init script = openwrt/files/acs-edge.init" \

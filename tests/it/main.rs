@@ -17,6 +17,7 @@ mod ingest_rest;
 mod luci_status_view;
 mod metrics;
 mod openapi;
+mod openwrt_defaults;
 mod readme;
 mod rollups;
 mod rules;

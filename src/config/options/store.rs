@@ -15,9 +15,10 @@ pub const STORE: SectionSpec = SectionSpec {
             default: "/var/lib/acs-edge/store.db",
             reload: false,
             doc: "The store's SQLite file. The default is in RAM on OpenWrt (/var is tmpfs): no\n\
-                  flash wear, kept across daemon restarts, lost on reboot or power cut. For a store\n\
-                  that survives reboots use USB storage, or the overlay (/etc/acs-edge/store.db);\n\
-                  flush_interval_s keeps the writes small. docs/OPERATIONS.md has the flash wear.",
+                  flash wear, kept across daemon restarts, lost on reboot or power cut. Installing\n\
+                  the package moves it to the overlay (/etc/acs-edge/store.db) when that is flash\n\
+                  with 8 MiB free or more, so that it survives reboots; flush_interval_s keeps the\n\
+                  writes small. USB storage suits large stores. docs/OPERATIONS.md has the wear.",
         },
         OptionSpec {
             name: "max_rows",
