@@ -23,7 +23,7 @@ pub(crate) fn seal_series(
     }
     let rows = &rows[..fit(&rows)];
     let last = rows[rows.len() - 1];
-    insert_chunk(conn, series, rows)?;
+    insert_chunk(conn, series, rows, None)?;
     // The rows sealed are exactly the index range up to the last one kept.
     let deleted = conn
         .prepare_cached(
@@ -45,7 +45,7 @@ pub(crate) fn seal_whole_series(
 ) -> Result<u64, StoreError> {
     // A negative LIMIT is no limit in SQLite.
     let rows = head_rows(conn, series, -1)?;
-    insert_split(conn, series, &rows, limit)?;
+    insert_split(conn, series, &rows, limit, &[])?;
     Ok(rows.len() as u64)
 }
 
@@ -74,16 +74,22 @@ fn head_rows(
 
 /// Writes `points` (in `(ts, seq)` order) as consecutive chunks of at most `limit` points
 /// and [`CHUNK_BYTES`] each.
+///
+/// The chunks take the ids in `reuse` (free ones, ascending) before new ones: a merge puts
+/// its output where its inputs were, so the space they leave in the table's pages is filled
+/// again instead of staying unused until eviction reaches it (new rows only ever append).
 fn insert_split(
     conn: &Connection,
     series: (i64, i64),
     points: &[SealedPoint],
     limit: usize,
+    reuse: &[i64],
 ) -> Result<(), StoreError> {
     let mut rest = points;
+    let mut ids = reuse.iter().copied();
     while !rest.is_empty() {
         let k = fit(&rest[..rest.len().min(limit.max(1))]);
-        insert_chunk(conn, series, &rest[..k])?;
+        insert_chunk(conn, series, &rest[..k], ids.next())?;
         rest = &rest[k..];
     }
     Ok(())
@@ -126,11 +132,13 @@ fn fit(points: &[SealedPoint]) -> usize {
 /// Most series whose short chunks one transaction merges.
 pub(crate) const COMPACT_BUDGET: usize = 64;
 
-/// Writes `points` (in `(ts, seq)` order, at least one) as one chunk of `series`.
+/// Writes `points` (in `(ts, seq)` order, at least one) as one chunk of `series`, with row
+/// id `id` (a free one) or a new one.
 fn insert_chunk(
     conn: &Connection,
     series: (i64, i64),
     points: &[SealedPoint],
+    id: Option<i64>,
 ) -> Result<(), StoreError> {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Ok(());
@@ -157,7 +165,7 @@ fn insert_chunk(
         .fold((i64::MAX, i64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
     conn.prepare_cached(
         "INSERT INTO chunks (device_id, metric_id, ts_first, ts_last, seq_first, seq_last, \
-         count, points, seqs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         count, points, seqs, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -169,7 +177,8 @@ fn insert_chunk(
             seq_max,
             points.len() as i64,
             blob,
-            encode_seqs(&seqs)
+            encode_seqs(&seqs),
+            id
         ])
     })
     .ctx("seal: insert chunk")?;
@@ -220,7 +229,9 @@ pub(crate) fn compact(
             super::delete(conn, id)?;
         }
         points.sort_by_key(|p| (p.ts_ms, p.seq));
-        insert_split(conn, (device, metric), &points, full)?;
+        let mut reuse = ids.clone();
+        reuse.sort_unstable();
+        insert_split(conn, (device, metric), &points, full, &reuse)?;
         merged += ids.len() as u64;
     }
     Ok(merged)
