@@ -96,7 +96,7 @@ impl Case {
         read(&self.path("uci.state"))
             .lines()
             .filter_map(|l| l.strip_prefix(&format!("acs-edge.store.{key}=")))
-            .last()
+            .next_back()
             .map(str::to_owned)
     }
 

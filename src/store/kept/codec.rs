@@ -1,37 +1,30 @@
 //! The `data` column of a kept block: up to [`BLOCK_BUCKETS`](super::BLOCK_BUCKETS) buckets of
-//! one series and step, in time order.
+//! one series and step, in time order, stored column by column.
 //!
-//! Format (LEB128 varints, signed values zigzag-mapped):
-//! - a version byte (1), a byte of flags saying which of the four value columns (sum, min,
-//!   max, last; bits 0-3) are raw `f64`, and four bytes with each scaled column's exponent;
-//! - the bucket count, then the first bucket's index (`start / step`);
-//! - per bucket: the index delta from the previous bucket (>= 1, 0 for the first), the
-//!   reading count (>= 1), the delta of `last_ts - start` from the previous bucket's, then
-//!   the four columns.
+//! Format:
+//! - a version byte (2); a byte of flags: bit 0 when the sums are raw `f64`, bit 1 when min,
+//!   max and last are; the exponent of the scaled sums and of the scaled min/max/last;
+//! - the bucket count and the first bucket's index (`start / step`, zigzag), as LEB128 varints;
+//! - integer columns, each one byte of bit width `w` (0-64) and then its values packed in `w`
+//!   bits each, low bits first, padded to a byte: the index gaps minus one (one value fewer
+//!   than buckets), the counts' deltas, the deltas of `last_ts - start`, and when scaled, the
+//!   sums' deltas, the mins' deltas, `max - min` and `last - min`; signed values zigzag-mapped;
+//! - the raw columns, 8 bytes of `f64` per bucket each.
 //!
-//! A column is scaled when every value in the block is a whole number of millionths that
-//! round-trips bit for bit (`-0.0` and `1/3` do not): it is then stored as the delta of
-//! `millionths / 10^exponent` from the previous bucket's, with the largest exponent (<= 6)
-//! that divides every value. Sensor readings are short decimals, so a column of a slowly
-//! changing series costs about a byte per bucket. Otherwise the column is 8 bytes of `f64`
-//! per bucket, so every value round-trips whatever it is.
+//! A value group is scaled when every value in the block is a whole number of millionths that
+//! round-trips bit for bit (`-0.0` and `1/3` do not): it is stored in units of `10^exponent`
+//! millionths, the largest power (<= 6) that divides every value. Sensor readings are short
+//! decimals and a bucket's count, last timestamp and values change little from one to the
+//! next, so the columns are a few bits wide: regular hourly buckets cost 5-8 bytes. Otherwise
+//! the group is raw, so every value round-trips whatever it is.
 
 use super::Part;
 use crate::store::chunks::{read_varint, unzigzag, varint, zigzag};
 
-const VERSION: u8 = 1;
-const COLUMNS: usize = 4;
+const VERSION: u8 = 2;
 const MAX_EXPONENT: u32 = 6;
-
-/// The four value columns of a bucket, as millionths when they are exact.
-fn columns(p: &Part) -> [(f64, Option<i64>); COLUMNS] {
-    [
-        (p.sum(), p.sum_e6),
-        (p.min, to_e6(p.min)),
-        (p.max, to_e6(p.max)),
-        (p.last, to_e6(p.last)),
-    ]
-}
+const RAW_SUM: u8 = 1;
+const RAW_RANGE: u8 = 2;
 
 /// `v` in millionths when that is exact: the decoded `f64` has the same bits.
 pub(crate) fn to_e6(v: f64) -> Option<i64> {
@@ -48,114 +41,235 @@ pub(crate) fn from_e6(i: i64) -> f64 {
     i as f64 / 1e6
 }
 
+/// The largest exponent (<= 6) whose power of ten divides every value.
+fn exponent(values: &[i64]) -> u32 {
+    (0..=MAX_EXPONENT)
+        .rev()
+        .find(|&e| values.iter().all(|v| v % 10i64.pow(e) == 0))
+        .unwrap_or(0)
+}
+
+/// Values in units of `10^e`, as zigzag deltas from the previous one (the first from 0).
+fn deltas(values: &[i64], e: u32) -> Vec<u64> {
+    let mut prev = 0i64;
+    values
+        .iter()
+        .map(|&v| {
+            let v = v / 10i64.pow(e);
+            let d = zigzag(v.wrapping_sub(prev));
+            prev = v;
+            d
+        })
+        .collect()
+}
+
+/// The min/max/last group as millionths `(min, max - min, last - min)`, when all are exact
+/// and ordered.
+fn range_group(p: &Part) -> Option<(i64, i64, i64)> {
+    let (min, max, last) = (to_e6(p.min)?, to_e6(p.max)?, to_e6(p.last)?);
+    let (range, over) = (max.checked_sub(min)?, last.checked_sub(min)?);
+    (range >= 0 && over >= 0).then_some((min, range, over))
+}
+
 /// Encodes `buckets` (sorted by start, each start a multiple of `step`, at least one).
 pub(crate) fn encode(step: i64, buckets: &[(i64, Part)]) -> Vec<u8> {
-    let cols: Vec<[(f64, Option<i64>); COLUMNS]> =
-        buckets.iter().map(|(_, p)| columns(p)).collect();
-    let mut flags = 0u8;
-    let mut exps = [0u32; COLUMNS];
-    for c in 0..COLUMNS {
-        if cols.iter().any(|b| b[c].1.is_none()) {
-            flags |= 1 << c;
-            continue;
-        }
-        exps[c] = (0..=MAX_EXPONENT)
-            .rev()
-            .find(|&e| cols.iter().all(|b| b[c].1.unwrap_or(1) % 10i64.pow(e) == 0))
-            .unwrap_or(0);
-    }
-    let mut out = Vec::with_capacity(8 + buckets.len() * 8);
-    out.push(VERSION);
-    out.push(flags);
-    out.extend(exps.iter().map(|&e| e as u8));
+    let sums: Option<Vec<i64>> = buckets.iter().map(|(_, p)| p.sum_e6).collect();
+    let ranges: Option<Vec<(i64, i64, i64)>> =
+        buckets.iter().map(|(_, p)| range_group(p)).collect();
+    let flags =
+        if sums.is_some() { 0 } else { RAW_SUM } | if ranges.is_some() { 0 } else { RAW_RANGE };
+    let sum_exp = sums.as_deref().map_or(0, exponent);
+    let range_exp = ranges.as_deref().map_or(0, |r| {
+        let all: Vec<i64> = r.iter().flat_map(|&(a, b, c)| [a, b, c]).collect();
+        exponent(&all)
+    });
+    let mut out = Vec::with_capacity(16 + buckets.len() * 8);
+    out.extend([VERSION, flags, sum_exp as u8, range_exp as u8]);
     varint(&mut out, buckets.len() as u64);
-    let (mut prev_index, mut prev_off) = (0i64, 0i64);
-    let mut prev = [0i64; COLUMNS];
-    for (i, ((start, part), col)) in buckets.iter().zip(&cols).enumerate() {
-        let index = start / step;
-        if i == 0 {
-            varint(&mut out, zigzag(index));
-        } else {
-            varint(&mut out, (index - prev_index) as u64);
+    varint(&mut out, zigzag(buckets[0].0 / step));
+    let gaps: Vec<u64> = buckets
+        .windows(2)
+        .map(|w| ((w[1].0 - w[0].0) / step - 1) as u64)
+        .collect();
+    pack(&mut out, &gaps);
+    let counts: Vec<i64> = buckets.iter().map(|(_, p)| p.count as i64).collect();
+    pack(&mut out, &deltas(&counts, 0));
+    let offsets: Vec<i64> = buckets.iter().map(|(s, p)| p.last_ts - s).collect();
+    pack(&mut out, &deltas(&offsets, 0));
+    if let Some(sums) = &sums {
+        pack(&mut out, &deltas(sums, sum_exp));
+    }
+    if let Some(ranges) = &ranges {
+        let mins: Vec<i64> = ranges.iter().map(|r| r.0).collect();
+        pack(&mut out, &deltas(&mins, range_exp));
+        let unit = 10i64.pow(range_exp);
+        let widths: Vec<u64> = ranges.iter().map(|r| (r.1 / unit) as u64).collect();
+        pack(&mut out, &widths);
+        let overs: Vec<u64> = ranges.iter().map(|r| (r.2 / unit) as u64).collect();
+        pack(&mut out, &overs);
+    }
+    for (_, p) in buckets {
+        if sums.is_none() {
+            out.extend_from_slice(&p.sum().to_le_bytes());
         }
-        prev_index = index;
-        varint(&mut out, part.count);
-        let off = part.last_ts - start;
-        varint(&mut out, zigzag(off.wrapping_sub(prev_off)));
-        prev_off = off;
-        for c in 0..COLUMNS {
-            match col[c].1 {
-                Some(e6) if flags & (1 << c) == 0 => {
-                    let v = e6 / 10i64.pow(exps[c]);
-                    varint(&mut out, zigzag(v.wrapping_sub(prev[c])));
-                    prev[c] = v;
-                }
-                _ => out.extend_from_slice(&col[c].0.to_le_bytes()),
+        if ranges.is_none() {
+            for v in [p.min, p.max, p.last] {
+                out.extend_from_slice(&v.to_le_bytes());
             }
         }
     }
     out
 }
 
+/// Appends one integer column: its bit width, then the values packed low bits first.
+fn pack(out: &mut Vec<u8>, values: &[u64]) {
+    let width = values
+        .iter()
+        .map(|v| 64 - v.leading_zeros())
+        .max()
+        .unwrap_or(0);
+    out.push(width as u8);
+    let (mut acc, mut bits) = (0u128, 0u32);
+    for &v in values {
+        acc |= u128::from(v) << bits;
+        bits += width;
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.push(acc as u8);
+    }
+}
+
+/// Reads one column of `n` values that [`pack`] wrote at `pos`.
+fn unpack(bytes: &[u8], pos: &mut usize, n: usize) -> Option<Vec<u64>> {
+    let width = u32::from(*bytes.get(*pos)?);
+    *pos += 1;
+    if width > 64 {
+        return None;
+    }
+    let len = (n * width as usize).div_ceil(8);
+    let body = bytes.get(*pos..*pos + len)?;
+    *pos += len;
+    let mask = if width == 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    };
+    let (mut acc, mut bits, mut next) = (0u128, 0u32, body.iter());
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        while bits < width {
+            acc |= u128::from(*next.next()?) << bits;
+            bits += 8;
+        }
+        out.push(acc as u64 & mask);
+        acc >>= width;
+        bits -= width;
+    }
+    // Padding bits are zero in what `pack` writes.
+    (acc == 0).then_some(out)
+}
+
+/// Undoes [`deltas`]: values in millionths.
+fn undelta(zigzags: &[u64], e: u32) -> Option<Vec<i64>> {
+    let mut prev = 0i64;
+    zigzags
+        .iter()
+        .map(|&z| {
+            prev = prev.wrapping_add(unzigzag(z));
+            prev.checked_mul(10i64.pow(e))
+        })
+        .collect()
+}
+
+fn raw(bytes: &[u8], pos: &mut usize) -> Option<f64> {
+    let b = bytes.get(*pos..*pos + 8)?;
+    *pos += 8;
+    Some(f64::from_le_bytes(b.try_into().ok()?))
+}
+
 /// Decodes what [`encode`] wrote for `step`; `None` for anything it could not have written.
 pub(crate) fn decode(step: i64, bytes: &[u8]) -> Option<Vec<(i64, Part)>> {
-    let (&version, rest) = bytes.split_first()?;
-    let (&flags, rest) = rest.split_first()?;
-    if version != VERSION || flags >> COLUMNS != 0 || rest.len() < COLUMNS {
+    let [version, flags, sum_exp, range_exp, ..] = *bytes else {
+        return None;
+    };
+    let (sum_exp, range_exp) = (u32::from(sum_exp), u32::from(range_exp));
+    if version != VERSION || flags > 3 || sum_exp > MAX_EXPONENT || range_exp > MAX_EXPONENT {
         return None;
     }
-    let exps: Vec<u32> = rest[..COLUMNS].iter().map(|&e| u32::from(e)).collect();
-    if exps.iter().any(|&e| e > MAX_EXPONENT) {
+    let mut pos = 4;
+    let n = read_varint(bytes, &mut pos)?;
+    // Every bucket takes at least one bit of some column... or none: bound by a block's size.
+    if n == 0 || n > super::BLOCK_BUCKETS as u64 {
         return None;
     }
-    let body = &rest[COLUMNS..];
-    let mut pos = 0;
-    let n = read_varint(body, &mut pos)?;
-    // Every bucket takes at least seven bytes: a count beyond the input is corrupt.
-    if n == 0 || n > body.len() as u64 {
-        return None;
-    }
-    let mut out: Vec<(i64, Part)> = Vec::with_capacity(n as usize);
-    let (mut index, mut off) = (0i64, 0i64);
-    let mut prev = [0i64; COLUMNS];
+    let n = n as usize;
+    let first = unzigzag(read_varint(bytes, &mut pos)?);
+    let gaps = unpack(bytes, &mut pos, n - 1)?;
+    let counts = undelta(&unpack(bytes, &mut pos, n)?, 0)?;
+    let offsets = undelta(&unpack(bytes, &mut pos, n)?, 0)?;
+    let sums = match flags & RAW_SUM {
+        0 => Some(undelta(&unpack(bytes, &mut pos, n)?, sum_exp)?),
+        _ => None,
+    };
+    let ranges = match flags & RAW_RANGE {
+        0 => {
+            let mins = undelta(&unpack(bytes, &mut pos, n)?, range_exp)?;
+            let unit = 10i64.pow(range_exp);
+            let scale = |v: u64| i64::try_from(v).ok()?.checked_mul(unit);
+            let widths = unpack(bytes, &mut pos, n)?;
+            let overs = unpack(bytes, &mut pos, n)?;
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                let max = mins[i].checked_add(scale(widths[i])?)?;
+                let last = mins[i].checked_add(scale(overs[i])?)?;
+                out.push((mins[i], max, last));
+            }
+            Some(out)
+        }
+        _ => None,
+    };
+    let mut out: Vec<(i64, Part)> = Vec::with_capacity(n);
+    let mut index = first;
     for i in 0..n {
-        let raw_index = read_varint(body, &mut pos)?;
-        index = if i == 0 {
-            unzigzag(raw_index)
-        } else {
-            let delta = i64::try_from(raw_index).ok().filter(|&d| d >= 1)?;
-            index.checked_add(delta)?
-        };
+        if i > 0 {
+            let gap = i64::try_from(gaps[i - 1]).ok()?.checked_add(1)?;
+            index = index.checked_add(gap)?;
+        }
         let start = index.checked_mul(step).filter(|&s| s >= 0)?;
-        let count = read_varint(body, &mut pos)?;
-        off = off.wrapping_add(unzigzag(read_varint(body, &mut pos)?));
-        if count == 0 || !(0..step).contains(&off) {
+        let count = u64::try_from(counts[i]).ok().filter(|&c| c >= 1)?;
+        let off = offsets[i];
+        if !(0..step).contains(&off) {
             return None;
         }
-        let mut vals = [(0f64, None); COLUMNS];
-        for c in 0..COLUMNS {
-            vals[c] = if flags & (1 << c) == 0 {
-                prev[c] = prev[c].wrapping_add(unzigzag(read_varint(body, &mut pos)?));
-                let e6 = prev[c].checked_mul(10i64.pow(exps[c]))?;
-                (from_e6(e6), Some(e6))
-            } else {
-                let b = body.get(pos..pos + 8)?;
-                pos += 8;
-                (f64::from_le_bytes(b.try_into().ok()?), None)
-            };
-        }
+        let (sum_raw, sum_e6) = match &sums {
+            Some(s) => (from_e6(s[i]), Some(s[i])),
+            None => (raw(bytes, &mut pos)?, None),
+        };
+        let (min, max, last) = match &ranges {
+            Some(r) => (from_e6(r[i].0), from_e6(r[i].1), from_e6(r[i].2)),
+            None => (
+                raw(bytes, &mut pos)?,
+                raw(bytes, &mut pos)?,
+                raw(bytes, &mut pos)?,
+            ),
+        };
         let part = Part {
             count,
-            sum_raw: vals[0].0,
-            sum_e6: vals[0].1,
-            min: vals[1].0,
-            max: vals[2].0,
-            last: vals[3].0,
+            sum_raw,
+            sum_e6,
+            min,
+            max,
+            last,
             last_ts: start + off,
         };
         out.push((start, part));
     }
-    (pos == body.len()).then_some(out)
+    (pos == bytes.len()).then_some(out)
 }
 
 #[cfg(test)]
@@ -245,7 +359,8 @@ mod tests {
         fn every_block_round_trips(
             step in 1i64..10_000_000,
             raw in proptest::collection::vec(
-                (1i64..5, 1u64..1000, any::<f64>(), -1_000_000i64..1_000_000, 0u8..3), 1..80),
+                (1i64..5, 1u64..1000, any::<f64>(), -1_000_000i64..1_000_000, 0u8..3),
+                1..=crate::store::kept::BLOCK_BUCKETS),
         ) {
             let mut buckets = Vec::new();
             let mut index = 0i64;
