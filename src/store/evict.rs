@@ -329,7 +329,9 @@ fn evict_oldest(
     Ok(n)
 }
 
-/// Evicts the `k` oldest head rows (by seq), whatever the chunks hold.
+/// Evicts the `k` oldest head rows (by seq), whatever the chunks hold, without folding them
+/// into kept rollups: this is a RAM head over its cap because flushes fail, so the file the
+/// buckets live in is what fails (they are counted all the same).
 pub(super) fn evict_head_rows(
     conn: &Connection,
     st: &State,
@@ -340,7 +342,7 @@ pub(super) fn evict_head_rows(
         .prepare_cached("SELECT seq FROM readings ORDER BY seq LIMIT 1 OFFSET ?1")
         .and_then(|mut s| s.query_row([k as i64], |r| r.get(0)).optional())
         .ctx("evict: find")?;
-    evict_below(conn, st, c, bound.unwrap_or(i64::MAX))
+    delete_head_below(conn, st, c, bound.unwrap_or(i64::MAX), false)
 }
 
 /// Deletes chunk `ch` and counts its points.
@@ -372,12 +374,23 @@ fn evict_chunk(
     Ok(ch.count)
 }
 
-/// Deletes the head rows below seq `below` (a rowid range) and counts them.
+/// Deletes the head rows below seq `below` (a rowid range), folds them into kept rollups and
+/// counts them.
 fn evict_below(
     conn: &Connection,
     st: &State,
     c: &mut Counters,
     below: i64,
+) -> Result<u64, StoreError> {
+    delete_head_below(conn, st, c, below, true)
+}
+
+fn delete_head_below(
+    conn: &Connection,
+    st: &State,
+    c: &mut Counters,
+    below: i64,
+    fold: bool,
 ) -> Result<u64, StoreError> {
     let unsynced = if st.opts.sync_enabled {
         conn.prepare_cached("SELECT count(*) FROM readings WHERE seq > ?1 AND seq < ?2")
@@ -386,7 +399,7 @@ fn evict_below(
     } else {
         0
     };
-    if !st.opts.kept.is_empty() {
+    if fold && !st.opts.kept.is_empty() {
         let evicted: Vec<kept::Evicted> = conn
             .prepare_cached(
                 "SELECT device_id, metric_id, ts, value FROM readings WHERE seq < ?1 ORDER BY seq",

@@ -5,8 +5,10 @@
 //! # Invariants
 //!
 //! - A reading is folded into every kept level exactly once: in the transaction that evicts
-//!   it (ring bounds, age, a RAM head over its cap), so a crash leaves it either a reading or
-//!   folded, never both or neither. While a reading is stored it is in no bucket.
+//!   it (ring bounds, age), so a crash leaves it either a reading or folded, never both or
+//!   neither. While a reading is stored it is in no bucket. The one exception: a RAM head over
+//!   its cap because flushes fail evicts without folding (counted as ever), since the file the
+//!   buckets live in is what fails.
 //! - A bucket holds a count, the sum (in exact millionths when every value folded was a
 //!   whole number of millionths), min, max, and the last value with its `ts`. Evicted
 //!   readings arrive roughly in insertion order, so `last` is the value with the highest `ts`,
