@@ -75,7 +75,7 @@ const MIGRATIONS: &[&str] = &[
          data BLOB NOT NULL
      );
      CREATE INDEX kept_series ON kept (device_id, metric_id, step, first_bucket);
-     CREATE INDEX kept_age ON kept (step, first_bucket, last_bucket);",
+     CREATE INDEX kept_age ON kept (step, first_bucket);",
 ];
 
 /// `PRAGMA application_id` of acs-edge stores: "ACSE".

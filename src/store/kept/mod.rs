@@ -178,8 +178,8 @@ fn merge_into(
             .iter()
             .take_while(|p| next_first.is_none_or(|n| p.0 < n))
             .count();
-        let (id, old_bytes, mut buckets) = match target {
-            Some(b) => (Some(b.id), b.bytes, b.buckets),
+        let (row, old_bytes, mut buckets) = match target {
+            Some(b) => (Some((b.id, b.first)), b.bytes, b.buckets),
             None => (None, 0, Vec::new()),
         };
         for (start, part) in &parts[i..i + take] {
@@ -188,7 +188,7 @@ fn merge_into(
                 Err(at) => buckets.insert(at, (*start, *part)),
             }
         }
-        write_blocks(conn, c, (device, metric, step), id, old_bytes, &buckets)?;
+        write_blocks(conn, c, (device, metric, step), row, old_bytes, &buckets)?;
         i += take;
     }
     Ok(())
@@ -232,13 +232,13 @@ pub(crate) fn decode(id: i64, step: i64, data: &[u8]) -> Result<Vec<(i64, Part)>
     codec::decode(step, data).ok_or(StoreError::CorruptKept { id })
 }
 
-/// Writes `buckets` back as blocks of at most [`BLOCK_BUCKETS`]: the first into row `id`
-/// (or a new row), the rest as new rows.
+/// Writes `buckets` back as blocks of at most [`BLOCK_BUCKETS`]: the first into `row` (its id
+/// and first bucket; or a new row), the rest as new rows.
 fn write_blocks(
     conn: &Connection,
     c: &mut Counters,
     (device, metric, step): (i64, i64, i64),
-    id: Option<i64>,
+    row: Option<(i64, i64)>,
     old_bytes: i64,
     buckets: &[(i64, Part)],
 ) -> Result<(), StoreError> {
@@ -247,21 +247,29 @@ fn write_blocks(
         let data = codec::encode(step, piece);
         let (first, last) = (piece[0].0, piece[piece.len() - 1].0);
         c.kept_bytes += data.len() as i64 + ROW_OVERHEAD;
-        match id.filter(|_| k == 0) {
-            Some(id) => conn
-                .prepare_cached(
-                    "UPDATE kept SET first_bucket = ?2, last_bucket = ?3, data = ?4 WHERE id = ?1",
-                )
-                .and_then(|mut s| s.execute(params![id, first, last, data]))
-                .ctx("kept: update block")?,
-            None => conn
-                .prepare_cached(
+        let sql = match row.filter(|_| k == 0) {
+            // The usual case, buckets appended to a series' newest block: its first bucket
+            // stays, and so do both indexes' entries (fewer pages written per eviction).
+            Some((_, old_first)) if old_first == first => {
+                "UPDATE kept SET last_bucket = ?3, data = ?4 WHERE id = ?1 AND ?2 = ?2"
+            }
+            Some(_) => {
+                "UPDATE kept SET first_bucket = ?2, last_bucket = ?3, data = ?4 WHERE id = ?1"
+            }
+            None => {
+                conn.prepare_cached(
                     "INSERT INTO kept (device_id, metric_id, step, first_bucket, last_bucket, \
                      data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .and_then(|mut s| s.execute(params![device, metric, step, first, last, data]))
-                .ctx("kept: insert block")?,
+                .ctx("kept: insert block")?;
+                continue;
+            }
         };
+        let id = row.map_or(0, |r| r.0);
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute(params![id, first, last, data]))
+            .ctx("kept: update block")?;
     }
     Ok(())
 }
@@ -320,7 +328,7 @@ pub(crate) fn expire(
         let old: Vec<(i64, i64)> = conn
             .prepare_cached(
                 "SELECT id, length(data) FROM kept INDEXED BY kept_age WHERE step = ?1 \
-                 AND last_bucket < ?2",
+                 AND first_bucket < ?2 AND last_bucket < ?2",
             )
             .and_then(|mut s| {
                 s.query_map(params![step, cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
