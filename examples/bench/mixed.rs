@@ -174,20 +174,11 @@ fn kept_hourly(dir: &Path, days: u64) -> Vec<Row> {
     let path = dir.join("mixed-kept.db");
     let _ = std::fs::remove_file(&path);
     let mut store = acs_edge::store::Store::open(acs_edge::store::StoreOptions {
-        path: path.clone(),
-        max_rows: 20_000,
-        max_bytes: 1 << 40,
-        max_age_ms: None,
-        max_devices: 1000,
-        max_metrics: 1000,
-        exclusive: true,
-        sync_enabled: false,
-        seal_points: acs_edge::store::seal_points_for(20_000),
-        memory_head: false,
         kept: vec![acs_edge::store::KeptLevel {
             step_ms: HOUR,
             keep_ms: 3650 * 86_400_000,
         }],
+        ..crate::store::options(&path, 20_000, acs_edge::store::seal_points_for(20_000))
     })
     .expect("open the store");
     // Messages per day: half the devices every 60 s, half every 10 s.

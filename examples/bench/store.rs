@@ -77,7 +77,12 @@ pub fn open_row_store(path: &Path, max_rows: u64) -> Store {
 }
 
 fn open_with(path: &Path, max_rows: u64, seal_points: usize) -> Store {
-    Store::open(StoreOptions {
+    Store::open(options(path, max_rows, seal_points)).expect("open the store")
+}
+
+/// The scratch stores' options: unbounded in bytes, the head in the file, nothing kept.
+pub fn options(path: &Path, max_rows: u64, seal_points: usize) -> StoreOptions {
+    StoreOptions {
         path: path.to_path_buf(),
         max_rows,
         max_bytes: 1 << 40,
@@ -89,8 +94,7 @@ fn open_with(path: &Path, max_rows: u64, seal_points: usize) -> Store {
         seal_points,
         memory_head: false,
         kept: Vec::new(),
-    })
-    .expect("open the store")
+    }
 }
 
 /// Time of the whole day query through the store (pages of 10,000, as the API serves it):

@@ -255,10 +255,7 @@ fn readings_the_ring_evicted_still_answer_hourly_and_minute_rollups() {
     cfg.store_options = "\toption rollup_minute_days '30'\n".into();
     let daemon = Daemon::start(&cfg);
     let publisher = Publisher::connect(broker.port);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = acs_edge::model::now_ms();
     let start = (now - 5_000 * 60_000) / 3_600_000 * 3_600_000 - 3_600_000;
     let readings: Vec<(i64, f64)> = (0..5_000i64)
         .map(|i| {
