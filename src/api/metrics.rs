@@ -30,6 +30,7 @@ const PREFIX: &str = "acs_edge_";
 const GAUGES: &[&str] = &[
     "uptime_s",
     "store_rows",
+    "store_sealed",
     "store_oldest_seq",
     "store_next_seq",
     "store_file_bytes",

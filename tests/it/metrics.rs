@@ -83,6 +83,7 @@ fn metrics_need_the_token_match_health_and_pass_promtool() {
         ("acs_edge_mqtt_messages_total", "/mqtt/messages"),
         ("acs_edge_mqtt_connects_total", "/mqtt/connects"),
         ("acs_edge_store_rows", "/store/rows"),
+        ("acs_edge_store_sealed", "/store/sealed"),
         ("acs_edge_store_devices", "/store/devices"),
         ("acs_edge_store_metrics", "/store/metrics"),
         ("acs_edge_store_max_rows", "/store/max_rows"),
