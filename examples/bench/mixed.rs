@@ -1,8 +1,9 @@
-//! The row store on the mixed workload ([`crate::workload`]), the figures the
-//! compressed store will be compared with: bytes on disk per reading and readings a 4 MB store
-//! holds (the real daemon filled over MQTT until eviction starts), the day query of 86,400
-//! points in process on a store holding the workload, an hourly rollup over REST, and QoS 1
-//! ingest of the workload next to a broker-only QoS 1 subscriber in the same run.
+//! The store on the mixed workload ([`crate::workload`]): bytes on disk per reading and
+//! readings a 4 MB store holds (the real daemon filled over MQTT until eviction starts), the
+//! day query of 86,400 points in process on a row store and a sealing store holding the
+//! workload, an hourly rollup over REST (of readings held, and of kept rollups of evicted
+//! ones), bytes per kept hourly bucket, and QoS 1 ingest of the workload next to a broker-only
+//! QoS 1 subscriber in the same run.
 
 use crate::harness::{connect, count_acks, free_port, start_broker, wait_for, Daemon, DaemonSpec};
 use crate::report::{ratio, Row};
