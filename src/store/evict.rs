@@ -167,6 +167,13 @@ impl Store {
             other => return other,
         }
         self.release_reserve();
+        self.st.fold_paused = true;
+        let freed = self.evict_in_steps();
+        self.st.fold_paused = false;
+        freed
+    }
+
+    fn evict_in_steps(&mut self) -> Result<u64, StoreError> {
         let (mut total, mut step) = (0, 1024);
         loop {
             match self.bounds_step(step) {
@@ -201,13 +208,20 @@ impl Store {
         Ok(n)
     }
 
-    /// Runs `f`; when it fails for lack of space, frees the reserve and runs it once more.
+    /// Runs `f`; when it fails for lack of space, frees the reserve and runs it once more,
+    /// folding nothing into kept rollups.
     pub(super) fn with_room<T>(
         &mut self,
         mut f: impl FnMut(&mut Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match f(self) {
-            Err(e) if e.is_disk_full() && self.release_reserve() => f(self),
+            Err(e) if e.is_disk_full() && self.release_reserve() => {
+                // The retry must not need space for kept rollups (`kept/mod.rs`).
+                self.st.fold_paused = true;
+                let retried = f(self);
+                self.st.fold_paused = false;
+                retried
+            }
             other => other,
         }
     }

@@ -325,6 +325,9 @@ pub(crate) struct State {
     pub expire_pending: bool,
     /// The disk-space reserve is absent (released for eviction, or no room to create it).
     pub reserve_missing: bool,
+    /// Eviction is freeing a full disk in small steps: it folds nothing into kept rollups,
+    /// whose writes could need the space it is making.
+    pub fold_paused: bool,
     pub devices: HashMap<String, DevEntry>,
     pub device_keys: HashMap<i64, String>,
     pub metrics: HashMap<String, i64>,
@@ -498,6 +501,7 @@ impl State {
             expire_from: (0, 0),
             expire_pending: false,
             reserve_missing: false,
+            fold_paused: false,
             devices: HashMap::new(),
             device_keys: HashMap::new(),
             metrics: HashMap::new(),

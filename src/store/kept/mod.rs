@@ -6,9 +6,10 @@
 //!
 //! - A reading is folded into every kept level exactly once: in the transaction that evicts
 //!   it (ring bounds, age), so a crash leaves it either a reading or folded, never both or
-//!   neither. While a reading is stored it is in no bucket. The one exception: a RAM head over
-//!   its cap because flushes fail evicts without folding (counted as ever), since the file the
-//!   buckets live in is what fails.
+//!   neither. While a reading is stored it is in no bucket. The exceptions are evictions for a
+//!   failing disk: a RAM head over its cap because flushes fail, and eviction freeing a full
+//!   disk in small steps, fold nothing (the readings are counted as ever), since writing
+//!   buckets could need the space that is missing.
 //! - A bucket holds a count, the sum (in exact millionths when every value folded was a
 //!   whole number of millionths), min, max, and the last value with its `ts`. Evicted
 //!   readings arrive roughly in insertion order, so `last` is the value with the highest `ts`,
@@ -116,7 +117,7 @@ pub(crate) fn fold(
     readings: impl IntoIterator<Item = Evicted>,
 ) -> Result<(), StoreError> {
     let levels = &st.opts.kept;
-    if levels.is_empty() {
+    if levels.is_empty() || st.fold_paused {
         return Ok(());
     }
     let mut parts: BTreeMap<(i64, i64, i64), BTreeMap<i64, Part>> = BTreeMap::new();
