@@ -370,11 +370,16 @@ fn evict_chunk(
         c.evicted_unsynced += chunks::count_above(conn, ch, st.sync_cursor)?;
     }
     if !st.opts.kept.is_empty() {
-        let (device, metric): (i64, i64) = conn
-            .prepare_cached("SELECT device_id, metric_id FROM chunks WHERE id = ?1")
-            .and_then(|mut s| s.query_row([ch.id], |r| Ok((r.get(0)?, r.get(1)?))))
-            .ctx("evict: chunk series")?;
-        let points = chunks::load(conn, ch.id)?;
+        // The chunk's series and points in one row read.
+        let (device, metric, points, seqs): (i64, i64, Vec<u8>, Vec<u8>) = conn
+            .prepare_cached("SELECT device_id, metric_id, points, seqs FROM chunks WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row([ch.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+            })
+            .ctx("evict: read chunk")?;
+        let points = chunks::decode(ch.id, &points, &seqs)?;
         kept::fold(
             conn,
             st,

@@ -159,12 +159,7 @@ fn merge_into(
 ) -> Result<(), StoreError> {
     let mut i = 0;
     while i < parts.len() {
-        // The block holding the part's bucket or the one before it; else the first block.
-        let target = block_at(conn, (device, metric, step), parts[i].0, true)?;
-        let target = match target {
-            Some(b) => Some(b),
-            None => block_at(conn, (device, metric, step), parts[i].0, false)?,
-        };
+        let target = block_for(conn, (device, metric, step), parts[i].0)?;
         let next_first: Option<i64> = match &target {
             Some(b) => conn
                 .prepare_cached(
@@ -195,29 +190,34 @@ fn merge_into(
     Ok(())
 }
 
-/// The block with the greatest `first_bucket <= start` (`at_or_before`), or the first block.
-fn block_at(
+/// The block a bucket starting at `start` goes into: the one with the greatest
+/// `first_bucket <= start`, else the series' first block (which then starts earlier). Two
+/// index lookups rather than one query ordering every block of the series.
+fn block_for(
     conn: &Connection,
     (device, metric, step): (i64, i64, i64),
     start: i64,
-    at_or_before: bool,
 ) -> Result<Option<Block>, StoreError> {
-    let sql = if at_or_before {
-        "SELECT id, first_bucket, data FROM kept WHERE device_id = ?1 AND metric_id = ?2 \
-         AND step = ?3 AND first_bucket <= ?4 ORDER BY first_bucket DESC LIMIT 1"
-    } else {
-        "SELECT id, first_bucket, data FROM kept WHERE device_id = ?1 AND metric_id = ?2 \
-         AND step = ?3 AND ?4 = ?4 ORDER BY first_bucket LIMIT 1"
-    };
-    let row: Option<(i64, i64, Vec<u8>)> = conn
-        .prepare_cached(sql)
+    let read = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+    let mut row: Option<(i64, i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT id, first_bucket, data FROM kept WHERE device_id = ?1 AND metric_id = ?2 \
+             AND step = ?3 AND first_bucket <= ?4 ORDER BY first_bucket DESC LIMIT 1",
+        )
         .and_then(|mut s| {
-            s.query_row(params![device, metric, step, start], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
+            s.query_row(params![device, metric, step, start], read)
+                .optional()
         })
         .ctx("kept: find block")?;
+    if row.is_none() {
+        row = conn
+            .prepare_cached(
+                "SELECT id, first_bucket, data FROM kept WHERE device_id = ?1 \
+                 AND metric_id = ?2 AND step = ?3 ORDER BY first_bucket LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row(params![device, metric, step], read).optional())
+            .ctx("kept: find block")?;
+    }
     row.map(|(id, first, data)| {
         Ok(Block {
             id,
@@ -248,29 +248,25 @@ fn write_blocks(
         let data = codec::encode(step, piece);
         let (first, last) = (piece[0].0, piece[piece.len() - 1].0);
         c.kept_bytes += data.len() as i64 + ROW_OVERHEAD;
-        let sql = match row.filter(|_| k == 0) {
+        let written = match row.filter(|_| k == 0) {
             // The usual case, buckets appended to a series' newest block: its first bucket
             // stays, and so do both indexes' entries (fewer pages written per eviction).
-            Some((_, old_first)) if old_first == first => {
-                "UPDATE kept SET last_bucket = ?3, data = ?4 WHERE id = ?1 AND ?2 = ?2"
-            }
-            Some(_) => {
-                "UPDATE kept SET first_bucket = ?2, last_bucket = ?3, data = ?4 WHERE id = ?1"
-            }
-            None => {
-                conn.prepare_cached(
+            Some((id, old_first)) if old_first == first => conn
+                .prepare_cached("UPDATE kept SET last_bucket = ?2, data = ?3 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, last, data])),
+            Some((id, _)) => conn
+                .prepare_cached(
+                    "UPDATE kept SET first_bucket = ?2, last_bucket = ?3, data = ?4 WHERE id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![id, first, last, data])),
+            None => conn
+                .prepare_cached(
                     "INSERT INTO kept (device_id, metric_id, step, first_bucket, last_bucket, \
                      data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .and_then(|mut s| s.execute(params![device, metric, step, first, last, data]))
-                .ctx("kept: insert block")?;
-                continue;
-            }
+                .and_then(|mut s| s.execute(params![device, metric, step, first, last, data])),
         };
-        let id = row.map_or(0, |r| r.0);
-        conn.prepare_cached(sql)
-            .and_then(|mut s| s.execute(params![id, first, last, data]))
-            .ctx("kept: update block")?;
+        written.ctx("kept: write block")?;
     }
     Ok(())
 }
